@@ -1,0 +1,285 @@
+"""One frozen configuration: defaults < config file < command-line flags.
+
+The config file is ``fairaudit.toml``, or the ``[tool.fairaudit]`` table of
+``pyproject.toml``, in the working directory, or any file given with
+``--config``. Unknown keys are errors that name the key. Every value remembers
+where it came from, and reports show it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from .decode import Roles
+from .errors import ConfigError, UsageError, closest
+from .metrics import CRITERION_BY_NAME
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+GateKind = Literal["max_gap", "min_ratio"]
+GATE_KINDS: tuple[GateKind, ...] = ("max_gap", "min_ratio")
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """A threshold on a criterion: ``max_gap`` bounds the difference, ``min_ratio`` the ratio.
+
+    ``grouping`` names one grouping (``race``, or ``race&sex`` for an
+    intersection); ``None`` applies the gate to every grouping.
+    """
+
+    kind: GateKind
+    criterion: str
+    threshold: float
+    grouping: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.grouping}:{self.criterion}" if self.grouping else self.criterion
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything that decides what an audit computes and how it is judged."""
+
+    groups: tuple[str, ...]
+    label: str | None = None
+    prediction: str | None = None
+    score: str | None = None
+    threshold: float = 0.5
+    positive_label: str | None = None
+    reference: tuple[tuple[str, str], ...] = ()
+    intersections: bool = True
+    min_group_size: int = 30
+    gates: tuple[GateSpec, ...] = ()
+    inputs: tuple[str, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.groups:
+            problems.append("no group column; give at least one with --group COLUMN")
+        if len(set(self.groups)) != len(self.groups):
+            problems.append("a group column is named twice in groups")
+        if self.prediction is None and self.score is None:
+            problems.append("no decision; give --prediction COLUMN, or --score COLUMN "
+                            "with --threshold")
+        if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
+                and 0.0 <= self.threshold <= 1.0):
+            problems.append(f"threshold {self.threshold!r} is not a number in [0, 1]")
+        if isinstance(self.min_group_size, bool) or not isinstance(self.min_group_size, int) \
+                or self.min_group_size < 1:
+            problems.append(f"min_group_size {self.min_group_size!r} must be a whole number >= 1")
+        roles = [c for c in (self.label, self.prediction, self.score) if c is not None]
+        for g in self.groups:
+            if g in roles:
+                problems.append(f"column '{g}' cannot be both a group and a label, "
+                                "prediction or score")
+        for column, _ in self.reference:
+            if column not in self.groups:
+                problems.append(f"reference '{column}' is not a group column "
+                                f"(groups: {', '.join(self.groups) or 'none'})")
+        for gate in self.gates:
+            problems += _gate_problems(gate, self)
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @property
+    def roles(self) -> Roles:
+        return Roles(groups=self.groups, label=self.label, prediction=self.prediction,
+                     score=self.score, threshold=float(self.threshold),
+                     positive_label=self.positive_label)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The resolved values, for reports (sources are given apart)."""
+        return {
+            "inputs": list(self.inputs),
+            "label": self.label,
+            "prediction": self.prediction,
+            "score": self.score,
+            "threshold": self.threshold,
+            "positive_label": self.positive_label,
+            "groups": list(self.groups),
+            "reference": dict(self.reference),
+            "intersections": self.intersections,
+            "min_group_size": self.min_group_size,
+            "gates": {
+                kind: {g.key: g.threshold for g in self.gates if g.kind == kind}
+                for kind in GATE_KINDS
+            },
+        }
+
+
+def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
+    out = []
+    if gate.criterion not in CRITERION_BY_NAME:
+        near = closest(gate.criterion, list(CRITERION_BY_NAME))
+        hint = f"did you mean '{near}'?" if near else \
+            "criteria: " + ", ".join(CRITERION_BY_NAME)
+        out.append(f"{gate.kind} '{gate.key}': unknown criterion '{gate.criterion}'; {hint}")
+    t = gate.threshold
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t):
+        out.append(f"{gate.kind} '{gate.key}': threshold {t!r} is not a number")
+    elif gate.kind == "max_gap" and t < 0:
+        out.append(f"max_gap '{gate.key}': threshold {t} must be >= 0")
+    elif gate.kind == "min_ratio" and not 0 <= t <= 1:
+        out.append(f"min_ratio '{gate.key}': threshold {t} must be in [0, 1]")
+    if gate.grouping is not None:
+        parts = gate.grouping.split("&")
+        unknown = [p for p in parts if p not in cfg.groups]
+        if unknown or (len(parts) > 1 and not cfg.intersections):
+            out.append(f"{gate.kind} '{gate.key}': no grouping '{gate.grouping}' "
+                       f"(groups: {', '.join(cfg.groups) or 'none'}; an intersection is "
+                       "written race&sex)")
+    return out
+
+
+# -- parsing flag values ------------------------------------------------------
+
+
+def parse_gate(text: str, kind: GateKind) -> GateSpec:
+    """``CRITERION=VALUE`` or ``GROUPING:CRITERION=VALUE``."""
+    flag = "--" + kind.replace("_", "-")
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise UsageError(f"{flag} {text!r}: write CRITERION=VALUE, for example "
+                         f"{flag} equalized_odds=0.1")
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: {value!r} is not a number") from None
+    grouping, _, criterion = name.strip().rpartition(":")
+    return GateSpec(kind, criterion.strip(), threshold, grouping.strip() or None)
+
+
+def parse_reference(text: str) -> tuple[str, str]:
+    column, sep, value = text.partition("=")
+    if not sep or not column:
+        raise UsageError(f"--reference {text!r}: write COLUMN=VALUE, for example "
+                         "--reference race=Caucasian")
+    return column, value
+
+
+# -- files ----------------------------------------------------------------------
+
+_KEYS = {
+    "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
+    "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
+    "intersections": bool, "min_group_size": int, "gates": dict,
+}
+
+
+def find_config(directory: str = ".") -> str | None:
+    """``fairaudit.toml``, else a ``pyproject.toml`` with ``[tool.fairaudit]``."""
+    candidate = os.path.join(directory, "fairaudit.toml")
+    if os.path.isfile(candidate):
+        return candidate
+    pyproject = os.path.join(directory, "pyproject.toml")
+    if os.path.isfile(pyproject):
+        try:
+            with open(pyproject, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+        if isinstance(data.get("tool"), dict) and "fairaudit" in data["tool"]:
+            return pyproject
+    return None
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """The settings in a config file, checked key by key."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    if os.path.basename(path) == "pyproject.toml":
+        data = data.get("tool", {}).get("fairaudit", {})
+        prefix = "tool.fairaudit."
+    else:
+        prefix = ""
+    for key, value in data.items():
+        if key not in _KEYS:
+            near = closest(key, list(_KEYS))
+            hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
+        if not isinstance(value, _KEYS[key]) or (key == "threshold" and isinstance(value, bool)):
+            raise ConfigError(f"{path}: key '{prefix}{key}' has the wrong type "
+                              f"({type(value).__name__})")
+    for key in ("inputs", "groups"):
+        if key in data and not all(isinstance(v, str) for v in data[key]):
+            raise ConfigError(f"{path}: key '{prefix}{key}' must be a list of strings")
+    for key, value in data.get("reference", {}).items():
+        if not isinstance(value, (str, int, float, bool)):
+            raise ConfigError(f"{path}: key '{prefix}reference.{key}' must be a value")
+    gates = data.get("gates", {})
+    for kind, table in gates.items():
+        if kind not in GATE_KINDS:
+            near = closest(kind, list(GATE_KINDS))
+            hint = f"did you mean '{near}'?" if near else "known: max_gap, min_ratio"
+            raise ConfigError(f"{path}: unknown key '{prefix}gates.{kind}'; {hint}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: key '{prefix}gates.{kind}' must be a table "
+                              "of CRITERION = VALUE")
+    return data
+
+
+def build(file_values: Mapping[str, Any], file_path: str | None,
+          flags: Mapping[str, Any]) -> AuditConfig:
+    """Merge defaults, the config file and the flags that were given (not None)."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    origin = file_path or "config file"
+    plain = [f.name for f in fields(AuditConfig) if f.name not in ("gates", "sources")]
+    for name in plain:
+        if name in flags and flags[name] is not None:
+            values[name], sources[name] = flags[name], "command line"
+        elif name in file_values:
+            values[name], sources[name] = file_values[name], origin
+        else:
+            sources[name] = "default"
+    for name in ("groups", "inputs"):
+        if name in values:
+            values[name] = tuple(values[name])
+    if "reference" in values:
+        ref = values["reference"]
+        pairs = ref.items() if isinstance(ref, Mapping) else ref
+        values["reference"] = tuple((str(k), _text(v)) for k, v in pairs)
+    if "positive_label" in values:
+        values["positive_label"] = _text(values["positive_label"])
+
+    gates: dict[tuple[str, str], GateSpec] = {}
+    for kind, table in file_values.get("gates", {}).items():
+        for key, threshold in table.items():
+            spec = _from_file(kind, key, threshold, origin)
+            gates[(kind, spec.key)] = spec
+            sources[f"gates.{kind}.{spec.key}"] = origin
+    for spec in flags.get("gates") or ():
+        gates[(spec.kind, spec.key)] = spec
+        sources[f"gates.{spec.kind}.{spec.key}"] = "command line"
+    values["gates"] = tuple(gates.values())
+    values.setdefault("groups", ())
+    return AuditConfig(**values, sources=sources)
+
+
+def _from_file(kind: str, key: str, threshold: Any, origin: str) -> GateSpec:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise ConfigError(f"{origin}: gates.{kind}.{key} must be a number")
+    grouping, _, criterion = key.rpartition(":")
+    return GateSpec(kind, criterion, float(threshold), grouping or None)  # type: ignore[arg-type]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,226 @@
+"""The sufficient statistics of an audit: counts per intersection group and cell.
+
+One pass over the record batches fills a :class:`CountTable`: for every
+combination of group values that occurs (the intersection of all group
+columns), a row of integer cells: the four confusion cells and the rows dropped
+per reason. Tables from two batches, two files or two machines add up with
+:meth:`CountTable.merge`; every grouping an audit reports (each column alone,
+and the intersection) is a projection of this one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InputError
+
+IntArray = npt.NDArray[np.int64]
+
+# A batch whose dense (local groups x cells) grid is at most this large is
+# counted with one bincount; larger grids go through a sort instead.
+_DENSE_LIMIT = 1 << 24
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """Counts per intersection group.
+
+    ``levels[c]`` lists the distinct values of group column ``c`` (``None`` for
+    a missing value); ``keys[i, c]`` indexes ``levels[c]`` for group ``i``;
+    ``cells[i, j]`` counts rows of group ``i`` in cell ``cell_names[j]``.
+    """
+
+    columns: tuple[str, ...]
+    cell_names: tuple[str, ...]
+    levels: tuple[tuple[Any, ...], ...]
+    keys: npt.NDArray[np.int64]
+    cells: npt.NDArray[np.int64]
+
+    @property
+    def total(self) -> npt.NDArray[np.int64]:
+        return np.asarray(self.cells.sum(axis=0), dtype=np.int64)
+
+    def cell(self, name: str) -> IntArray:
+        return np.asarray(self.cells[:, self.cell_names.index(name)], dtype=np.int64)
+
+    def project(self, columns: Sequence[str]) -> tuple[list[tuple[Any, ...]], IntArray]:
+        """Sum the table over every column not in ``columns``.
+
+        Returns the group keys (tuples of values, in ``columns`` order) and
+        their cells, one row a group, for the groups that occur.
+        """
+        idx = [self.columns.index(c) for c in columns]
+        if len(self.keys) == 0:
+            return [], np.zeros((0, len(self.cell_names)), dtype=np.int64)
+        sub = self.keys[:, idx]
+        uniq, inverse = np.unique(sub, axis=0, return_inverse=True)
+        out = np.zeros((len(uniq), self.cells.shape[1]), dtype=np.int64)
+        np.add.at(out, inverse.reshape(-1), self.cells)
+        keys = [tuple(self.levels[c][int(k)] for c, k in zip(idx, row)) for row in uniq]
+        return keys, out
+
+    def merge(self, other: CountTable) -> CountTable:
+        """The table of both inputs' rows together."""
+        if other.columns != self.columns or other.cell_names != self.cell_names:
+            raise ValueError("count tables of different layouts cannot be merged")
+        acc = Accumulator(self.columns, self.cell_names)
+        acc.add_table(self)
+        acc.add_table(other)
+        return acc.table()
+
+
+class Accumulator:
+    """Builds a :class:`CountTable` batch by batch, in memory bounded by the groups seen."""
+
+    def __init__(self, columns: Sequence[str], cell_names: Sequence[str]) -> None:
+        if not columns:
+            raise ValueError("an audit needs at least one group column")
+        self.columns = tuple(columns)
+        self.cell_names = tuple(cell_names)
+        self._ncells = len(self.cell_names)
+        self._levels: list[list[Any]] = [[] for _ in self.columns]
+        self._level_ids: list[dict[Any, int]] = [{} for _ in self.columns]
+        self._bits = 63 // len(self.columns)
+        self._last_dict: list[pa.Array | None] = [None] * len(self.columns)
+        self._last_lut: list[IntArray] = [np.zeros(0, dtype=np.int64)] * len(self.columns)
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._cells = np.zeros((0, self._ncells), dtype=np.int64)
+
+    # -- group values -------------------------------------------------------
+
+    def _level(self, c: int, value: Any) -> int:
+        ids = self._level_ids[c]
+        gid = ids.get(value)
+        if gid is None:
+            gid = len(self._levels[c])
+            if gid >= 1 << self._bits:
+                raise InputError(
+                    f"group column '{self.columns[c]}' has more than {1 << self._bits:,} "
+                    "distinct values; audit fewer group columns at once or with "
+                    "--no-intersections"
+                )
+            ids[value] = gid
+            self._levels[c].append(value)
+        return gid
+
+    def _encode(self, c: int, column: pa.Array | pa.ChunkedArray) -> tuple[IntArray, IntArray]:
+        """Per-row local codes, and the lookup table from local code to level id.
+
+        Local code ``len(dictionary)`` stands for a missing value.
+        """
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        dictionary = column.dictionary
+        prev = self._last_dict[c]
+        if prev is not None and (prev is dictionary or prev.equals(dictionary)):
+            lut = self._last_lut[c]
+        else:
+            values = dictionary.to_pylist()
+            lut = np.array([self._level(c, _normal(v)) for v in [*values, None]], dtype=np.int64)
+            self._last_dict[c] = dictionary
+            self._last_lut[c] = lut
+        indices = column.indices
+        if indices.null_count:
+            indices = indices.fill_null(len(dictionary))
+        codes = np.asarray(indices).astype(np.int64, copy=False)
+        return codes, lut
+
+    # -- counting -----------------------------------------------------------
+
+    def add(self, groups: Sequence[pa.Array | pa.ChunkedArray], cell: npt.NDArray[np.integer[Any]]
+            ) -> None:
+        """Count one batch: its group columns (in order) and each row's cell index."""
+        if len(cell) == 0:
+            return
+        encoded = [self._encode(c, col) for c, col in enumerate(groups)]
+        radices = [len(lut) for _, lut in encoded]
+        total = int(np.prod(radices, dtype=np.float64))
+        cell64 = np.asarray(cell, dtype=np.int64)
+        if total * self._ncells <= _DENSE_LIMIT:
+            local = encoded[0][0]
+            for (codes, _), r in zip(encoded[1:], radices[1:]):
+                local = local * r + codes
+            grid = np.bincount(local * self._ncells + cell64, minlength=total * self._ncells)
+            grid = grid.reshape(total, self._ncells)
+            present = np.flatnonzero(grid.any(axis=1))
+            sub = grid[present]
+            parts = np.unravel_index(present, radices)
+            gids = [lut[p] for (_, lut), p in zip(encoded, parts)]
+            composite = self._compose(gids)
+        else:
+            composite_rows = self._compose([lut[codes] for codes, lut in encoded])
+            composite, inverse = np.unique(composite_rows, return_inverse=True)
+            sub = np.bincount(inverse.reshape(-1) * self._ncells + cell64,
+                              minlength=len(composite) * self._ncells)
+            sub = sub.reshape(len(composite), self._ncells)
+        self._merge(composite, np.asarray(sub, dtype=np.int64))
+
+    def add_table(self, table: CountTable) -> None:
+        """Add counts already aggregated elsewhere (another batch, file or worker)."""
+        if len(table.keys) == 0:
+            return
+        luts = [np.array([self._level(c, v) for v in levels] or [0], dtype=np.int64)
+                for c, levels in enumerate(table.levels)]
+        gids = [luts[c][table.keys[:, c]] for c in range(len(self.columns))]
+        composite = self._compose(gids)
+        composite, inverse = np.unique(composite, return_inverse=True)
+        sub = np.zeros((len(composite), self._ncells), dtype=np.int64)
+        np.add.at(sub, inverse.reshape(-1), table.cells)
+        self._merge(composite, sub)
+
+    def _compose(self, gids: Sequence[IntArray]) -> IntArray:
+        out = np.zeros(len(gids[0]), dtype=np.int64)
+        for g in gids:
+            out = (out << self._bits) | g
+        return out
+
+    def _merge(self, composite: IntArray, sub: IntArray) -> None:
+        order = np.argsort(composite, kind="stable")
+        composite, sub = composite[order], sub[order]
+        if len(composite) > 1 and bool((composite[1:] == composite[:-1]).any()):
+            # two local codes for one level (a NaN and a null group value, say)
+            composite, inverse = np.unique(composite, return_inverse=True)
+            summed = np.zeros((len(composite), self._ncells), dtype=np.int64)
+            np.add.at(summed, inverse.reshape(-1), sub)
+            sub = summed
+        pos = np.searchsorted(self._keys, composite)
+        if len(self._keys):
+            found = self._keys[np.minimum(pos, len(self._keys) - 1)] == composite
+        else:
+            found = np.zeros(len(composite), dtype=bool)
+        if found.any():
+            self._cells[pos[found]] += sub[found]
+        new = ~found
+        if new.any():
+            self._keys = np.insert(self._keys, pos[new], composite[new])
+            self._cells = np.insert(self._cells, pos[new], sub[new], axis=0)
+
+    def table(self) -> CountTable:
+        mask = (1 << self._bits) - 1
+        n = len(self.columns)
+        keys = np.empty((len(self._keys), n), dtype=np.int64)
+        for c in range(n):
+            keys[:, c] = (self._keys >> (self._bits * (n - 1 - c))) & mask
+        return CountTable(
+            columns=self.columns,
+            cell_names=self.cell_names,
+            levels=tuple(tuple(v) for v in self._levels),
+            keys=keys,
+            cells=self._cells.copy(),
+        )
+
+
+def _normal(value: Any) -> Any:
+    """One level per value: NaN group values count as missing."""
+    if isinstance(value, float) and value != value:
+        return None
+    return value

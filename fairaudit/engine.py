@@ -1,0 +1,303 @@
+"""The audit engine: readers -> counts -> metrics -> gates, with no printing and no exiting."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from . import readers
+from .config import AuditConfig, GateSpec, build, parse_gate
+from .counts import Accumulator, CountTable
+from .decode import CELLS, DROP_REASONS, Decoder, Roles, Where
+from .errors import InputError
+from .gates import evaluate, verdict
+from .metrics import (
+    Metric,
+    criteria_for,
+    fractions,
+    metrics_for,
+    safe_divide,
+    spread,
+    versus_reference,
+)
+from .result import (
+    AuditResult,
+    Comparison,
+    Exclusion,
+    FileInfo,
+    Gap,
+    GroupingResult,
+    GroupResult,
+    Provenance,
+    Rate,
+    show_value,
+)
+from .version import __version__
+
+INTERSECTION = "&"
+
+
+def audit(data: Any = None, config: AuditConfig | None = None, **settings: Any) -> AuditResult:
+    """Audit predictions and return the result; nothing is printed and nothing exits.
+
+    ``data`` is a path, a glob, a folder, a list of those, a pandas DataFrame or
+    a pyarrow Table; with ``None`` the config's ``inputs`` are read. Settings
+    not in ``config`` can be given as keyword arguments named as in the config
+    file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
+    ``min_ratio=``...).
+    """
+    if config is None:
+        config = config_from(**settings)
+    elif settings:
+        raise TypeError("give either config= or keyword settings, not both")
+    roles = config.roles
+    if data is None:
+        data = list(config.inputs)
+    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
+        data = [data]
+    if isinstance(data, (list, tuple)):
+        files = readers.resolve([str(p) for p in data])
+        readers.check_columns(files, roles.columns)
+        table, rows = count_files(files, roles)
+        infos = tuple(FileInfo(f.path, f.format, f.size, readers.sha256(f.path), n)
+                      for f, n in zip(files, rows))
+    else:
+        arrow = _as_arrow(data, roles)
+        table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
+                              ("<table>",), roles)[0]
+        infos = (FileInfo("<table>", "arrow", int(arrow.nbytes), "", arrow.num_rows),)
+    return judge(table, config, infos)
+
+
+def config_from(**settings: Any) -> AuditConfig:
+    """An :class:`AuditConfig` from keyword settings named as in the config file."""
+    flags = dict(settings)
+    gates: list[GateSpec] = []
+    for kind in ("max_gap", "min_ratio"):
+        for key, value in (flags.pop(kind, None) or {}).items():
+            gates.append(parse_gate(f"{key}={value}", kind))  # type: ignore[arg-type]
+    flags["gates"] = gates
+    return build({}, None, flags)
+
+
+def _as_arrow(data: Any, roles: Roles) -> pa.Table:
+    if isinstance(data, pa.Table):
+        table = data
+    elif hasattr(data, "columns") and hasattr(data, "iloc"):
+        table = pa.Table.from_pandas(data, preserve_index=False)
+    else:
+        raise TypeError(f"cannot audit a {type(data).__name__}; give a path, a pandas "
+                        "DataFrame or a pyarrow Table")
+    from .errors import column_hint
+
+    for col in roles.columns:
+        if col not in table.column_names:
+            raise InputError(f"<table>: no column '{col}'; {column_hint(col, table.column_names)}")
+    return table.select(list(roles.columns))
+
+
+def count_files(files: Sequence[readers.SourceFile], roles: Roles
+                ) -> tuple[CountTable, list[int]]:
+    """Count every file in one streaming pass; also the rows read from each."""
+    streams = (readers.batches(f, roles.columns, roles.groups) for f in files)
+    return count_batches(streams, [f.path for f in files], roles)
+
+
+def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
+                  roles: Roles) -> tuple[CountTable, list[int]]:
+    decoder = Decoder(roles)
+    acc = Accumulator(roles.groups, CELLS)
+    rows: list[int] = []
+    for name, stream in zip(names, streams):
+        first = 1
+        for batch in stream:
+            cells = decoder.cells(batch, Where(name, first))
+            acc.add([batch.column(g) for g in roles.groups], cells)
+            first += batch.num_rows
+        rows.append(first - 1)
+    return acc.table(), rows
+
+
+def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),
+          timestamp: str | None = None) -> AuditResult:
+    """Metrics, gaps and gate verdicts from counts (pure; no I/O)."""
+    total = table.total
+    used = int(total[:4].sum())
+    dropped = {r: int(total[CELLS.index(r)]) for r in DROP_REASONS}
+    if used == 0:
+        what = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
+        raise InputError(
+            f"no rows left to audit: {int(total.sum()):,} rows read"
+            + (f", all dropped ({what})" if what else "")
+            + "; check the input files and the column roles"
+        )
+    groupings = tuple(_grouping(table, cols, config, used) for cols in _groupings(config))
+    gate_results = evaluate(config.gates, groupings)
+    roles = config.roles
+    provenance = Provenance(
+        files=tuple(files),
+        rows_read=int(total.sum()),
+        rows_used=used,
+        dropped=dropped,
+        roles={"label": roles.label, "prediction": roles.prediction, "score": roles.score,
+               "threshold": roles.threshold if roles.score else None,
+               "positive_label": roles.positive_label, "groups": list(roles.groups)},
+        config=config.as_dict(),
+        sources=dict(config.sources),
+        version=__version__,
+        timestamp=timestamp or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    return AuditResult(
+        verdict=verdict(gate_results),
+        groupings=groupings,
+        gates=gate_results,
+        provenance=provenance,
+        metrics=tuple(m.name for m in metrics_for(config.label is not None)),
+        min_group_size=config.min_group_size,
+    )
+
+
+def _groupings(config: AuditConfig) -> list[tuple[str, ...]]:
+    out = [(g,) for g in config.groups]
+    if config.intersections and len(config.groups) > 1:
+        out.append(tuple(config.groups))
+    return out
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((v is None, type(v).__name__, v if v is not None else 0) for v in key)
+
+
+def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
+              rows_used: int) -> GroupingResult:
+    keys, cells = table.project(columns)
+    order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
+    keys = [keys[i] for i in order]
+    cells = cells[order]
+    confusion = cells[:, :4]
+    labels = [" & ".join(show_value(v) for v in k) for k in keys]
+    metrics = metrics_for(config.label is not None)
+    num, den = fractions(confusion, metrics)
+    values = safe_divide(num, den)
+    counts = confusion.sum(axis=1)
+    minimum = config.min_group_size
+    small = counts < minimum
+    eligible = (~small)[:, None] & (den >= minimum)
+    diff, ratio = spread(values, eligible)
+
+    ref_index, rule = _reference(keys, columns, counts, config)
+    vs_diff, vs_ratio = versus_reference(values, ref_index)
+
+    gaps = {m.name: _gap(j, m, diff, ratio, eligible, small, counts, den, labels, minimum)
+            for j, m in enumerate(metrics)}
+    names = [m.name for m in metrics]
+    criteria = {c.name: _combine([gaps[n] for n in c.metrics])
+                for c in criteria_for(config.label is not None)}
+
+    groups = []
+    for i, key in enumerate(keys):
+        groups.append(GroupResult(
+            key=dict(zip(columns, key)),
+            label=labels[i],
+            count=int(counts[i]),
+            share=float(counts[i]) / rows_used,
+            small=bool(small[i]),
+            dropped={r: int(cells[i, CELLS.index(r)]) for r in DROP_REASONS},
+            metrics={m.name: _rate(num[i, j], den[i, j], m) for j, m in enumerate(metrics)},
+            versus_reference={n: Comparison(_num(vs_diff[i, j]), _num(vs_ratio[i, j]))
+                              for j, n in enumerate(names)},
+            is_reference=i == ref_index,
+        ))
+    total_conf = confusion.sum(axis=0)
+    tn, tden = fractions(total_conf, metrics)
+    overall = {m.name: _rate(tn[j], tden[j], m) for j, m in enumerate(metrics)}
+    return GroupingResult(
+        name=INTERSECTION.join(columns),
+        columns=columns,
+        groups=tuple(groups),
+        overall=overall,
+        reference=labels[ref_index],
+        reference_rule=rule,
+        gaps=gaps,
+        criteria=criteria,
+    )
+
+
+def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
+               counts: npt.NDArray[np.int64], config: AuditConfig) -> tuple[int, Any]:
+    given = dict(config.reference)
+    if all(c in given for c in columns):
+        wanted = tuple(given[c] for c in columns)
+        for i, key in enumerate(keys):
+            if tuple(show_value(v) for v in key) == wanted or \
+                    tuple(str(v) for v in key) == wanted:
+                return i, "given"
+        if len(columns) == 1:
+            listed = ", ".join(repr(show_value(k[0])) for k in keys[:8])
+            more = ", ..." if len(keys) > 8 else ""
+            raise InputError(
+                f"--reference {columns[0]}={wanted[0]}: no such group in column "
+                f"'{columns[0]}'; groups: {listed}{more}"
+            )
+    # the largest group; ties go to the first in sorted order
+    return int(np.argmax(counts)), "largest group"
+
+
+def _num(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def _rate(numerator: float, denominator: float, metric: Metric) -> Rate:
+    if denominator == 0:
+        return Rate(None, int(numerator), 0, f"no {metric.denominator_name}")
+    return Rate(float(numerator) / float(denominator), int(numerator), int(denominator))
+
+
+def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],
+         eligible: npt.NDArray[np.bool_], small: npt.NDArray[np.bool_],
+         counts: npt.NDArray[np.int64], den: npt.NDArray[np.float64], labels: list[str],
+         minimum: int) -> Gap:
+    excluded = []
+    for i, label in enumerate(labels):
+        if eligible[i, j]:
+            continue
+        if small[i]:
+            why = f"small group: {int(counts[i]):,} rows < {minimum}"
+        elif den[i, j] == 0:
+            why = f"undefined: no {metric.denominator_name}"
+        else:
+            why = f"too few {metric.denominator_name}: {int(den[i, j]):,} < {minimum}"
+        excluded.append(Exclusion(label, why))
+    used = int(eligible[:, j].sum())
+    reason = None if used >= 2 else (
+        f"{used} group{'s' if used != 1 else ''} with at least {minimum} "
+        f"{metric.denominator_name}; a gap needs two"
+    )
+    return Gap(_num(diff[j]), _num(ratio[j]), used, tuple(excluded), reason)
+
+
+def _combine(parts: list[Gap]) -> Gap:
+    """A criterion over several metrics: the largest difference and the smallest ratio."""
+    if len(parts) == 1:
+        return parts[0]
+    diffs = [p.difference for p in parts]
+    ratios = [p.ratio for p in parts]
+    excluded: dict[str, Exclusion] = {}
+    for p in parts:
+        for e in p.excluded:
+            excluded.setdefault(e.group, e)
+    reason = next((p.reason for p in parts if p.reason), None)
+    return Gap(
+        difference=None if any(d is None for d in diffs) else max(d for d in diffs if d is not None),
+        ratio=None if any(r is None for r in ratios) else min(r for r in ratios if r is not None),
+        groups_used=min(p.groups_used for p in parts),
+        excluded=tuple(excluded.values()),
+        reason=reason if any(d is None for d in diffs) or any(r is None for r in ratios)
+        else None,
+    )
+

@@ -1,0 +1,170 @@
+"""Metrics registered as data, and the pure functions that compute them from counts.
+
+Counts per group are the four confusion cells, indexed ``label * 2 + decision``:
+TN = 0, FP = 1, FN = 2, TP = 3. Every metric here is a proportion
+``numerator / denominator`` of sums of those cells, so one weight matrix turns
+an array of counts of any shape ``(..., 4)`` into all metrics at once, which the
+bootstrap uses to recompute thousands of replicates in one product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+TN, FP, FN, TP = 0, 1, 2, 3
+CONFUSION_CELLS = ("tn", "fp", "fn", "tp")
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-group rate: ``sum(counts[numerator]) / sum(counts[denominator])``."""
+
+    name: str
+    title: str
+    numerator: tuple[int, ...]
+    denominator: tuple[int, ...]
+    description: str
+    better: Literal["higher", "lower", "neither"]
+    needs_label: bool
+    denominator_name: str
+
+
+_ALL = (TN, FP, FN, TP)
+
+METRICS: tuple[Metric, ...] = (
+    Metric("base_rate", "Base rate", (FN, TP), _ALL,
+           "share of rows whose true label is positive", "neither", True, "rows"),
+    Metric("selection_rate", "Selection rate", (FP, TP), _ALL,
+           "share of rows the model decides positive", "neither", False, "rows"),
+    Metric("tpr", "TPR", (TP,), (FN, TP),
+           "true positive rate (recall): positives decided positive", "higher", True,
+           "actual positives"),
+    Metric("fpr", "FPR", (FP,), (TN, FP),
+           "false positive rate: negatives decided positive", "lower", True,
+           "actual negatives"),
+    Metric("tnr", "TNR", (TN,), (TN, FP),
+           "true negative rate (specificity): negatives decided negative", "higher", True,
+           "actual negatives"),
+    Metric("fnr", "FNR", (FN,), (FN, TP),
+           "false negative rate: positives decided negative", "lower", True,
+           "actual positives"),
+    Metric("precision", "Precision", (TP,), (FP, TP),
+           "positive predictive value: positive decisions that were right", "higher", True,
+           "positive decisions"),
+    Metric("npv", "NPV", (TN,), (TN, FN),
+           "negative predictive value: negative decisions that were right", "higher", True,
+           "negative decisions"),
+    Metric("fdr", "FDR", (FP,), (FP, TP),
+           "false discovery rate: positive decisions that were wrong", "lower", True,
+           "positive decisions"),
+    Metric("for", "FOR", (FN,), (TN, FN),
+           "false omission rate: negative decisions that were wrong", "lower", True,
+           "negative decisions"),
+    Metric("accuracy", "Accuracy", (TN, TP), _ALL,
+           "share of decisions that match the label", "higher", True, "rows"),
+    Metric("error_rate", "Error rate", (FP, FN), _ALL,
+           "share of decisions that differ from the label", "lower", True, "rows"),
+)
+
+METRIC_BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A named fairness criterion: the gap of one or more metrics across groups.
+
+    The difference is the largest of the metrics' differences (largest minus
+    smallest group value); the ratio is the smallest of their ratios (smallest
+    over largest group value). These match fairlearn's definitions.
+    """
+
+    name: str
+    metrics: tuple[str, ...]
+    description: str
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("demographic_parity", ("selection_rate",),
+              "selection rates are equal across groups"),
+    Criterion("equalized_odds", ("tpr", "fpr"),
+              "true and false positive rates are both equal across groups"),
+    Criterion("equal_opportunity", ("tpr",), "true positive rates are equal across groups"),
+    Criterion("predictive_parity", ("precision",), "precision is equal across groups"),
+    Criterion("accuracy_parity", ("accuracy",), "accuracy is equal across groups"),
+    Criterion("false_positive_parity", ("fpr",),
+              "false positive rates are equal across groups"),
+    Criterion("false_negative_parity", ("fnr",),
+              "false negative rates are equal across groups"),
+)
+
+CRITERION_BY_NAME: dict[str, Criterion] = {c.name: c for c in CRITERIA}
+
+
+def metrics_for(has_label: bool) -> tuple[Metric, ...]:
+    """The metrics an audit can compute: those needing a label only when it has one."""
+    return tuple(m for m in METRICS if has_label or not m.needs_label)
+
+
+def criteria_for(has_label: bool) -> tuple[Criterion, ...]:
+    names = {m.name for m in metrics_for(has_label)}
+    return tuple(c for c in CRITERIA if all(n in names for n in c.metrics))
+
+
+def _weights(metrics: tuple[Metric, ...]) -> tuple[FloatArray, FloatArray]:
+    num = np.zeros((4, len(metrics)))
+    den = np.zeros((4, len(metrics)))
+    for j, m in enumerate(metrics):
+        num[list(m.numerator), j] = 1.0
+        den[list(m.denominator), j] = 1.0
+    return num, den
+
+
+def fractions(
+    confusion: npt.NDArray[np.generic], metrics: tuple[Metric, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """Numerators and denominators of ``metrics`` for counts shaped ``(..., 4)``."""
+    wn, wd = _weights(metrics)
+    c = np.asarray(confusion, dtype=np.float64)
+    return c @ wn, c @ wd
+
+
+def safe_divide(num: FloatArray, den: FloatArray) -> FloatArray:
+    """``num / den`` with NaN (undefined), never 0, where ``den`` is 0."""
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def rates(confusion: npt.NDArray[np.generic], metrics: tuple[Metric, ...]) -> FloatArray:
+    num, den = fractions(confusion, metrics)
+    return safe_divide(num, den)
+
+
+def spread(values: FloatArray, eligible: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
+    """Difference (max - min) and ratio (min / max) over the last-but-one axis.
+
+    ``values`` is shaped ``(..., groups, metrics)``; only eligible, defined
+    entries count. With fewer than two such groups both are NaN. A ratio whose
+    largest value is 0 is NaN (0/0: every group at zero).
+    """
+    ok = eligible & ~np.isnan(values)
+    hi = np.where(ok, values, -np.inf).max(axis=-2)
+    lo = np.where(ok, values, np.inf).min(axis=-2)
+    enough = ok.sum(axis=-2) >= 2
+    diff = np.where(enough, hi - lo, np.nan)
+    ratio = np.where(enough, safe_divide(np.where(enough, lo, 0.0), np.where(enough, hi, 0.0)),
+                     np.nan)
+    return diff, ratio
+
+
+def versus_reference(values: FloatArray, ref_index: int) -> tuple[FloatArray, FloatArray]:
+    """Each group minus, and over, the reference group (axis -2 indexes groups)."""
+    ref = values[..., ref_index : ref_index + 1, :]
+    return values - ref, safe_divide(values, np.broadcast_to(ref, values.shape).copy())

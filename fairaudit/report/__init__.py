@@ -1,0 +1,1 @@
+"""Reporters: each formats one AuditResult and computes nothing."""

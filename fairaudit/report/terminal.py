@@ -1,0 +1,111 @@
+"""Terminal tables with rich: per-group figures, criteria, gates and the verdict."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..metrics import METRIC_BY_NAME
+from ..result import AuditResult, GateResult, GroupingResult
+
+KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
+SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
+         "accuracy": "acc"}
+DASH = "-"
+
+
+def _pct(x: float | None) -> str:
+    return DASH if x is None else f"{x:.3f}"
+
+
+def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int) -> Table:
+    shown = [m for m in KEY_METRICS if m in metrics]
+    t = Table(title=f"[bold]{g.name}[/bold]  (reference: {g.reference}, {g.reference_rule})",
+              title_justify="left", header_style="bold")
+    t.add_column("group", no_wrap=True, max_width=48, overflow="ellipsis")
+    t.add_column("rows", justify="right")
+    t.add_column("share", justify="right")
+    for m in shown:
+        t.add_column(SHORT.get(m, METRIC_BY_NAME[m].title), justify="right", no_wrap=True)
+    for grp in g.groups:
+        name = Text(grp.label)
+        if grp.is_reference:
+            name.append(" (ref)", style="cyan")
+        if grp.small:
+            name.append(" (small)", style="yellow")
+        t.add_row(name, f"{grp.count:,}", f"{grp.share:.1%}",
+                  *[_pct(grp.metrics[m].value) for m in shown],
+                  style="dim" if grp.small else None)
+    t.add_row(Text("overall", style="bold"), f"{sum(x.count for x in g.groups):,}", "100.0%",
+              *[_pct(g.overall[m].value) for m in shown], end_section=True)
+    return t
+
+
+def _criteria_table(g: GroupingResult) -> Table:
+    t = Table(title=f"criteria across {g.name}", title_justify="left", header_style="bold")
+    t.add_column("criterion")
+    t.add_column("difference", justify="right")
+    t.add_column("ratio", justify="right")
+    t.add_column("groups", justify="right")
+    for name, gap in g.criteria.items():
+        t.add_row(name, _pct(gap.difference), _pct(gap.ratio), str(gap.groups_used))
+    return t
+
+
+_STATUS = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]",
+           "skipped": "[yellow]SKIPPED[/yellow]"}
+
+
+def _gate_table(gates: tuple[GateResult, ...]) -> Table:
+    t = Table(title="gates", title_justify="left", header_style="bold")
+    for col in ("grouping", "criterion", "gate", "value", "threshold", "status"):
+        t.add_column(col, justify="right" if col in ("value", "threshold") else "left")
+    for g in gates:
+        t.add_row(g.grouping, g.criterion, g.kind, _pct(g.value), f"{g.threshold:g}",
+                  _STATUS[g.status] + (f" ({g.reason})" if g.reason else ""))
+    return t
+
+
+def render(result: AuditResult, out: TextIO, *, width: int | None = None,
+           color: bool | None = None) -> None:
+    if width is None and not out.isatty():
+        width = 120
+    console = Console(file=out, width=width, no_color=color is False,
+                      force_terminal=color if color else None, highlight=False)
+    p = result.provenance
+    files = f"{len(p.files)} file{'s' if len(p.files) != 1 else ''}"
+    dropped = sum(p.dropped.values())
+    line = f"{files}, {p.rows_read:,} rows read, {p.rows_used:,} audited"
+    if dropped:
+        parts = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in p.dropped.items() if n)
+        line += f", {dropped:,} dropped ({parts})"
+    console.print(line)
+    for g in result.groupings:
+        console.print()
+        console.print(_grouping_table(g, result.metrics, result.min_group_size))
+        console.print(_criteria_table(g))
+    if result.gates:
+        console.print()
+        console.print(_gate_table(result.gates))
+    console.print()
+    if any(grp.small for g in result.groupings for grp in g.groups):
+        console.print(f"(small): fewer than {result.min_group_size} rows; shown, but left out "
+                      "of gaps and gates")
+    console.print(verdict_line(result))
+
+
+def verdict_line(result: AuditResult) -> str:
+    n = len(result.gates)
+    failed = len(result.failed)
+    skipped = sum(1 for g in result.gates if g.status == "skipped")
+    if n == 0:
+        return "verdict: PASS (no gates set; report only)"
+    text = f"verdict: {result.verdict.upper()} ({n - failed - skipped} of {n} gates passed"
+    if failed:
+        text += f", {failed} failed"
+    if skipped:
+        text += f", {skipped} skipped"
+    return text + ")"

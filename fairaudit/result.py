@@ -1,0 +1,140 @@
+"""The result of an audit: plain frozen data that reporters format and never change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+MISSING = "(missing)"
+SCHEMA_VERSION = 1
+
+Status = Literal["pass", "fail", "skipped"]
+Verdict = Literal["pass", "fail"]
+
+
+def show_value(value: Any) -> str:
+    """A group value as people read it: a missing value is ``(missing)``."""
+    return MISSING if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One proportion. ``value`` is ``None`` when the denominator is 0, and ``reason`` says so."""
+
+    value: float | None
+    numerator: int
+    denominator: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A group's metric set against the reference group's."""
+
+    difference: float | None
+    ratio: float | None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    group: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The spread of one metric (or criterion) over the groups eligible for it."""
+
+    difference: float | None
+    ratio: float | None
+    groups_used: int
+    excluded: tuple[Exclusion, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    key: dict[str, Any]
+    label: str
+    count: int
+    share: float
+    small: bool
+    dropped: dict[str, int]
+    metrics: dict[str, Rate]
+    versus_reference: dict[str, Comparison]
+    is_reference: bool
+
+
+@dataclass(frozen=True)
+class GroupingResult:
+    name: str
+    columns: tuple[str, ...]
+    groups: tuple[GroupResult, ...]
+    overall: dict[str, Rate]
+    reference: str
+    reference_rule: Literal["given", "largest group"]
+    gaps: dict[str, Gap]
+    criteria: dict[str, Gap]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    grouping: str
+    criterion: str
+    kind: Literal["max_gap", "min_ratio"]
+    threshold: float
+    value: float | None
+    status: Status
+    reason: str | None = None
+
+    @property
+    def sentence(self) -> str:
+        """One line a person can read: what was measured against what."""
+        what = "gap" if self.kind == "max_gap" else "ratio"
+        bound = "at most" if self.kind == "max_gap" else "at least"
+        name = self.criterion.replace("_", " ")
+        value = "undefined" if self.value is None else f"{self.value:.4f}"
+        text = f"{name} {what} across {self.grouping}: {value}, must be {bound} {self.threshold:g}"
+        return text + (f" ({self.reason})" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    format: str
+    size: int
+    sha256: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Provenance:
+    files: tuple[FileInfo, ...]
+    rows_read: int
+    rows_used: int
+    dropped: dict[str, int]
+    roles: dict[str, Any]
+    config: dict[str, Any]
+    sources: dict[str, str]
+    version: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    verdict: Verdict
+    groupings: tuple[GroupingResult, ...]
+    gates: tuple[GateResult, ...]
+    provenance: Provenance
+    metrics: tuple[str, ...]
+    min_group_size: int
+
+    @property
+    def failed(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if g.status == "fail")
+
+    def grouping(self, name: str) -> GroupingResult:
+        for g in self.groupings:
+            if g.name == name:
+                return g
+        raise KeyError(name)
