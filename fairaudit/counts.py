@@ -136,20 +136,29 @@ class Accumulator:
 
     # -- counting -----------------------------------------------------------
 
-    def add(self, groups: Sequence[pa.Array | pa.ChunkedArray], cell: npt.NDArray[np.integer[Any]]
-            ) -> None:
-        """Count one batch: its group columns (in order) and each row's cell index."""
-        if len(cell) == 0:
+    def add(self, groups: Sequence[pa.Array | pa.ChunkedArray],
+            cell: npt.NDArray[np.integer[Any]]) -> None:
+        """Count one batch: its group columns (in order) and each row's cell index.
+
+        ``cell`` is shaped ``(rows,)`` to add one count a row, or ``(k, rows)`` to
+        add ``k`` counts a row (one in each of ``k`` cell families, such as the
+        confusion cell and a range-check cell).
+        """
+        cells = np.asarray(cell, dtype=np.int64)
+        if cells.ndim == 1:
+            cells = cells[None, :]
+        if cells.shape[1] == 0:
             return
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
         radices = [len(lut) for _, lut in encoded]
         total = int(np.prod(radices, dtype=np.float64))
-        cell64 = np.asarray(cell, dtype=np.int64)
         if total * self._ncells <= _DENSE_LIMIT:
             local = encoded[0][0]
             for (codes, _), r in zip(encoded[1:], radices[1:]):
                 local = local * r + codes
-            grid = np.bincount(local * self._ncells + cell64, minlength=total * self._ncells)
+            base = local * self._ncells
+            index = base + cells[0] if len(cells) == 1 else (base[None, :] + cells).ravel()
+            grid = np.bincount(index, minlength=total * self._ncells)
             grid = grid.reshape(total, self._ncells)
             present = np.flatnonzero(grid.any(axis=1))
             sub = grid[present]
@@ -159,7 +168,8 @@ class Accumulator:
         else:
             composite_rows = self._compose([lut[codes] for codes, lut in encoded])
             composite, inverse = np.unique(composite_rows, return_inverse=True)
-            sub = np.bincount(inverse.reshape(-1) * self._ncells + cell64,
+            base = inverse.reshape(-1) * self._ncells
+            sub = np.bincount((base[None, :] + cells).ravel(),
                               minlength=len(composite) * self._ncells)
             sub = sub.reshape(len(composite), self._ncells)
         self._merge(composite, np.asarray(sub, dtype=np.int64))
