@@ -14,8 +14,9 @@ from enum import IntEnum
 from typing import Annotated, Any, Optional
 
 import typer
+import typer.main
 
-from .config import build, find_config, load_file, parse_gate, parse_reference
+from .config import build, find_config, load_file, parse_gate, parse_reference, parse_threshold
 from .errors import FairauditError
 from .result import AuditResult
 
@@ -71,8 +72,9 @@ def run(
     score: Annotated[Optional[str], typer.Option(
         help="Column with a score in [0, 1]; decision = score >= --threshold when there "
              "is no --prediction.")] = None,
-    threshold: Annotated[Optional[float], typer.Option(
-        help="Decision threshold for --score.  [default: 0.5]")] = None,
+    threshold: Annotated[Optional[str], typer.Option(
+        metavar="FLOAT", show_default=False,
+        help="Decision threshold for --score, in [0, 1].  [default: 0.5]")] = None,
     group: Annotated[Optional[list[str]], typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
     positive_label: Annotated[Optional[str], typer.Option(
@@ -104,7 +106,8 @@ def run(
     """Audit prediction files and judge them against the gates."""
     try:
         code = _run(inputs, dict(
-            label=label, prediction=prediction, score=score, threshold=threshold,
+            label=label, prediction=prediction, score=score,
+            threshold=None if threshold is None else parse_threshold(threshold),
             groups=group or None, positive_label=positive_label,
             reference=[parse_reference(r) for r in reference] if reference else None,
             intersections=intersections, min_group_size=min_group_size,
@@ -175,6 +178,11 @@ def _announce(result: AuditResult) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def command() -> Any:
+    """The click command tree behind ``app``; the generated CLI reference is read from it."""
+    return typer.main.get_command(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,10 +74,12 @@ class AuditConfig:
                             "with --threshold")
         if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
                 and 0.0 <= self.threshold <= 1.0):
-            problems.append(f"threshold {self.threshold!r} is not a number in [0, 1]")
+            problems.append(f"{self._origin('threshold')} {self.threshold!r} is not a number "
+                            "in [0, 1]; give a decision threshold such as 0.5")
         if isinstance(self.min_group_size, bool) or not isinstance(self.min_group_size, int) \
                 or self.min_group_size < 1:
-            problems.append(f"min_group_size {self.min_group_size!r} must be a whole number >= 1")
+            problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
+                            "a whole number >= 1")
         roles = [c for c in (self.label, self.prediction, self.score) if c is not None]
         for g in self.groups:
             if g in roles:
@@ -85,12 +87,21 @@ class AuditConfig:
                                 "prediction or score")
         for column, _ in self.reference:
             if column not in self.groups:
-                problems.append(f"reference '{column}' is not a group column "
-                                f"(groups: {', '.join(self.groups) or 'none'})")
+                problems.append(f"{self._origin('reference')} '{column}' is not a group column "
+                                f"(groups: {', '.join(self.groups) or 'none'}); name one of them")
         for gate in self.gates:
             problems += _gate_problems(gate, self)
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def _origin(self, name: str) -> str:
+        """How a person would find the setting ``name``: its flag, or its key in a file."""
+        source = self.sources.get(name, "default")
+        if source == "command line":
+            return "--" + name.replace("_", "-")
+        if source == "default":
+            return name
+        return f"{source}: {name}"
 
     @property
     def roles(self) -> Roles:
@@ -119,24 +130,29 @@ class AuditConfig:
 
 
 def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
+    source = cfg.sources.get(f"gates.{gate.kind}.{gate.key}", "command line")
+    if source == "command line":
+        where = f"--{gate.kind.replace('_', '-')} '{gate.key}={gate.threshold:g}'"
+    else:
+        where = f"{source}: gates.{gate.kind}.{gate.key}"
     out = []
     if gate.criterion not in CRITERION_BY_NAME:
         near = closest(gate.criterion, list(CRITERION_BY_NAME))
         hint = f"did you mean '{near}'?" if near else \
             "criteria: " + ", ".join(CRITERION_BY_NAME)
-        out.append(f"{gate.kind} '{gate.key}': unknown criterion '{gate.criterion}'; {hint}")
+        out.append(f"{where}: unknown criterion '{gate.criterion}'; {hint}")
     t = gate.threshold
     if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t):
-        out.append(f"{gate.kind} '{gate.key}': threshold {t!r} is not a number")
+        out.append(f"{where}: threshold {t!r} is not a number")
     elif gate.kind == "max_gap" and t < 0:
-        out.append(f"max_gap '{gate.key}': threshold {t} must be >= 0")
+        out.append(f"{where}: threshold {t:g} must be >= 0 (the largest allowed difference)")
     elif gate.kind == "min_ratio" and not 0 <= t <= 1:
-        out.append(f"min_ratio '{gate.key}': threshold {t} must be in [0, 1]")
+        out.append(f"{where}: threshold {t:g} must be in [0, 1] (the smallest allowed ratio)")
     if gate.grouping is not None:
         parts = gate.grouping.split("&")
         unknown = [p for p in parts if p not in cfg.groups]
         if unknown or (len(parts) > 1 and not cfg.intersections):
-            out.append(f"{gate.kind} '{gate.key}': no grouping '{gate.grouping}' "
+            out.append(f"{where}: no grouping '{gate.grouping}' "
                        f"(groups: {', '.join(cfg.groups) or 'none'}; an intersection is "
                        "written race&sex)")
     return out
@@ -160,6 +176,19 @@ def parse_gate(text: str, kind: GateKind) -> GateSpec:
     return GateSpec(kind, criterion.strip(), threshold, grouping.strip() or None)
 
 
+def parse_threshold(text: str) -> float:
+    """A decision threshold in [0, 1]; parsed here so that a bad value is one plain line."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--threshold {text!r}: not a number; give a value in [0, 1] "
+                         "such as 0.5") from None
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"--threshold {text}: outside [0, 1]; give a value in [0, 1] "
+                         "such as 0.5")
+    return value
+
+
 def parse_reference(text: str) -> tuple[str, str]:
     column, sep, value = text.partition("=")
     if not sep or not column:
@@ -170,10 +199,17 @@ def parse_reference(text: str) -> tuple[str, str]:
 
 # -- files ----------------------------------------------------------------------
 
-_KEYS = {
+_KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
     "intersections": bool, "min_group_size": int, "gates": dict,
+}
+_EXPECTED = {
+    "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
+    "score": "a column name", "threshold": "a number in [0, 1]",
+    "positive_label": "a value", "groups": "a list of column names",
+    "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
+    "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
 }
 
 
@@ -213,9 +249,10 @@ def load_file(path: str) -> dict[str, Any]:
             near = closest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
-        if not isinstance(value, _KEYS[key]) or (key == "threshold" and isinstance(value, bool)):
-            raise ConfigError(f"{path}: key '{prefix}{key}' has the wrong type "
-                              f"({type(value).__name__})")
+        if not isinstance(value, _KEYS[key]) or (
+                key in ("threshold", "min_group_size") and isinstance(value, bool)):
+            raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
+                              f"{_toml_type(value)} {value!r}")
     for key in ("inputs", "groups"):
         if key in data and not all(isinstance(v, str) for v in data[key]):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be a list of strings")
@@ -231,7 +268,24 @@ def load_file(path: str) -> dict[str, Any]:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: key '{prefix}gates.{kind}' must be a table "
                               "of CRITERION = VALUE")
+        for key, threshold in table.items():
+            criterion = key.rpartition(":")[2]
+            if criterion not in CRITERION_BY_NAME:
+                near = closest(criterion, list(CRITERION_BY_NAME))
+                hint = f"did you mean '{near}'?" if near else \
+                    "criteria: " + ", ".join(CRITERION_BY_NAME)
+                raise ConfigError(f"{path}: unknown criterion '{criterion}' in key "
+                                  f"'{prefix}gates.{kind}.{key}'; {hint}")
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+                raise ConfigError(f"{path}: key '{prefix}gates.{kind}.{key}' must be a number, "
+                                  f"not {_toml_type(threshold)} {threshold!r}")
     return data
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "text", list: "array",
+             dict: "table"}
+    return names.get(type(value), type(value).__name__)
 
 
 def build(file_values: Mapping[str, Any], file_path: str | None,
@@ -251,6 +305,11 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
     for name in ("groups", "inputs"):
         if name in values:
             values[name] = tuple(values[name])
+    if file_path and sources.get("inputs") == origin:
+        # paths in a config file mean the same wherever fairaudit is started from
+        base = os.path.dirname(file_path)
+        values["inputs"] = tuple(os.path.normpath(os.path.join(base, os.path.expanduser(p)))
+                                 for p in values["inputs"])
     if "reference" in values:
         ref = values["reference"]
         pairs = ref.items() if isinstance(ref, Mapping) else ref

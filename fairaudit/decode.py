@@ -87,6 +87,8 @@ class Decoder:
     def _binary(self, col: pa.Array | pa.ChunkedArray, name: str, role: str, where: Where
                 ) -> tuple[npt.NDArray[np.int64], BoolArray]:
         arr = _plain(col)
+        if pa.types.is_null(arr.type):  # an all-empty CSV column: every row is missing
+            return np.zeros(len(arr), dtype=np.int64), np.zeros(len(arr), dtype=bool)
         valid = _valid(arr)
         positive = self.roles.positive_label
         t = arr.type
@@ -127,6 +129,8 @@ class Decoder:
                ) -> tuple[npt.NDArray[np.int64], BoolArray]:
         arr = _plain(col)
         t = arr.type
+        if pa.types.is_null(t):
+            return np.zeros(len(arr), dtype=np.int64), np.zeros(len(arr), dtype=bool)
         if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
             raise InputError(
                 f"{where.file}: score column '{name}' holds {_type_name(t)} values; "

@@ -131,8 +131,10 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
     dropped = {r: int(total[CELLS.index(r)]) for r in DROP_REASONS}
     if used == 0:
         what = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
+        source = (f" in {files[0].path}" if len(files) == 1
+                  else f" in {len(files)} files" if files else "")
         raise InputError(
-            f"no rows left to audit: {int(total.sum()):,} rows read"
+            f"no rows left to audit{source}: {int(total.sum()):,} rows read"
             + (f", all dropped ({what})" if what else "")
             + "; check the input files and the column roles"
         )

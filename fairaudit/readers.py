@@ -96,7 +96,12 @@ def schema_names(src: SourceFile) -> list[str]:
                 raise InputError(f"{src.path}: the file is empty (0 bytes); "
                                  "it is not a parquet file")
             return list(pq.read_schema(src.path).names)
-        with pacsv.open_csv(src.path, read_options=pacsv.ReadOptions(block_size=1 << 16)) as r:
+        if src.size == 0:
+            raise InputError(_EMPTY_CSV.format(path=src.path))
+        # a ragged row is reported later, by the data pass, which can say where it is
+        with pacsv.open_csv(src.path, read_options=pacsv.ReadOptions(block_size=1 << 16),
+                            parse_options=pacsv.ParseOptions(
+                                delimiter=_delimiter(src), invalid_row_handler=_skip)) as r:
             return list(r.schema.names)
     except InputError:
         raise
@@ -138,16 +143,14 @@ def _parquet(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
 def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str]
          ) -> Iterator[pa.RecordBatch]:
     if src.size == 0:
-        raise InputError(f"{src.path}: the file is empty (0 bytes); a CSV needs a header row")
-    bad_row: list[str] = []
+        raise InputError(_EMPTY_CSV.format(path=src.path))
+    bad_row: list[pacsv.InvalidRow] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        where = f"row {row.number}" if row.number is not None else "a row"
-        bad_row.append(f"{where} has {row.actual_columns} fields where the header has "
-                       f"{row.expected_columns}")
+        bad_row.append(row)
         return "error"
 
-    delimiter = "\t" if ".tsv" in src.path.lower() else ","
+    delimiter = _delimiter(src)
     try:
         reader = pacsv.open_csv(
             src.path,
@@ -163,16 +166,73 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str]
             yield from reader
     except pa.ArrowInvalid as exc:
         if bad_row:
-            raise InputError(f"{src.path}: {bad_row[0]}; fix or remove that row") from exc
+            row = bad_row[0]
+            number = row.number if row.number is not None else _ragged_line(src)
+            where = f"line {number}" if number is not None else "a row"
+            raise InputError(
+                f"{src.path}: {where} has {row.actual_columns} fields where the header has "
+                f"{row.expected_columns} ({_clip(row.text, 60)}); fix or remove that row"
+            ) from exc
         raise
 
 
+_EMPTY_CSV = "{path}: the file is empty (0 bytes); a CSV needs a header row and data rows"
+
+
+def _delimiter(src: SourceFile) -> str:
+    return "\t" if ".tsv" in src.path.lower() else ","
+
+
+def _skip(row: pacsv.InvalidRow) -> str:
+    return "skip"
+
+
+def _ragged_line(src: SourceFile) -> int | None:
+    """The line of the first ragged row: arrow numbers rows only when parsing in one thread,
+    so the file is read again that way, on this error path alone."""
+    found: list[int | None] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        found.append(row.number)
+        return "error"
+
+    try:
+        with pacsv.open_csv(src.path, read_options=pacsv.ReadOptions(use_threads=False),
+                            parse_options=pacsv.ParseOptions(delimiter=_delimiter(src),
+                                                             invalid_row_handler=on_invalid)
+                            ) as reader:
+            for _ in reader:
+                pass
+    except (pa.ArrowException, OSError):
+        pass
+    return found[0] if found else None
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _describe(src: SourceFile, exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if len(text) > 200:
-        text = text[:200] + "..."
+    text = _clip(str(exc), 200)
+    if src.format == "parquet" and "magic bytes" in text:
+        if _starts_like_parquet(src.path):
+            return (f"{src.path}: the parquet file is truncated or damaged (it starts like "
+                    "parquet but has no valid footer); copy or export it again")
+        return (f"{src.path}: not a parquet file (no parquet marker at its start or end); "
+                "check that it was written as parquet, or give it its real extension")
+    if src.format == "csv" and "Empty CSV file" in text:
+        return f"{src.path}: the file holds no header row; a CSV needs a header row and data rows"
     kind = "parquet" if src.format == "parquet" else "CSV"
     return f"{src.path}: cannot read it as {kind} ({text}); check that the file is whole"
+
+
+def _starts_like_parquet(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 def sha256(path: str) -> str:

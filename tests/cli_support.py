@@ -1,0 +1,68 @@
+"""Shared helpers for the command-line tests: invoke the app, check errors, validate JSON."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from typer.testing import CliRunner, Result
+
+from fairaudit.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "docs" / "audit.schema.json"
+COMPAS = ROOT / "examples" / "compas" / "compas.parquet"
+COMPAS_ARGS = [
+    "--label", "two_year_recid", "--prediction", "prediction",
+    "--group", "race", "--group", "sex", "--reference", "race=Caucasian",
+    "--max-gap", "equalized_odds=0.1", "--min-ratio", "demographic_parity=0.8",
+]
+
+
+def invoke(*args: Any) -> Result:
+    """Run ``fairaudit ARGS`` in-process; stdout and stderr are captured apart."""
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+def validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema())
+    return cls(schema(), format_checker=cls.FORMAT_CHECKER)
+
+
+def validate_report(doc: dict[str, Any]) -> dict[str, Any]:
+    """Fail the test unless ``doc`` follows docs/audit.schema.json; return it."""
+    validator().validate(doc)
+    return doc
+
+
+def read_report(path: Path | str) -> dict[str, Any]:
+    """The JSON report at ``path``, checked against the published schema."""
+    return validate_report(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def error_line(result: Result) -> str:
+    """The one stderr line of a run that could not audit (exit 2), checked for form."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert result.stdout == "", result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("fairaudit: error: "), lines[0]
+    return lines[0]
+
+
+def assert_cannot_audit(result: Result, *fragments: str) -> str:
+    """Exit 2, one line on stderr, no traceback, and every fragment in that line."""
+    line = error_line(result)
+    for fragment in fragments:
+        assert fragment in line, f"{fragment!r} not in {line!r}"
+    return line

@@ -1,0 +1,101 @@
+"""Docs are code: the generated references are current, and the README's examples are real."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import io
+import re
+import shlex
+
+import pytest
+
+from fairaudit import docgen
+from fairaudit.cli import command
+from fairaudit.metrics import CRITERIA, METRICS
+from tests.cli_support import ROOT, invoke, read_report
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("rel", sorted(docgen.GENERATED))
+def test_generated_docs_are_current(rel):
+    committed = (ROOT / rel).read_text(encoding="utf-8") if (ROOT / rel).is_file() else ""
+    fresh = docgen.GENERATED[rel]()
+    if committed != fresh:
+        diff = "".join(difflib.unified_diff(committed.splitlines(True), fresh.splitlines(True),
+                                            f"{rel} (committed)", f"{rel} (from the code)"))
+        pytest.fail(f"{rel} is out of date with the code; regenerate it with "
+                    f"`{docgen.REGENERATE}` and commit the result.\n{diff[:3000]}")
+
+
+def test_every_option_of_every_command_is_in_the_cli_reference():
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    root = command()
+    for name, cmd in root.commands.items():
+        assert f"## fairaudit {name}" in text
+        for param in cmd.params:
+            for opt in [*param.opts, *param.secondary_opts]:
+                shown = opt if opt.startswith("-") else opt.upper()
+                assert shown in text, f"{name} {opt} is not in docs/cli.md"
+
+
+def test_every_metric_and_criterion_is_in_the_reference():
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    for item in (*METRICS, *CRITERIA):
+        assert f"| `{item.name}` |" in text, f"{item.name} is not in docs/reference.md"
+
+
+def test_docgen_check_finds_a_stale_file_and_writing_fixes_it(tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "cli.md").write_text("old\n")
+    assert docgen.main(["--check", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"docs/cli.md is out of date; run: {docgen.REGENERATE}" in err
+    assert "docs/reference.md is out of date" in err  # missing counts as stale
+    assert docgen.main(["--root", str(tmp_path)]) == 0
+    assert docgen.main(["--check", "--root", str(tmp_path)]) == 0
+    assert docgen.stale(ROOT) == []
+
+
+# -- the README ----------------------------------------------------------------------------
+
+
+def _blocks(lang: str = "") -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```$", README, flags=re.S | re.M)
+
+
+def test_readme_worked_example_is_the_real_output(tmp_path, monkeypatch):
+    (block,) = [b for b in _blocks() if b.startswith("$ fairaudit run")]
+    lines = block.splitlines()
+    args = shlex.split(lines[0].removeprefix("$ fairaudit "))
+    assert args[-2:] == ["--json", "audit.json"]
+    assert lines[-2:] == ["$ echo $?", lines[-1]]
+    monkeypatch.chdir(ROOT)
+    result = invoke(*args[:-1], tmp_path / "audit.json")
+    read_report(tmp_path / "audit.json")
+    assert str(result.exit_code) == lines[-1]
+    real = [line.rstrip() for line in (result.stdout + result.stderr).splitlines()]
+    shown = "\n".join(lines[1:-2]).split("\n...\n")
+    at = 0
+    for part in shown:
+        want = part.splitlines()
+        for start in range(at, len(real) - len(want) + 1):
+            if real[start:start + len(want)] == want:
+                at = start + len(want)
+                break
+        else:
+            pytest.fail("README.md's worked example differs from the real output; paste "
+                        f"it again. First lines not found in order:\n{part[:400]}")
+
+
+def test_readme_python_example_prints_what_it_shows(monkeypatch):
+    (code,) = _blocks("python")
+    after = README.split(code, 1)[1]
+    shown = re.search(r"^prints\n\n```\n(.*?)^```$", after, flags=re.S | re.M)
+    assert shown is not None
+    monkeypatch.chdir(ROOT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert out.getvalue() == shown.group(1)
