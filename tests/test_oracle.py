@@ -207,15 +207,17 @@ def _check(df: pd.DataFrame, result: fairaudit.AuditResult,
             _compare_rate(grouping.overall[name], overall, name,
                           f"{grouping.name} overall {name}", tally)
 
-        # per-metric gaps, over the groups whose rate is defined
+        # per-metric gaps, over the groups whose rate is defined; fairlearn
+        # sees the groups with at least one row left
+        seen = [k for k in keys if usable[k]]
         expected_gap: dict[str, tuple[float | None, float | None]] = {}
         all_defined: dict[str, bool] = {}
         for name in names:
-            defined = [k for k in keys if usable[k] and _row(by_group, k)[f"den:{name}"] > 0]
-            all_defined[name] = len(defined) == len(keys)
+            defined = [k for k in seen if _row(by_group, k)[f"den:{name}"] > 0]
+            all_defined[name] = len(defined) == len(seen)
             values = [float(_row(by_group, k)[f"rate:{name}"]) for k in defined]
             diff, ratio = _spread(values)
-            if all_defined[name] and len(keys) >= 2:
+            if all_defined[name] and len(seen) >= 2:
                 # fairlearn's own gap functions apply unchanged
                 diff = float(fl_difference[f"rate:{name}"])
                 ratio = float(fl_ratio[f"rate:{name}"])
@@ -241,7 +243,7 @@ def _check(df: pd.DataFrame, result: fairaudit.AuditResult,
             _close(got.ratio, ratio, f"{grouping.name} {criterion.name} ratio")
             tally["criteria"] += 2
             fl = FAIRLEARN_CRITERIA.get(criterion.name)
-            if fl is None or len(keys) < 2 or not all(all_defined[m] for m in criterion.metrics):
+            if fl is None or len(seen) < 2 or not all(all_defined[m] for m in criterion.metrics):
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
