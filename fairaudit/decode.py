@@ -88,7 +88,7 @@ class Decoder:
                 ) -> tuple[npt.NDArray[np.int64], BoolArray]:
         arr = _plain(col)
         if pa.types.is_null(arr.type):  # an all-empty CSV column: every row is missing
-            return np.zeros(len(arr), dtype=np.int64), np.zeros(len(arr), dtype=bool)
+            return _all_missing(len(arr))
         valid = _valid(arr)
         positive = self.roles.positive_label
         t = arr.type
@@ -128,9 +128,9 @@ class Decoder:
     def _score(self, col: pa.Array | pa.ChunkedArray, name: str, where: Where
                ) -> tuple[npt.NDArray[np.int64], BoolArray]:
         arr = _plain(col)
+        if pa.types.is_null(arr.type):
+            return _all_missing(len(arr))
         t = arr.type
-        if pa.types.is_null(t):
-            return np.zeros(len(arr), dtype=np.int64), np.zeros(len(arr), dtype=bool)
         if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
             raise InputError(
                 f"{where.file}: score column '{name}' holds {_type_name(t)} values; "
@@ -157,6 +157,12 @@ def _plain(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     return arr
+
+
+def _all_missing(n: int) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    # A CSV column with no value in it is read with the null type: every row
+    # is missing, not a column of the wrong type.
+    return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
 
 
 def _valid(arr: pa.Array) -> BoolArray:
