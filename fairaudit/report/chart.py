@@ -98,11 +98,11 @@ def metric_chart(grouping: GroupingResult, groups: Sequence[GroupResult],
         axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
         ys = list(range(n))
         ref = next((g for g in grouping.groups if g.is_reference), None)
-        for ax, metric in zip(axes, metrics):
+        for ax, metric in zip(axes, metrics, strict=True):
             _panel(ax, groups, metric, ys, ref)
         axes[0].set_yticks(ys)
         axes[0].set_yticklabels([_label(g) for g in groups])
-        for tick, grp in zip(axes[0].get_yticklabels(), groups):
+        for tick, grp in zip(axes[0].get_yticklabels(), groups, strict=True):
             if grp.is_reference:
                 tick.set_fontweight("bold")
                 tick.set_color(REF)
@@ -110,8 +110,8 @@ def metric_chart(grouping: GroupingResult, groups: Sequence[GroupResult],
                 tick.set_color(GREY)
         axes[0].set_ylim(n - 0.5, -0.5)
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04, metadata={"Date": None, "Creator": None,
-                                                 "Format": None, "Type": None})
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04,
+                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     return _inline(buf.getvalue(), uid)
 
 
@@ -130,7 +130,7 @@ def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
         ax.spines[side].set_visible(False)
     if ref is not None and ref.metrics[metric].value is not None:
         ax.axvline(ref.metrics[metric].value, color=REF, linewidth=0.8, linestyle=(0, (3, 2)))
-    for y, grp in zip(ys, groups):
+    for y, grp in zip(ys, groups, strict=True):
         rate = grp.metrics[metric]
         if rate.value is None:
             ax.text(0.01, y, "undefined", fontsize=7, color=GREY, va="center")

@@ -18,7 +18,7 @@ from typing import Any
 from ..metrics import CRITERION_BY_NAME, METRIC_BY_NAME
 from ..result import AuditResult, Gap, GateResult, GroupingResult, GroupResult
 
-DASH = "–"
+DASH = "\u2013"  # an en dash: an undefined number, never a zero
 
 # Shape and word for every status, so that no reader depends on colour alone.
 MARK = {"pass": "✓", "fail": "✗", "inconclusive": "?", "skipped": "○"}
