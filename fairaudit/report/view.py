@@ -212,8 +212,8 @@ def extremes(grouping: GroupingResult, metric: str) -> Extremes | None:
     groups = [g for g in grouping.groups if eligible(grouping, metric, g)]
     if len(groups) < 2:
         return None
-    low = min(groups, key=lambda g: g.metrics[metric].value or 0.0)
-    high = max(groups, key=lambda g: g.metrics[metric].value or 0.0)
+    ordered = sorted(groups, key=lambda g: g.metrics[metric].value or 0.0)
+    low, high = ordered[0], ordered[-1]
     lo, hi = low.metrics[metric].value or 0.0, high.metrics[metric].value or 0.0
     return Extremes(metric, low, high, hi - lo, lo / hi if hi > 0 else None)
 
