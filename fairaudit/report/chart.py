@@ -48,7 +48,7 @@ def _pyplot() -> Any:
     return Figure
 
 
-def _rc() -> dict[str, Any]:
+def _rc() -> Any:  # matplotlib types rc keys as a Literal of every key
     return {
         "svg.fonttype": "none",  # text as text
         "svg.hashsalt": "fairaudit",  # ids stable from run to run

@@ -177,6 +177,24 @@ def _ranges(result: AuditResult) -> dict[str, Any] | None:
     return out
 
 
+def _facts(result: AuditResult) -> list[tuple[str, str]]:
+    """The few settings a reader needs before any number: what was audited, against what."""
+    p = result.provenance
+    roles = p.roles
+    names = [f.path for f in p.files]
+    data = names[0] if len(names) == 1 else f"{len(names)} files"
+    decision = roles.get("prediction") or (
+        f"{roles.get('score')} >= {roles.get('threshold')}" if roles.get("score") else None)
+    refs = ", ".join(f"{g.name} = {g.reference}" for g in result.groupings
+                     if len(g.columns) == 1)
+    out = [("Data", data), ("Outcome", view.plain(roles.get("label"))),
+           ("Decision", view.plain(decision)),
+           ("Groups", ", ".join(str(x) for x in roles.get("groups") or ())),
+           ("Reference groups", refs),
+           ("Smallest group judged", f"{result.min_group_size:,} rows")]
+    return out
+
+
 def render(result: AuditResult) -> str:
     """The report as one HTML document."""
     p = result.provenance
@@ -190,6 +208,8 @@ def render(result: AuditResult) -> str:
         "headline": [{"status": view.status(g), "text": view.gate_sentence(g)}
                      for g in headline],
         "files_line": view.files_line(result),
+        "facts": _facts(result),
+        "has_note": any(g.reason for g in result.gates),
         "gates": _gates(result),
         "has_rule": any(view.gate_rule(g) for g in result.gates),
         "has_ci": view.has_intervals(result),

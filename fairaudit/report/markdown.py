@@ -69,16 +69,16 @@ def render(result: AuditResult, worst: int = 5) -> str:
         lines += [_row(["Grouping", "Metric", "Lowest group", "Highest group", "Difference",
                         "Ratio"]),
                   _row(["---", "---", "---", "---", "---:", "---:"])]
-        for g, e in gaps:
+        for grouping, e in gaps:
             lo = e.low.metrics[e.metric].value
             hi = e.high.metrics[e.metric].value
             lines.append(_row([
-                escape(g.name), escape(view.metric_title(e.metric)),
+                escape(grouping.name), escape(view.metric_title(e.metric)),
                 f"{escape(e.low.label)} ({view.number(lo)})",
                 f"{escape(e.high.label)} ({view.number(hi)})",
                 view.number(e.difference), view.number(e.ratio),
             ]))
-        small = sum(1 for g in result.groupings for grp in g.groups if grp.small)
+        small = sum(1 for x in result.groupings for grp in x.groups if grp.small)
         note = (f"Gaps compare groups with at least {result.min_group_size:,} rows (and as "
                 "many in the rate's denominator)"
                 + (f"; {small} smaller group{'s' if small != 1 else ''} left out." if small
