@@ -234,3 +234,42 @@ def test_three_columns_sixty_intersections_stay_small():
     print(f"\nHTML for 3 group columns and 60 intersection groups: {size:,} bytes")
     assert size < 2_000_000
     assert text.count('<svg class="chart"') == 4
+
+
+def test_without_label_gates_or_intersections():
+    result = fairaudit.audit(str(COMPAS_PARQUET), score="score", threshold=0.5, groups=["race"])
+    text = html.render(result)
+    assert "NO GATES" in text and 'class="banner v-none"' in text
+    assert text.count('<svg class="chart"') == 1
+    assert 'id="intersections"' not in text and 'id="ranges"' not in text
+    assert "TPR" not in text.split('id="method"')[0]  # no label: no error rates
+
+
+@dataclass(frozen=True)
+class _RangeCheck:
+    feature: str
+    low: float
+    high: float
+    group: str
+    outside: int
+    share_outside: float
+
+
+@dataclass(frozen=True)
+class _Ranged(fairaudit.AuditResult):
+    ranges: tuple[_RangeCheck, ...] = ()
+    trusted: fairaudit.AuditResult | None = None
+
+
+def test_range_checks_are_shown_when_present():
+    base = compas()
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    subset = fairaudit.audit(str(COMPAS_PARQUET), label="two_year_recid",
+                             prediction="prediction", groups=["race", "sex"])
+    checks = (_RangeCheck("priors_count", 0, 20, SCRIPT, 12, 0.0125),)
+    text = html.render(_Ranged(**fields, ranges=checks, trusted=subset))
+    section = text[text.index('id="ranges"'):text.index('id="method"')]
+    assert "<th>feature</th>" in section and "<td>priors_count</td>" in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section and "<td>0.013</td>" in section
+    assert "race: all rows → trusted rows" in section
+    assert section.count("<tr>") >= 1 + 6 + 2 + 12  # checks, then race, sex, race&sex
