@@ -11,7 +11,7 @@ import sys
 import tempfile
 import traceback
 from enum import IntEnum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NamedTuple, Optional
 
 import typer
 import typer.main
@@ -99,6 +99,19 @@ def run(
              "./pyproject.toml]")] = None,
     json_path: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON report to PATH ('-' for stdout).")] = None,
+    html_path: Annotated[Optional[str], typer.Option(
+        "--html", help="Write the audit as one self-contained HTML file to PATH.")] = None,
+    markdown_path: Annotated[Optional[str], typer.Option(
+        "--markdown", help="Write a compact Markdown report (verdict, gates, widest gaps) "
+        "to PATH, for pull-request comments.")] = None,
+    junit_path: Annotated[Optional[str], typer.Option(
+        "--junit", help="Write JUnit XML to PATH: one test case per gate, for CI test "
+        "panels.")] = None,
+    github_summary: Annotated[bool, typer.Option(
+        "--github-summary", help="Append the Markdown report to the file named by "
+        "$GITHUB_STEP_SUMMARY (the GitHub Actions job summary).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only the verdict line and the failing gates.")] = False,
     exit_zero: Annotated[bool, typer.Option(
         help="Exit 0 even when a gate fails (report-only runs).")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
@@ -113,7 +126,8 @@ def run(
             intersections=intersections, min_group_size=min_group_size,
             gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
             + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
-        ), config, json_path, exit_zero)
+        ), config, json_path, exit_zero,
+            Outputs(html_path, markdown_path, junit_path, github_summary, quiet))
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
@@ -123,12 +137,23 @@ def run(
     raise typer.Exit(int(code))
 
 
+class Outputs(NamedTuple):
+    """The report files asked for on the command line, besides JSON."""
+
+    html: str | None = None
+    markdown: str | None = None
+    junit: str | None = None
+    github_summary: bool = False
+    quiet: bool = False
+
+
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
-         json_path: str | None, exit_zero: bool) -> Exit:
+         json_path: str | None, exit_zero: bool, outputs: Outputs | None = None) -> Exit:
     from .engine import audit
     from .report import json as json_report
     from .report import terminal
 
+    outputs = outputs or Outputs()
     path = config_path or find_config()
     file_values = load_file(path) if path else {}
     if inputs:
@@ -142,31 +167,65 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     to_stdout = json_path == "-"
     if json_path and not to_stdout:
         _write(json_path, json_report.dumps(result))
+    _reports(result, outputs)
     if to_stdout:
         sys.stdout.write(json_report.dumps(result))
         terminal_out = sys.stderr
     else:
         terminal_out = sys.stdout
-    terminal.render(result, terminal_out)
-    _announce(result)
+    if outputs.quiet:
+        print(terminal.verdict_line(result), file=terminal_out)
+        _announce(result, quiet=True)
+    else:
+        terminal.render(result, terminal_out)
+        _announce(result)
     if result.failed and not exit_zero:
         return Exit.GATE_FAILED
     return Exit.PASS
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, text: str, mode: str = "w") -> None:
     try:
-        with open(path, "w", encoding="utf-8") as f:
+        with open(path, mode, encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:
         raise FairauditError(f"{path}: cannot write the report ({exc.strerror})") from None
 
 
-def _announce(result: AuditResult) -> None:
-    """Failing and skipped gates on stderr, as CI annotations where the CI reads them."""
+def _reports(result: AuditResult, outputs: Outputs) -> None:
+    """Write the HTML, Markdown and JUnit reports that were asked for."""
+    if outputs.html:
+        from .report import html
+
+        _write(outputs.html, html.render(result))
+    if outputs.markdown or outputs.github_summary:
+        from .report import markdown
+
+        text = markdown.render(result)
+        if outputs.markdown:
+            _write(outputs.markdown, text)
+        if outputs.github_summary:
+            # the job summary is never written unless asked for, even inside GitHub Actions
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:
+                _write(summary, "\n" + text, mode="a")
+            else:
+                typer.echo("fairaudit: --github-summary: GITHUB_STEP_SUMMARY is not set "
+                           "(not a GitHub Actions job); no summary written", err=True)
+    if outputs.junit:
+        from .report import junit
+
+        _write(outputs.junit, junit.render(result))
+
+
+def _announce(result: AuditResult, quiet: bool = False) -> None:
+    """Failing and skipped gates on stderr, as CI annotations where the CI reads them.
+
+    ``quiet`` leaves out skipped gates: only what decides a failing verdict.
+    """
     github = os.environ.get("GITHUB_ACTIONS") == "true"
     for g in result.gates:
-        if g.status == "pass":
+        if g.status == "pass" or (quiet and g.status == "skipped"):
             continue
         level = "error" if g.status == "fail" else "warning"
         if github:

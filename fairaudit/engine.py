@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from . import readers
 from .config import AuditConfig, GateSpec, build, parse_gate
 from .counts import Accumulator, CountTable
 from .decode import CELLS, DROP_REASONS, Decoder, Roles, Where
-from .errors import InputError
+from .errors import InputError, UsageError
 from .gates import evaluate, verdict
 from .metrics import (
     Metric,
@@ -152,7 +153,7 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
         config=config.as_dict(),
         sources=dict(config.sources),
         version=__version__,
-        timestamp=timestamp or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        timestamp=timestamp or now(),
     )
     return AuditResult(
         verdict=verdict(gate_results),
@@ -162,6 +163,25 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
         metrics=tuple(m.name for m in metrics_for(config.label is not None)),
         min_group_size=config.min_group_size,
     )
+
+
+def now() -> str:
+    """The audit time, UTC, to the second; ``SOURCE_DATE_EPOCH`` pins it.
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds
+    convention) makes reports byte-identical from run to run, for golden files
+    and for archives that compare digests.
+    """
+    pinned = os.environ.get("SOURCE_DATE_EPOCH")
+    if pinned:
+        try:
+            when = _dt.datetime.fromtimestamp(int(pinned), _dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(f"SOURCE_DATE_EPOCH={pinned!r} is not a whole number of seconds "
+                             "since 1970; fix it or unset it") from None
+    else:
+        when = _dt.datetime.now(_dt.timezone.utc)
+    return when.isoformat(timespec="seconds")
 
 
 def _groupings(config: AuditConfig) -> list[tuple[str, ...]]:

@@ -1,0 +1,239 @@
+"""The audit a person reads: one self-contained HTML file.
+
+Everything is inline (CSS, charts as SVG); the page runs no script and loads
+nothing, and its Content-Security-Policy forbids both, so it opens the same
+offline, from a mail attachment or in an archive years later. Every string
+from the data or the config passes through Jinja's autoescaping; the charts
+are SVG text escaped by matplotlib and checked element by element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from ..metrics import CRITERIA, METRICS
+from ..result import AuditResult, GroupingResult, GroupResult
+from . import view
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    ci: str = ""
+    note: str = ""
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("fairaudit", "report/templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters["num"] = view.number
+    env.filters["ci"] = view.interval
+    env.globals["MARK"] = view.MARK
+    env.globals["WORD"] = view.WORD
+    return env
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _cells(grp: GroupResult, metrics: tuple[str, ...]) -> list[Cell]:
+    out = []
+    for m in metrics:
+        rate = grp.metrics[m]
+        note = rate.reason or f"{rate.numerator:,} / {rate.denominator:,}"
+        out.append(Cell(view.number(rate.value), view.interval(view.rate_ci(rate), 2), note))
+    return out
+
+
+def _criteria(g: GroupingResult, gated: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    rows = []
+    for name, gap in g.criteria.items():
+        pair = view.criterion_extremes(g, name)
+        p, p_adj = view.gap_p(gap)
+        rows.append({
+            "name": view.criterion_title(name),
+            "gated": (g.name, name) in gated,
+            "difference": Cell(view.number(gap.difference),
+                               view.interval(view.gap_ci(gap, "max_gap"), 2)),
+            "ratio": Cell(view.number(gap.ratio), view.interval(view.gap_ci(gap, "min_ratio"), 2)),
+            "p": view.number(p) if p is not None else None,
+            "p_adjusted": view.number(p_adj) if p_adj is not None else None,
+            "groups_used": gap.groups_used,
+            "pair": None if pair is None else {
+                "metric": view.metric_title(pair.metric),
+                "low": pair.low.label,
+                "low_value": view.number(pair.low.metrics[pair.metric].value),
+                "high": pair.high.label,
+                "high_value": view.number(pair.high.metrics[pair.metric].value),
+            },
+            "reason": gap.reason,
+        })
+    return rows
+
+
+def _grouping(result: AuditResult, g: GroupingResult, index: int,
+              gated: set[tuple[str, str]]) -> dict[str, Any]:
+    from . import chart
+
+    table_metrics = tuple(m for m in view.TABLE_METRICS if m in result.metrics)
+    chart_metrics = tuple(m for m in view.CHART_METRICS if m in result.metrics)
+    intersection = len(g.columns) > 1
+    focus = view.focus_metrics(result)
+    standings = view.worst_off(g, focus) if intersection else [
+        view.Standing(grp, None, None, None) for grp in g.groups]
+    ordered = [s.group for s in standings]
+    excluded: dict[str, str] = {}
+    for gap in g.gaps.values():
+        for e in gap.excluded:
+            excluded.setdefault(e.group, e.reason)
+    rows = []
+    for rank, s in enumerate(standings, 1):
+        grp = s.group
+        rows.append({
+            "rank": rank,
+            "label": grp.label,
+            "reference": grp.is_reference,
+            "small": grp.small,
+            "count": f"{grp.count:,}",
+            "share": f"{grp.share:.1%}",
+            "cells": _cells(grp, table_metrics),
+            "distance": None if s.distance is None else {
+                "metric": view.metric_title(s.metric or ""),
+                "difference": f"{s.difference:+.3f}",
+            },
+        })
+    return {
+        "id": f"grouping-{index}",
+        "name": g.name,
+        "columns": list(g.columns),
+        "intersection": intersection,
+        "reference": g.reference,
+        "reference_rule": g.reference_rule,
+        "chart": Markup(chart.metric_chart(g, ordered, chart_metrics, f"c{index}")),
+        "chart_metrics": [view.metric_title(m) for m in chart_metrics],
+        "table_metrics": [view.metric_title(m) for m in table_metrics],
+        "rows": rows,
+        "overall": [Cell(view.number(g.overall[m].value)) for m in table_metrics],
+        "total": f"{sum(x.count for x in g.groups):,}",
+        "criteria": _criteria(g, gated),
+        "excluded": [{"group": k, "reason": v} for k, v in excluded.items()],
+        "focus": [view.metric_title(m) for m in focus],
+        "small": sum(1 for x in g.groups if x.small),
+    }
+
+
+def _gates(result: AuditResult) -> list[dict[str, Any]]:
+    rows = []
+    for gate in result.gates:
+        what, bound = view.kind_words(gate.kind)
+        rows.append({
+            "status": view.status(gate),
+            "grouping": gate.grouping,
+            "criterion": view.criterion_title(gate.criterion),
+            "kind": f"{bound} {what}",
+            "value": Cell(view.number(gate.value), view.interval(view.gate_ci(gate))),
+            "threshold": view.threshold(gate.threshold),
+            "rule": view.gate_rule(gate),
+            "reason": gate.reason,
+        })
+    return rows
+
+
+def _ranges(result: AuditResult) -> dict[str, Any] | None:
+    checks = view.ranges(result)
+    subset = view.trusted(result)
+    if checks is None and subset is None:
+        return None
+    out: dict[str, Any] = {"checks": None, "trusted": None, "beside": []}
+    if checks is not None:
+        out["checks"] = view.table_of(checks)
+    if subset is not None and hasattr(subset, "groupings"):
+        focus = view.focus_metrics(result)
+        for g in result.groupings:
+            other = next((t for t in subset.groupings if t.name == g.name), None)
+            if other is None:
+                continue
+            by_label = {x.label: x for x in other.groups}
+            rows = []
+            for grp in g.groups:
+                t = by_label.get(grp.label)
+                rows.append([grp.label, f"{grp.count:,}", f"{t.count:,}" if t else view.DASH]
+                            + [f"{view.number(grp.metrics[m].value)} → "
+                               f"{view.number(t.metrics[m].value) if t else view.DASH}"
+                               for m in focus])
+            out["beside"].append({"name": g.name, "metrics": [view.metric_title(m)
+                                                              for m in focus], "rows": rows})
+    elif subset is not None:
+        out["trusted"] = view.table_of(subset)
+    return out
+
+
+def _facts(result: AuditResult) -> list[tuple[str, str]]:
+    """The few settings a reader needs before any number: what was audited, against what."""
+    p = result.provenance
+    roles = p.roles
+    names = [f.path for f in p.files]
+    data = names[0] if len(names) == 1 else f"{len(names)} files"
+    decision = roles.get("prediction") or (
+        f"{roles.get('score')} >= {roles.get('threshold')}" if roles.get("score") else None)
+    refs = ", ".join(f"{g.name} = {g.reference}" for g in result.groupings
+                     if len(g.columns) == 1)
+    out = [("Data", data), ("Outcome", view.plain(roles.get("label"))),
+           ("Decision", view.plain(decision)),
+           ("Groups", ", ".join(str(x) for x in roles.get("groups") or ())),
+           ("Reference groups", refs),
+           ("Smallest group judged", f"{result.min_group_size:,} rows")]
+    return out
+
+
+def render(result: AuditResult) -> str:
+    """The report as one HTML document."""
+    p = result.provenance
+    gated = {(g.grouping, g.criterion) for g in result.gates}
+    groupings = [_grouping(result, g, i, gated) for i, g in enumerate(result.groupings, 1)]
+    verdict = view.verdict(result)
+    headline = [g for g in result.gates if view.status(g) in ("fail", "inconclusive")]
+    context = {
+        "verdict": verdict if result.gates else "none",
+        "summary": view.verdict_summary(result),
+        "headline": [{"status": view.status(g), "text": view.gate_sentence(g)}
+                     for g in headline],
+        "files_line": view.files_line(result),
+        "facts": _facts(result),
+        "has_note": any(g.reason for g in result.gates),
+        "gates": _gates(result),
+        "has_rule": any(view.gate_rule(g) for g in result.gates),
+        "has_ci": view.has_intervals(result),
+        "singles": [g for g in groupings if not g["intersection"]],
+        "intersections": [g for g in groupings if g["intersection"]],
+        "ranges": _ranges(result),
+        "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
+                   "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
+                  for f in p.files],
+        "rows_read": f"{p.rows_read:,}",
+        "rows_used": f"{p.rows_used:,}",
+        "dropped": [(r.replace("_", " "), f"{n:,}") for r, n in p.dropped.items()],
+        "roles": [(k.replace("_", " "), view.plain(v)) for k, v in p.roles.items()],
+        "config": view.config_rows(result),
+        "metrics": [{"title": m.title, "name": m.name, "formula": view.formula(m.name),
+                     "description": m.description, "better": m.better}
+                    for m in METRICS if m.name in result.metrics],
+        "criteria": [{"name": c.name, "metrics": ", ".join(view.metric_title(m)
+                                                          for m in c.metrics),
+                      "description": c.description} for c in CRITERIA],
+        "focus": [view.metric_title(m) for m in view.focus_metrics(result)],
+        "min_group_size": f"{result.min_group_size:,}",
+        "version": p.version,
+        "timestamp": p.timestamp,
+    }
+    return _env().get_template("audit.html.j2").render(**context)
+

@@ -1,0 +1,96 @@
+"""A compact Markdown report for pull-request comments and CI job summaries.
+
+GitHub-flavoured Markdown: the verdict, the gates as a table, and the widest
+gaps. Every string from the data is escaped so that a group name cannot break
+a table, start a link, or inject HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..result import AuditResult
+from . import view
+
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def escape(text: str) -> str:
+    """Text safe inside a Markdown table cell: HTML escaped, markup characters quoted."""
+    text = " ".join(str(text).split())
+    # "&" only where it would start an entity, so that race&sex stays readable
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def render(result: AuditResult, worst: int = 5) -> str:
+    """The Markdown text, ending in a newline."""
+    verdict = view.verdict(result)
+    lines = []
+    if result.gates:
+        mark, word = view.MARK.get(verdict, ""), view.WORD.get(verdict, verdict)
+        lines.append(f"## fairaudit: {mark} {word}")
+    else:
+        lines.append("## fairaudit: report only (no gates)")
+    lines += ["", escape(view.verdict_summary(result)) + " " + escape(view.files_line(result))
+              + "."]
+    headline = [g for g in result.gates if view.status(g) in ("fail", "inconclusive")]
+    if headline:
+        lines.append("")
+        lines += [f"- {view.MARK[view.status(g)]} {escape(view.gate_sentence(g))}"
+                  for g in headline]
+
+    if result.gates:
+        with_rule = any(view.gate_rule(g) for g in result.gates)
+        lines += ["", "### Gates", ""]
+        head = ["Status", "Grouping", "Criterion", "Gate", "Value", "Threshold"]
+        head += ["Rule"] if with_rule else []
+        lines += [_row(head), _row(["---"] * 4 + ["---:"] * 2 + (["---"] if with_rule else []))]
+        for g in result.gates:
+            s = view.status(g)
+            what, bound = view.kind_words(g.kind)
+            value = view.number(g.value)
+            ci = view.gate_ci(g)
+            if ci:
+                value += " " + view.interval(ci)
+            cells = [f"{view.MARK[s]} {view.WORD[s]}", escape(g.grouping),
+                     escape(view.criterion_title(g.criterion)), f"{bound} {what}",
+                     escape(value), view.threshold(g.threshold)]
+            cells += [escape(view.gate_rule(g) or view.DASH)] if with_rule else []
+            lines.append(_row(cells))
+
+    gaps = view.worst_gaps(result, worst)
+    if gaps:
+        lines += ["", "### Widest gaps", ""]
+        lines += [_row(["Grouping", "Metric", "Lowest group", "Highest group", "Difference",
+                        "Ratio"]),
+                  _row(["---", "---", "---", "---", "---:", "---:"])]
+        for grouping, e in gaps:
+            lo = e.low.metrics[e.metric].value
+            hi = e.high.metrics[e.metric].value
+            lines.append(_row([
+                escape(grouping.name), escape(view.metric_title(e.metric)),
+                f"{escape(e.low.label)} ({view.number(lo)})",
+                f"{escape(e.high.label)} ({view.number(hi)})",
+                view.number(e.difference), view.number(e.ratio),
+            ]))
+        small = sum(1 for x in result.groupings for grp in x.groups if grp.small)
+        note = (f"Gaps compare groups with at least {result.min_group_size:,} rows (and as "
+                "many in the rate's denominator)"
+                + (f"; {small} smaller group{'s' if small != 1 else ''} left out." if small
+                   else "."))
+        lines += ["", note]
+
+    p = result.provenance
+    shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")
+                      for f in p.files[:3])
+    if len(p.files) > 3:
+        shown += f" and {len(p.files) - 3} more"
+    lines += ["", f"<sub>fairaudit {escape(p.version)} · {escape(p.timestamp)}"
+              + (f" · {shown}" if shown else "") + "</sub>", ""]
+    return "\n".join(lines)
+

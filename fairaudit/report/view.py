@@ -1,0 +1,330 @@
+"""What the human-facing reports (HTML, Markdown, JUnit) read from a result, in one place.
+
+Fields that only some results carry (intervals, p-values, gate rules, range
+checks) are read here with ``getattr`` so that every reporter shows them when
+they are present and works unchanged when they are not. This module also
+holds the few judgements the reports share: how a number is written, which
+metrics matter most, and which groups are worst off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..metrics import CRITERION_BY_NAME, METRIC_BY_NAME
+from ..result import AuditResult, Gap, GateResult, GroupingResult, GroupResult
+
+DASH = "\u2013"  # an en dash: an undefined number, never a zero
+
+# Shape and word for every status, so that no reader depends on colour alone.
+MARK = {"pass": "✓", "fail": "✗", "inconclusive": "?", "skipped": "○"}
+WORD = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIPPED"}
+
+# The per-group rates a person reads first; the charts draw these.
+CHART_METRICS = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
+# The per-group tables add the base rate and the false negative rate.
+TABLE_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
+# Without gates, "worst off" is judged on these criteria.
+DEFAULT_FOCUS = ("demographic_parity", "equalized_odds")
+
+Interval = tuple[float, float]
+
+
+# -- optional fields --------------------------------------------------------------
+
+
+def _interval(value: Any) -> Interval | None:
+    if value is None:
+        return None
+    try:
+        lo, hi = value
+        return float(lo), float(hi)
+    except (TypeError, ValueError):
+        return None
+
+
+def rate_ci(rate: Any) -> Interval | None:
+    """The interval of a per-group rate, when the audit computed one."""
+    return _interval(getattr(rate, "ci", None))
+
+
+def gap_ci(gap: Gap, kind: str) -> Interval | None:
+    """The interval of a gap's difference (``max_gap``) or ratio (``min_ratio``)."""
+    name = "ci_difference" if kind in ("max_gap", "difference") else "ci_ratio"
+    return _interval(getattr(gap, name, None))
+
+
+def gap_p(gap: Gap) -> tuple[float | None, float | None]:
+    """The p-value of a gap and the one adjusted for multiple comparisons, when present."""
+    return getattr(gap, "p_value", None), getattr(gap, "p_adjusted", None)
+
+
+def gate_ci(gate: GateResult) -> Interval | None:
+    return _interval(getattr(gate, "ci", None))
+
+
+def gate_rule(gate: GateResult) -> str | None:
+    rule = getattr(gate, "rule", None)
+    return None if rule is None else str(rule)
+
+
+def status(gate: GateResult) -> str:
+    return str(gate.status)
+
+
+def verdict(result: AuditResult) -> str:
+    return str(result.verdict)
+
+
+def ranges(result: AuditResult) -> Any:
+    """The range checks, when the audit was given ranges (else ``None``)."""
+    return getattr(result, "ranges", None)
+
+
+def trusted(result: AuditResult) -> Any:
+    """Figures on the rows inside every range, when the audit computed them."""
+    return getattr(result, "trusted", None)
+
+
+def has_intervals(result: AuditResult) -> bool:
+    for g in result.groupings:
+        for grp in g.groups:
+            if any(rate_ci(r) for r in grp.metrics.values()):
+                return True
+    return any(gate_ci(g) for g in result.gates)
+
+
+# -- words and numbers ------------------------------------------------------------
+
+
+def number(x: float | None, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return DASH
+    return f"{x:.{digits}f}"
+
+
+def interval(ci: Interval | None, digits: int = 3) -> str:
+    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
+def threshold(x: float) -> str:
+    return f"{x:g}"
+
+
+def metric_title(name: str) -> str:
+    m = METRIC_BY_NAME.get(name)
+    return m.title if m else name
+
+
+def criterion_title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def kind_words(kind: str) -> tuple[str, str]:
+    """What a gate bounds and how: ``("gap", "largest allowed")``."""
+    return ("gap", "largest allowed") if kind == "max_gap" else ("ratio", "smallest allowed")
+
+
+def gate_sentence(gate: GateResult) -> str:
+    """One line: "Equalized odds gap across race: 0.397, threshold 0.1 (largest allowed)"."""
+    what, bound = kind_words(gate.kind)
+    value = number(gate.value)
+    ci = gate_ci(gate)
+    if ci:
+        value += f" {interval(ci)}"
+    text = (f"{criterion_title(gate.criterion)} {what} across {gate.grouping}: {value}, "
+            f"threshold {threshold(gate.threshold)} ({bound})")
+    return text + (f"; {gate.reason}" if gate.reason else "")
+
+
+def verdict_summary(result: AuditResult) -> str:
+    n = len(result.gates)
+    if n == 0:
+        return "No gates were set: this audit reports and does not judge."
+    counts: dict[str, int] = {}
+    for g in result.gates:
+        counts[status(g)] = counts.get(status(g), 0) + 1
+    done = {"fail": "failed", "inconclusive": "inconclusive", "skipped": "skipped",
+            "pass": "passed"}
+    parts = [f"{counts[s]} {word}" for s, word in done.items() if counts.get(s)]
+    return f"{n} gate{'s' if n != 1 else ''}: " + ", ".join(parts) + "."
+
+
+def files_line(result: AuditResult) -> str:
+    p = result.provenance
+    files = f"{len(p.files)} file{'s' if len(p.files) != 1 else ''}"
+    line = f"{p.rows_read:,} rows read from {files}, {p.rows_used:,} audited"
+    dropped = {r: n for r, n in p.dropped.items() if n}
+    if dropped:
+        parts = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items())
+        line += f", {sum(dropped.values()):,} dropped ({parts})"
+    return line
+
+
+def formula(name: str) -> str:
+    """A metric's formula over the confusion cells, e.g. ``FP / (TN + FP)``."""
+    cells = ("TN", "FP", "FN", "TP")
+    m = METRIC_BY_NAME[name]
+
+    def side(idx: tuple[int, ...]) -> str:
+        if len(idx) == 4:
+            return "all rows"
+        text = " + ".join(cells[i] for i in idx)
+        return f"({text})" if len(idx) > 1 else text
+
+    return f"{side(m.numerator)} / {side(m.denominator)}"
+
+
+# -- which metrics, which groups ------------------------------------------------
+
+
+def focus_metrics(result: AuditResult) -> tuple[str, ...]:
+    """The metrics behind the gated criteria (or the default criteria when none is gated)."""
+    names = [g.criterion for g in result.gates] or list(DEFAULT_FOCUS)
+    wanted = {m for c in names if c in CRITERION_BY_NAME for m in CRITERION_BY_NAME[c].metrics}
+    out = tuple(m for m in result.metrics if m in wanted)
+    return out or tuple(m for m in ("selection_rate",) if m in result.metrics)
+
+
+def eligible(grouping: GroupingResult, metric: str, group: GroupResult) -> bool:
+    """Whether the group counts in this metric's gap (big enough, and defined)."""
+    gap = grouping.gaps.get(metric)
+    if gap is None or group.metrics[metric].value is None:
+        return False
+    return all(e.group != group.label for e in gap.excluded)
+
+
+@dataclass(frozen=True)
+class Extremes:
+    metric: str
+    low: GroupResult
+    high: GroupResult
+    difference: float
+    ratio: float | None
+
+
+def extremes(grouping: GroupingResult, metric: str) -> Extremes | None:
+    """The lowest and highest eligible groups on a metric: the pair that makes its gap."""
+    groups = [g for g in grouping.groups if eligible(grouping, metric, g)]
+    if len(groups) < 2:
+        return None
+    ordered = sorted(groups, key=lambda g: g.metrics[metric].value or 0.0)
+    low, high = ordered[0], ordered[-1]
+    lo, hi = low.metrics[metric].value or 0.0, high.metrics[metric].value or 0.0
+    return Extremes(metric, low, high, hi - lo, lo / hi if hi > 0 else None)
+
+
+def criterion_extremes(grouping: GroupingResult, criterion: str) -> Extremes | None:
+    """For a criterion over several metrics, the pair behind its largest difference."""
+    c = CRITERION_BY_NAME.get(criterion)
+    if c is None:
+        return None
+    found = [e for m in c.metrics if (e := extremes(grouping, m)) is not None]
+    return max(found, key=lambda e: e.difference) if found else None
+
+
+def worst_gaps(result: AuditResult, limit: int = 5) -> list[tuple[GroupingResult, Extremes]]:
+    """The widest gaps on the focus metrics, over every grouping, widest first."""
+    found = [(g, e) for g in result.groupings for m in focus_metrics(result)
+             if (e := extremes(g, m)) is not None]
+    found.sort(key=lambda ge: -ge[1].difference)
+    return found[:limit]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A group's place in the worst-off order."""
+
+    group: GroupResult
+    distance: float | None  # largest |value - reference value| on the focus metrics
+    metric: str | None  # the metric that distance is on
+    difference: float | None  # signed: group minus reference
+
+
+def worst_off(grouping: GroupingResult, metrics: Sequence[str]) -> list[Standing]:
+    """Groups sorted worst off first.
+
+    A group's distance is its largest absolute difference from the reference
+    group over ``metrics``, counting only metrics on which the group is
+    eligible (big enough and defined). Larger distances come first; groups with
+    no eligible metric (too small to judge) come last, largest first; ties go
+    to the larger group.
+    """
+    out = []
+    for grp in grouping.groups:
+        best: tuple[float, str, float] | None = None
+        for m in metrics:
+            d = grp.versus_reference.get(m)
+            if d is None or d.difference is None or not eligible(grouping, m, grp):
+                continue
+            if best is None or abs(d.difference) > best[0]:
+                best = (abs(d.difference), m, d.difference)
+        out.append(Standing(grp, *(best if best else (None, None, None))))
+    out.sort(key=lambda s: (s.distance is None, -(s.distance or 0.0), -s.group.count,
+                            s.group.label))
+    return out
+
+
+# -- shapes the reports do not know in advance -------------------------------------
+
+
+def plain(value: Any) -> str:
+    """Any value as one line of text (numbers rounded, collections joined)."""
+    if value is None:
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return number(value) if abs(value) < 1e6 else f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {plain(v)}" for k, v in value.items()) or DASH
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(plain(v) for v in value) or DASH
+    return str(value)
+
+
+def table_of(value: Any) -> tuple[list[str], list[list[str]]]:
+    """A generic table: a list of records becomes rows; a mapping or record, key/value rows."""
+    def record(v: Any) -> Mapping[str, Any] | None:
+        if isinstance(v, Mapping):
+            return v
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
+        return None
+
+    if isinstance(value, (list, tuple)) and value and all(record(v) is not None for v in value):
+        recs = [record(v) or {} for v in value]
+        heads: list[str] = []
+        for r in recs:
+            heads += [k for k in r if k not in heads]
+        return heads, [[plain(r.get(h)) for h in heads] for r in recs]
+    rec = record(value)
+    if rec is not None:
+        return ["item", "value"], [[str(k), plain(v)] for k, v in rec.items()]
+    if isinstance(value, (list, tuple)):
+        return ["item"], [[plain(v)] for v in value]
+    return ["value"], [[plain(value)]]
+
+
+def config_rows(result: AuditResult) -> list[tuple[str, str, str]]:
+    """Every resolved config value with where it came from (flattened gates)."""
+    p = result.provenance
+    rows = []
+    for key, value in p.config.items():
+        if key == "gates":
+            for kind, table in value.items():
+                for gkey, t in table.items():
+                    name = f"gates.{kind}.{gkey}"
+                    rows.append((name, threshold(t), p.sources.get(name, DASH)))
+            continue
+        shown = f"{value:g}" if isinstance(value, float) else plain(value)
+        rows.append((key, shown, p.sources.get(key, DASH)))
+    return rows
