@@ -116,7 +116,12 @@ def _as_arrow(data: Any, roles: Roles, specs: Sequence[_ranges.RangeSpec] = ()) 
 def count_files(files: Sequence[readers.SourceFile], roles: Roles,
                 ranges: Sequence[_ranges.RangeSpec] = ()) -> tuple[CountTable, list[int]]:
     """Count every file in one streaming pass; also the rows read from each."""
-    streams = (readers.batches(f, roles.columns, roles.groups) for f in files)
+    # categories are checked once per distinct value when parquet hands them over
+    # dictionary-encoded (this leaves non-text columns as they are)
+    categorical = tuple(r.feature for r in ranges if r.allowed is not None)
+    streams = (readers.batches(f, roles.columns, roles.groups
+                               + (categorical if f.format == "parquet" else ()))
+               for f in files)
     return count_batches(streams, [f.path for f in files], roles, ranges)
 
 
@@ -125,7 +130,7 @@ def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[s
                   ) -> tuple[CountTable, list[int]]:
     decoder = Decoder(roles)
     checker = _ranges.Checker(ranges) if ranges else None
-    acc = Accumulator(roles.groups, checker.cell_names if checker else CELLS)
+    acc = Accumulator(roles.groups, checker.packed_names if checker else CELLS)
     rows: list[int] = []
     for name, stream in zip(names, streams):
         first = 1
@@ -136,7 +141,8 @@ def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[s
             acc.add([batch.column(g) for g in roles.groups], cells)
             first += batch.num_rows
         rows.append(first - 1)
-    return acc.table(), rows
+    table = acc.table()
+    return (checker.expand(table) if checker else table), rows
 
 
 def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),

@@ -271,34 +271,83 @@ def layout(specs: Sequence[RangeSpec]) -> tuple[str, ...]:
             *(f"range:{s.feature}:{state}" for s in specs for state in STATES))
 
 
+# Counting packs the families, so that each row adds fewer counts: the base cell
+# times the row's standing (in every range, unknown, outside), and the joint
+# state of each pair of features. Checker.expand turns packed counts into the
+# layout above, exactly.
+_STANDING_CELL = {0: None, 1: UNKNOWN, 2: OUTSIDE}
+
+
 class Checker:
     """Turns a batch's range features into cell indices, beside the base cells."""
 
     def __init__(self, specs: Sequence[RangeSpec]) -> None:
         self.specs = tuple(specs)
         self.cell_names = layout(self.specs)
+        self._pairs = [tuple(range(i, min(i + 2, len(self.specs))))
+                       for i in range(0, len(self.specs), 2)]
+        self._offsets = [3 * len(CELLS) + 25 * p for p in range(len(self._pairs))]
+        names = [f"packed:{c}:{sev}" for sev in range(3) for c in CELLS]
+        for pair in self._pairs:
+            feats = [self.specs[f].feature for f in pair]
+            names += [f"packed:{'&'.join(feats)}:{k}" for k in range(5 ** len(pair))]
+        self.packed_names = tuple(names)
+        self._expand = self._expansion()
         self._value_sets: dict[tuple[int, str], pa.Array] = {}
 
     def cells(self, batch: pa.RecordBatch, base: npt.NDArray[np.int64], file: str
               ) -> npt.NDArray[np.int64]:
-        """Shape ``(2 + features, rows)``: the base cell, the trusted cell, a state a feature."""
+        """Packed cell indices shaped ``(1 + pairs of features, rows)``."""
         n = batch.num_rows
-        out = np.empty((2 + len(self.specs), n), dtype=np.int64)
-        out[0] = base
+        out = np.empty((1 + len(self._pairs), n), dtype=np.int64)
         outside = np.zeros(n, dtype=bool)
         missing = np.zeros(n, dtype=bool)
-        for f, spec in enumerate(self.specs):
-            code = self._states(f, spec, batch.column(spec.feature), file)
-            # below, above and not allowed (1..3) wrap to 0..2 in uint8; in and missing do not
-            outside |= (code - np.uint8(1)) < 3
-            missing |= code == MISSING
-            np.add(code, FEATURE_OFFSET + len(STATES) * f, out=out[2 + f], casting="unsafe")
-        trusted = np.where(outside, OUTSIDE, np.where(missing, UNKNOWN, base))
-        np.add(trusted, TRUSTED_OFFSET, out=out[1])
+        for p, pair in enumerate(self._pairs):
+            joint = None
+            for i, f in enumerate(pair):
+                code = self._states(f, batch, file)
+                # below, above and not allowed (1..3) wrap to 0..2 in uint8; in and missing do not
+                outside |= (code - np.uint8(1)) < 3
+                missing |= code == MISSING
+                if i == 0:
+                    joint = code
+                else:
+                    code *= np.uint8(5)
+                    joint += code  # type: ignore[operator]
+            np.add(joint, self._offsets[p], out=out[1 + p], casting="unsafe")
+        # standing: 0 in every range, 1 unknown (a value missing), 2 outside one or more
+        standing = np.maximum(missing.view(np.uint8), outside.view(np.uint8) << 1)
+        np.multiply(standing, len(CELLS), out=out[0], casting="unsafe")
+        out[0] += base
         return out
 
-    def _states(self, f: int, spec: RangeSpec, column: pa.Array | pa.ChunkedArray, file: str
-                ) -> npt.NDArray[np.uint8]:
+    def _expansion(self) -> npt.NDArray[np.int64]:
+        """The 0/1 matrix taking packed counts to the layout's counts."""
+        m = np.zeros((len(self.packed_names), len(self.cell_names)), dtype=np.int64)
+        for sev in range(3):
+            for c in range(len(CELLS)):
+                row = sev * len(CELLS) + c
+                m[row, c] = 1
+                cell = _STANDING_CELL[sev]
+                m[row, TRUSTED_OFFSET + (c if cell is None else cell)] = 1
+        for p, pair in enumerate(self._pairs):
+            for k in range(5 ** len(pair)):
+                for i, f in enumerate(pair):
+                    state = (k // 5 ** i) % 5
+                    m[self._offsets[p] + k, FEATURE_OFFSET + len(STATES) * f + state] = 1
+        return m
+
+    def expand(self, table: CountTable) -> CountTable:
+        """Counts in the packed layout as counts in :func:`layout`'s cells."""
+        if table.cell_names != self.packed_names:
+            raise ValueError("the count table was not counted by this checker")
+        return CountTable(table.columns, self.cell_names, table.levels, table.keys,
+                          table.cells @ self._expand)
+
+    def _states(self, f: int, batch: pa.RecordBatch, file: str) -> npt.NDArray[np.uint8]:
+        """Each row's state for feature ``f``, as a fresh array of codes."""
+        spec = self.specs[f]
+        column = batch.column(spec.feature)
         arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         n = len(arr)
         if pa.types.is_null(arr.type):
@@ -314,16 +363,26 @@ class Checker:
                 "min/max needs numbers (declare allowed = [...] for categories)")
         if pa.types.is_decimal(t):
             arr = arr.cast(pa.float64())
-        valid = None if arr.null_count == 0 else np.asarray(arr.is_valid(), dtype=bool)
-        values = np.asarray(arr if valid is None else arr.fill_null(0))
+        valid = None
+        if pa.types.is_floating(t) or pa.types.is_decimal(t):
+            values = arr.to_numpy(zero_copy_only=False)  # nulls become NaN
+        elif arr.null_count:
+            valid = np.asarray(arr.is_valid(), dtype=bool)
+            values = np.asarray(arr.fill_null(0))
+        else:
+            values = np.asarray(arr)
+        # a comparison with NaN is false, so in = 0, below = 1, above = 2, missing = 4
         code = np.zeros(n, dtype=np.uint8)
         if spec.min is not None:
             code += values < spec.min
         if spec.max is not None:
-            code += (values > spec.max).view(np.uint8) << 1
+            above = (values > spec.max).view(np.uint8)
+            above <<= 1
+            code += above
         if values.dtype.kind == "f":
-            # NaN is how pandas writes a missing number
-            code[np.isnan(values)] = MISSING
+            nan = np.isnan(values).view(np.uint8)
+            nan <<= 2
+            code += nan
         if valid is not None:
             code[~valid] = MISSING
         return code
@@ -341,7 +400,7 @@ class Checker:
             indices = arr.indices
             if indices.null_count:
                 indices = indices.fill_null(len(dictionary))
-            return np.asarray(lut[np.asarray(indices)], dtype=np.uint8)
+            return np.take(lut, np.asarray(indices))
         allowed = self._value_set(f, spec, arr.type, file)
         ok = np.asarray(pc.is_in(arr, value_set=allowed).fill_null(False), dtype=bool)
         code = np.where(ok, IN, NOT_ALLOWED).astype(np.uint8)
