@@ -303,17 +303,15 @@ class Checker:
         outside = np.zeros(n, dtype=bool)
         missing = np.zeros(n, dtype=bool)
         for p, pair in enumerate(self._pairs):
-            joint = None
-            for i, f in enumerate(pair):
-                code = self._states(f, batch, file)
+            codes = [self._states(f, batch, file) for f in pair]
+            for code in codes:
                 # below, above and not allowed (1..3) wrap to 0..2 in uint8; in and missing do not
                 outside |= (code - np.uint8(1)) < 3
                 missing |= code == MISSING
-                if i == 0:
-                    joint = code
-                else:
-                    code *= np.uint8(5)
-                    joint += code  # type: ignore[operator]
+            joint = codes[0]
+            if len(codes) == 2:
+                codes[1] *= np.uint8(5)
+                joint += codes[1]
             np.add(joint, self._offsets[p], out=out[1 + p], casting="unsafe")
         # standing: 0 in every range, 1 unknown (a value missing), 2 outside one or more
         standing = np.maximum(missing.view(np.uint8), outside.view(np.uint8) << 1)

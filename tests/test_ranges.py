@@ -418,3 +418,23 @@ def test_counts_equal_pandas(frame):
         assert (grp.trusted, grp.outside, grp.unknown) == (
             int(inside_all.sum()), int(outside.sum()), len(rows) - int(inside_all.sum())
             - int(outside.sum()))
+
+
+def test_range_counts_merge_like_every_other_count():
+    from fairaudit.config import build
+    from fairaudit.engine import count_batches, judge
+
+    cfg = build({}, None, {"label": "label", "prediction": "pred", "groups": ["g"],
+                           "min_group_size": 1,
+                           "ranges": fairaudit.engine.config_from(
+                               groups=["g"], prediction="pred", ranges=RANGES).ranges})
+    table = _table()
+    halves = [count_batches([[part]], ["<table>"], cfg.roles, cfg.ranges)[0]
+              for part in (table.slice(0, 4).to_batches()[0], table.slice(4).to_batches()[0])]
+    whole = count_batches([table.to_batches()], ["<table>"], cfg.roles, cfg.ranges)[0]
+    merged = halves[0].merge(halves[1])
+    assert merged.cell_names == whole.cell_names
+    _, merged_cells = merged.project(["g"])
+    _, whole_cells = whole.project(["g"])
+    assert (merged_cells == whole_cells).all()
+    _check_fixture(judge(merged, cfg))

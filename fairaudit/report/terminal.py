@@ -105,7 +105,7 @@ def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
     t = Table(title=f"criteria across {all_rows.name}: all rows and trusted rows",
               title_justify="left", header_style="bold")
     t.add_column("criterion")
-    for col in ("difference", "trusted", "ratio", "trusted "):
+    for col in ("difference", "difference, trusted", "ratio", "ratio, trusted"):
         t.add_column(col, justify="right")
     for name, gap in trusted.criteria.items():
         full = all_rows.criteria[name]
@@ -120,9 +120,9 @@ def _ranges_section(console: Console, result: AuditResult, ranges: RangeReport) 
     o = ranges.overall
     console.print(f"ranges: {specs}")
     console.print(f"{o.trusted:,} of {o.rows:,} rows inside every range (trusted rows), "
-                  f"{o.outside:,} outside one or more, {o.unknown:,} inside the others but "
-                  "missing a value; below, above and not allowed are shares of the known "
-                  "values, missing a share of all rows")
+                  f"{o.outside:,} outside one or more, {o.unknown:,} missing a value")
+    console.print("shares: below, above, not allowed of known values; missing of all rows; "
+                  "in all ranges of rows known inside or outside")
     for r in ranges.groupings:
         console.print()
         console.print(_range_table(r, numeric))
