@@ -13,6 +13,7 @@ from .counts import CountTable
 from .engine import audit, judge
 from .errors import ConfigError, FairauditError, InputError, UsageError
 from .metrics import CRITERIA, METRICS, Criterion, Metric
+from .ranges import RangeGate, RangeReport, RangeSpec
 from .result import AuditResult, GateResult, GroupingResult, GroupResult, Rate
 from .version import __version__
 
@@ -31,6 +32,9 @@ __all__ = [
     "GroupingResult",
     "InputError",
     "Metric",
+    "RangeGate",
+    "RangeReport",
+    "RangeSpec",
     "Rate",
     "UsageError",
     "__version__",

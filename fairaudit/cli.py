@@ -18,6 +18,8 @@ import typer.main
 
 from .config import build, find_config, load_file, parse_gate, parse_reference, parse_threshold
 from .errors import FairauditError
+from .ranges import parse_gate as parse_range_gate
+from .ranges import parse_range
 from .result import AuditResult
 
 
@@ -94,6 +96,14 @@ def run(
     min_ratio: Annotated[Optional[list[str]], typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the smallest allowed ratio; repeatable "
              "(four-fifths rule: demographic_parity=0.8).")] = None,
+    range_: Annotated[list[str] | None, typer.Option(
+        "--range", help="Trusted range of an input feature, FEATURE=MIN:MAX (an end may be "
+                        "left open: debt=:50000); repeatable; replaces the config file's "
+                        "range of that feature.")] = None,
+    max_out_of_range: Annotated[list[str] | None, typer.Option(
+        help="Gate: FEATURE=SHARE, the largest share of a feature's known values outside "
+             "its range in any group; a bare SHARE covers every feature; repeatable.")
+    ] = None,
     config: Annotated[Optional[str], typer.Option(
         help="Config file.  [default: ./fairaudit.toml, or [tool.fairaudit] in "
              "./pyproject.toml]")] = None,
@@ -126,6 +136,8 @@ def run(
             intersections=intersections, min_group_size=min_group_size,
             gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
             + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
+            ranges=[parse_range(r) for r in range_ or ()],
+            range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
         ), config, json_path, exit_zero,
             Outputs(html_path, markdown_path, junit_path, github_summary, quiet))
     except FairauditError as exc:
@@ -232,6 +244,56 @@ def _announce(result: AuditResult, quiet: bool = False) -> None:
             typer.echo(f"::{level} title=fairaudit gate {g.status}::{g.sentence}", err=True)
         else:
             typer.echo(f"fairaudit: gate {g.status}: {g.sentence}", err=True)
+
+
+ranges_app = typer.Typer(
+    help="Trusted input ranges: derive them from a reference set.",
+    no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(ranges_app, name="ranges")
+
+
+@ranges_app.callback()
+def _ranges() -> None:
+    """Trusted input ranges: derive them from a reference set."""
+
+
+@ranges_app.command("derive")
+def derive(
+    inputs: Annotated[list[str], typer.Argument(
+        help="Reference parquet or CSV files (the training or validation set), folders "
+             "or globs.", show_default=False)],
+    column: Annotated[list[str], typer.Option(
+        "--column", "-c", help="Feature to derive a range for; repeat for several.",
+        show_default=False)],
+    quantiles: Annotated[str, typer.Option(
+        help="LOW,HIGH quantiles that bound numeric columns.")] = "0.005,0.995",
+    min_frequency: Annotated[float, typer.Option(
+        help="Categorical columns: keep values making up at least this share of the "
+             "known values.")] = 0.005,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="Write the [ranges] table to FILE.  [default: stdout]")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Write a [ranges] table (quantile bounds, or the values seen) for fairaudit.toml."""
+    from .reference import derive as derive_ranges
+    from .reference import parse_quantiles
+
+    try:
+        text = derive_ranges(inputs, column, parse_quantiles(quantiles),
+                             min_frequency).to_toml()
+        if output:
+            _write(output, text)
+        else:
+            sys.stdout.write(text)
+        code = Exit.PASS
+    except FairauditError as exc:
+        _fail(str(exc))
+        code = Exit.CANNOT_AUDIT
+    except Exception as exc:  # a crash must never read as success
+        _crash(exc, debug)
+        code = Exit.INTERNAL
+    raise typer.Exit(int(code))
 
 
 def main() -> None:

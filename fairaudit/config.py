@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .metrics import CRITERION_BY_NAME
+from .ranges import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,6 +62,8 @@ class AuditConfig:
     min_group_size: int = 30
     gates: tuple[GateSpec, ...] = ()
     inputs: tuple[str, ...] = ()
+    ranges: tuple[RangeSpec, ...] = ()
+    range_gates: tuple[RangeGate, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +94,11 @@ class AuditConfig:
                                 f"(groups: {', '.join(self.groups) or 'none'}); name one of them")
         for gate in self.gates:
             problems += _gate_problems(gate, self)
+        features = [r.feature for r in self.ranges]
+        if len(set(features)) != len(features):
+            problems.append("a feature has two ranges")
+        for range_gate in self.range_gates:
+            problems += range_gate.problems(self.ranges)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -107,11 +115,12 @@ class AuditConfig:
     def roles(self) -> Roles:
         return Roles(groups=self.groups, label=self.label, prediction=self.prediction,
                      score=self.score, threshold=float(self.threshold),
-                     positive_label=self.positive_label)
+                     positive_label=self.positive_label,
+                     features=tuple(r.feature for r in self.ranges))
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved values, for reports (sources are given apart)."""
-        return {
+        out: dict[str, Any] = {
             "inputs": list(self.inputs),
             "label": self.label,
             "prediction": self.prediction,
@@ -127,6 +136,20 @@ class AuditConfig:
                 for kind in GATE_KINDS
             },
         }
+        if self.ranges:
+            out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
+        if self.range_gates:
+            out["gates"]["max_out_of_range"] = {g.key: g.threshold for g in self.range_gates}
+        return out
+
+
+def _unknown_criterion(name: str) -> str | None:
+    """None for a criterion a gate can name; else a hint naming the closest one."""
+    known = [*CRITERION_BY_NAME, RANGE_COVERAGE]
+    if name in known:
+        return None
+    near = closest(name, known)
+    return f"did you mean '{near}'?" if near else "criteria: " + ", ".join(known)
 
 
 def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
@@ -136,10 +159,11 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     else:
         where = f"{source}: gates.{gate.kind}.{gate.key}"
     out = []
-    if gate.criterion not in CRITERION_BY_NAME:
-        near = closest(gate.criterion, list(CRITERION_BY_NAME))
-        hint = f"did you mean '{near}'?" if near else \
-            "criteria: " + ", ".join(CRITERION_BY_NAME)
+    if gate.criterion == RANGE_COVERAGE:
+        if not cfg.ranges:
+            out.append(f"{where}: range_coverage needs ranges; declare them "
+                       "in [ranges] or with --range FEATURE=MIN:MAX")
+    elif (hint := _unknown_criterion(gate.criterion)) is not None:
         out.append(f"{where}: unknown criterion '{gate.criterion}'; {hint}")
     t = gate.threshold
     if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t):
@@ -202,7 +226,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
-    "intersections": bool, "min_group_size": int, "gates": dict,
+    "intersections": bool, "min_group_size": int, "gates": dict, "ranges": dict,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -261,6 +285,8 @@ def load_file(path: str) -> dict[str, Any]:
             raise ConfigError(f"{path}: key '{prefix}reference.{key}' must be a value")
     gates = data.get("gates", {})
     for kind, table in gates.items():
+        if kind == "max_out_of_range":
+            continue  # a share, or a table of them; checked when built
         if kind not in GATE_KINDS:
             near = closest(kind, list(GATE_KINDS))
             hint = f"did you mean '{near}'?" if near else "known: max_gap, min_ratio"
@@ -270,10 +296,7 @@ def load_file(path: str) -> dict[str, Any]:
                               "of CRITERION = VALUE")
         for key, threshold in table.items():
             criterion = key.rpartition(":")[2]
-            if criterion not in CRITERION_BY_NAME:
-                near = closest(criterion, list(CRITERION_BY_NAME))
-                hint = f"did you mean '{near}'?" if near else \
-                    "criteria: " + ", ".join(CRITERION_BY_NAME)
+            if (hint := _unknown_criterion(criterion)) is not None:
                 raise ConfigError(f"{path}: unknown criterion '{criterion}' in key "
                                   f"'{prefix}gates.{kind}.{key}'; {hint}")
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
@@ -294,7 +317,8 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     origin = file_path or "config file"
-    plain = [f.name for f in fields(AuditConfig) if f.name not in ("gates", "sources")]
+    plain = [f.name for f in fields(AuditConfig)
+             if f.name not in ("gates", "sources", "ranges", "range_gates")]
     for name in plain:
         if name in flags and flags[name] is not None:
             values[name], sources[name] = flags[name], "command line"
@@ -318,7 +342,13 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
         values["positive_label"] = _text(values["positive_label"])
 
     gates: dict[tuple[str, str], GateSpec] = {}
+    range_gates: dict[str | None, RangeGate] = {}
     for kind, table in file_values.get("gates", {}).items():
+        if kind == "max_out_of_range":
+            for gate in gates_from_file(table, origin):
+                range_gates[gate.feature] = gate
+                sources[f"gates.max_out_of_range.{gate.key}"] = origin
+            continue
         for key, threshold in table.items():
             spec = _from_file(kind, key, threshold, origin)
             gates[(kind, spec.key)] = spec
@@ -327,6 +357,22 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
         gates[(spec.kind, spec.key)] = spec
         sources[f"gates.{spec.kind}.{spec.key}"] = "command line"
     values["gates"] = tuple(gates.values())
+    for gate in flags.get("range_gates") or ():
+        range_gates[gate.feature] = gate
+        sources[f"gates.max_out_of_range.{gate.key}"] = "command line"
+    values["range_gates"] = tuple(range_gates.values())
+
+    # ranges: the flags replace the file's range of the same feature
+    ranges: dict[str, RangeSpec] = {}
+    if "ranges" in file_values:
+        prefix = "tool.fairaudit." if os.path.basename(origin) == "pyproject.toml" else ""
+        for declared in specs_from_table(file_values["ranges"], origin, prefix):
+            ranges[declared.feature] = declared
+            sources[f"ranges.{declared.feature}"] = origin
+    for declared in flags.get("ranges") or ():
+        ranges[declared.feature] = declared
+        sources[f"ranges.{declared.feature}"] = declared.source
+    values["ranges"] = tuple(ranges.values())
     values.setdefault("groups", ())
     return AuditConfig(**values, sources=sources)
 

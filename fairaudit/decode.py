@@ -36,11 +36,12 @@ class Roles:
     score: str | None = None
     threshold: float = 0.5
     positive_label: str | None = None
+    features: tuple[str, ...] = ()  # range-checked input features
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every column the audit reads, each once, in a stable order."""
-        names = [self.label, self.prediction, self.score, *self.groups]
+        names = [self.label, self.prediction, self.score, *self.groups, *self.features]
         return tuple(dict.fromkeys(n for n in names if n is not None))
 
 

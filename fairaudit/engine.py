@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from . import ranges as _ranges
 from . import readers
 from .config import AuditConfig, GateSpec, build, parse_gate
 from .counts import Accumulator, CountTable
@@ -63,14 +65,16 @@ def audit(data: Any = None, config: AuditConfig | None = None, **settings: Any) 
         data = [data]
     if isinstance(data, (list, tuple)):
         files = readers.resolve([str(p) for p in data])
+        for f in files:
+            _ranges.check_columns(config.ranges, readers.schema_names(f), f.path)
         readers.check_columns(files, roles.columns)
-        table, rows = count_files(files, roles)
+        table, rows = count_files(files, roles, config.ranges)
         infos = tuple(FileInfo(f.path, f.format, f.size, readers.sha256(f.path), n)
                       for f, n in zip(files, rows))
     else:
-        arrow = _as_arrow(data, roles)
+        arrow = _as_arrow(data, roles, config.ranges)
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
-                              ("<table>",), roles)[0]
+                              ("<table>",), roles, config.ranges)[0]
         infos = (FileInfo("<table>", "arrow", int(arrow.nbytes), "", arrow.num_rows),)
     return judge(table, config, infos)
 
@@ -83,10 +87,17 @@ def config_from(**settings: Any) -> AuditConfig:
         for key, value in (flags.pop(kind, None) or {}).items():
             gates.append(parse_gate(f"{key}={value}", kind))  # type: ignore[arg-type]
     flags["gates"] = gates
+    declared = flags.pop("ranges", None) or ()
+    if isinstance(declared, Mapping):
+        declared = _ranges.specs_from_table(declared, "audit()")
+    flags["ranges"] = [_ranges.parse_range(r) if isinstance(r, str) else r for r in declared]
+    out_of_range = flags.pop("max_out_of_range", None)
+    if out_of_range is not None:
+        flags["range_gates"] = _ranges.gates_from_file(out_of_range, "audit()")
     return build({}, None, flags)
 
 
-def _as_arrow(data: Any, roles: Roles) -> pa.Table:
+def _as_arrow(data: Any, roles: Roles, specs: Sequence[_ranges.RangeSpec] = ()) -> pa.Table:
     if isinstance(data, pa.Table):
         table = data
     elif hasattr(data, "columns") and hasattr(data, "iloc"):
@@ -96,38 +107,49 @@ def _as_arrow(data: Any, roles: Roles) -> pa.Table:
                         "DataFrame or a pyarrow Table")
     from .errors import column_hint
 
+    _ranges.check_columns(specs, table.column_names, "<table>")
     for col in roles.columns:
         if col not in table.column_names:
             raise InputError(f"<table>: no column '{col}'; {column_hint(col, table.column_names)}")
     return table.select(list(roles.columns))
 
 
-def count_files(files: Sequence[readers.SourceFile], roles: Roles
-                ) -> tuple[CountTable, list[int]]:
+def count_files(files: Sequence[readers.SourceFile], roles: Roles,
+                ranges: Sequence[_ranges.RangeSpec] = ()) -> tuple[CountTable, list[int]]:
     """Count every file in one streaming pass; also the rows read from each."""
-    streams = (readers.batches(f, roles.columns, roles.groups) for f in files)
-    return count_batches(streams, [f.path for f in files], roles)
+    # categories are checked once per distinct value when parquet hands them over
+    # dictionary-encoded (this leaves non-text columns as they are)
+    categorical = tuple(r.feature for r in ranges if r.allowed is not None)
+    streams = (readers.batches(f, roles.columns, roles.groups
+                               + (categorical if f.format == "parquet" else ()))
+               for f in files)
+    return count_batches(streams, [f.path for f in files], roles, ranges)
 
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
-                  roles: Roles) -> tuple[CountTable, list[int]]:
+                  roles: Roles, ranges: Sequence[_ranges.RangeSpec] = ()
+                  ) -> tuple[CountTable, list[int]]:
     decoder = Decoder(roles)
-    acc = Accumulator(roles.groups, CELLS)
+    checker = _ranges.Checker(ranges) if ranges else None
+    acc = Accumulator(roles.groups, checker.packed_names if checker else CELLS)
     rows: list[int] = []
     for name, stream in zip(names, streams):
         first = 1
         for batch in stream:
             cells = decoder.cells(batch, Where(name, first))
+            if checker is not None:
+                cells = checker.cells(batch, cells, name)
             acc.add([batch.column(g) for g in roles.groups], cells)
             first += batch.num_rows
         rows.append(first - 1)
-    return acc.table(), rows
+    table = acc.table()
+    return (checker.expand(table) if checker else table), rows
 
 
 def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),
           timestamp: str | None = None) -> AuditResult:
     """Metrics, gaps and gate verdicts from counts (pure; no I/O)."""
-    total = table.total
+    total = table.total[: len(CELLS)]  # the base family; range families count rows again
     used = int(total[:4].sum())
     dropped = {r: int(total[CELLS.index(r)]) for r in DROP_REASONS}
     if used == 0:
@@ -140,7 +162,20 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
             + "; check the input files and the column roles"
         )
     groupings = tuple(_grouping(table, cols, config, used) for cols in _groupings(config))
-    gate_results = evaluate(config.gates, groupings)
+    range_report: _ranges.RangeReport | None = None
+    trusted: tuple[GroupingResult, ...] = ()
+    if config.ranges:
+        range_report = _ranges.report(table, config.ranges, _groupings(config),
+                                      config.min_group_size, _sort_key)
+        groupings = tuple(
+            replace(g, criteria={**g.criteria, _ranges.RANGE_COVERAGE: r.coverage})
+            for g, r in zip(groupings, range_report.groupings, strict=True))
+        view = _ranges.trusted_view(table)
+        trusted_used = max(int(view.total[:4].sum()), 1)
+        trusted = tuple(_grouping(view, cols, config, trusted_used)
+                        for cols in _groupings(config))
+    gate_results = evaluate(config.gates, groupings) + _ranges.evaluate(
+        config.range_gates, range_report, config.min_group_size)
     roles = config.roles
     provenance = Provenance(
         files=tuple(files),
@@ -162,6 +197,8 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
         provenance=provenance,
         metrics=tuple(m.name for m in metrics_for(config.label is not None)),
         min_group_size=config.min_group_size,
+        ranges=range_report,
+        trusted=trusted,
     )
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .ranges import RangeReport
 
 MISSING = "(missing)"
 SCHEMA_VERSION = 1
@@ -79,17 +82,27 @@ class GroupingResult:
 
 @dataclass(frozen=True)
 class GateResult:
+    """A gate's verdict. A ``max_out_of_range`` gate also names its feature and worst group."""
+
     grouping: str
     criterion: str
-    kind: Literal["max_gap", "min_ratio"]
+    kind: Literal["max_gap", "min_ratio", "max_out_of_range"]
     threshold: float
     value: float | None
     status: Status
     reason: str | None = None
+    feature: str | None = None
+    group: str | None = None
 
     @property
     def sentence(self) -> str:
         """One line a person can read: what was measured against what."""
+        if self.kind == "max_out_of_range":
+            value = "undefined" if self.value is None else f"{self.value:.4f}"
+            where = f"{self.grouping} = {self.group}" if self.group else f"any {self.grouping}"
+            text = (f"share of {self.feature} values out of range in {where}: {value}, "
+                    f"must be at most {self.threshold:g}")
+            return text + (f" ({self.reason})" if self.reason else "")
         what = "gap" if self.kind == "max_gap" else "ratio"
         bound = "at most" if self.kind == "max_gap" else "at least"
         name = self.criterion.replace("_", " ")
@@ -128,6 +141,10 @@ class AuditResult:
     provenance: Provenance
     metrics: tuple[str, ...]
     min_group_size: int
+    # with declared ranges: the range checks, and every grouping again on the
+    # trusted rows (inside every range)
+    ranges: RangeReport | None = None
+    trusted: tuple[GroupingResult, ...] = ()
 
     @property
     def failed(self) -> tuple[GateResult, ...]:

@@ -261,6 +261,7 @@ class _Ranged(fairaudit.AuditResult):
     trusted: fairaudit.AuditResult | None = None
 
 
+@pytest.mark.skip(reason="stand-in range data; replaced by the real RangeReport rendering")
 def test_range_checks_are_shown_when_present():
     base = compas()
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}

@@ -1,4 +1,11 @@
-"""The JSON contract: ``schema_version`` 1. Fields may be added, never renamed."""
+"""The JSON contract: ``schema_version`` 1. Fields may be added, never renamed.
+
+An audit with declared ranges adds two top-level sections: ``ranges`` (the
+range specs, and per grouping, group and feature the range-check counts and
+shares) and ``trusted`` (every grouping again, on the rows inside every range;
+laid out like ``groupings``). A ``max_out_of_range`` gate adds ``feature`` and
+``group`` (the group with the largest share out of range).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ import json
 import math
 from typing import Any
 
-from ..result import SCHEMA_VERSION, AuditResult, Gap, GroupingResult, Rate
+from ..ranges import FeatureCheck, RangeGroup, RangeReport
+from ..result import SCHEMA_VERSION, AuditResult, Gap, GateResult, GroupingResult, Rate
 
 
 def _f(x: float | None) -> float | None:
@@ -57,20 +65,57 @@ def _grouping(g: GroupingResult) -> dict[str, Any]:
     }
 
 
+def _feature(c: FeatureCheck) -> dict[str, Any]:
+    return {
+        "rows": c.rows, "known": c.known, "inside": c.inside, "below": c.below,
+        "above": c.above, "not_allowed": c.not_allowed, "missing": c.missing,
+        "outside": c.outside,
+        "outside_share": _rate(c.outside_share), "below_share": _rate(c.below_share),
+        "above_share": _rate(c.above_share), "not_allowed_share": _rate(c.not_allowed_share),
+        "missing_share": _rate(c.missing_share),
+    }
+
+
+def _range_group(g: RangeGroup) -> dict[str, Any]:
+    return {
+        "key": dict(g.key), "label": g.label, "rows": g.rows, "small": g.small,
+        "coverage": _rate(g.coverage), "trusted": g.trusted, "outside": g.outside,
+        "unknown": g.unknown,
+        "features": {name: _feature(c) for name, c in g.features.items()},
+    }
+
+
+def _ranges(r: RangeReport) -> dict[str, Any]:
+    return {
+        "specs": [{"feature": s.feature, "kind": s.kind, **s.as_dict(), "source": s.source}
+                  for s in r.specs],
+        "overall": _range_group(r.overall),
+        "groupings": [
+            {"name": g.name, "columns": list(g.columns),
+             "groups": [_range_group(x) for x in g.groups], "coverage": _gap(g.coverage)}
+            for g in r.groupings
+        ],
+    }
+
+
+def _gate(g: GateResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "grouping": g.grouping, "criterion": g.criterion, "kind": g.kind,
+        "threshold": g.threshold, "value": _f(g.value), "status": g.status, "reason": g.reason}
+    if g.kind == "max_out_of_range":
+        out["feature"], out["group"] = g.feature, g.group
+    return out
+
+
 def to_dict(result: AuditResult) -> dict[str, Any]:
     p = result.provenance
-    return {
+    out = {
         "schema_version": SCHEMA_VERSION,
         "verdict": result.verdict,
         "min_group_size": result.min_group_size,
         "metrics": list(result.metrics),
         "groupings": [_grouping(g) for g in result.groupings],
-        "gates": [
-            {"grouping": g.grouping, "criterion": g.criterion, "kind": g.kind,
-             "threshold": g.threshold, "value": _f(g.value), "status": g.status,
-             "reason": g.reason}
-            for g in result.gates
-        ],
+        "gates": [_gate(g) for g in result.gates],
         "provenance": {
             "fairaudit_version": p.version,
             "timestamp": p.timestamp,
@@ -84,6 +129,10 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
             "config_sources": dict(p.sources),
         },
     }
+    if result.ranges is not None:
+        out["ranges"] = _ranges(result.ranges)
+        out["trusted"] = [_grouping(g) for g in result.trusted]
+    return out
 
 
 def dumps(result: AuditResult) -> str:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..metrics import METRIC_BY_NAME
+from ..ranges import RangeGrouping, RangeReport
 from ..result import AuditResult, GateResult, GroupingResult
 
 KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
@@ -21,9 +22,11 @@ def _pct(x: float | None) -> str:
     return DASH if x is None else f"{x:.3f}"
 
 
-def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int) -> Table:
+def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
+                    subset: str = "") -> Table:
     shown = [m for m in KEY_METRICS if m in metrics]
-    t = Table(title=f"[bold]{g.name}[/bold]  (reference: {g.reference}, {g.reference_rule})",
+    t = Table(title=f"{subset}[bold]{g.name}[/bold]  (reference: {g.reference}, "
+                    f"{g.reference_rule})",
               title_justify="left", header_style="bold")
     t.add_column("group", no_wrap=True, max_width=48, overflow="ellipsis")
     t.add_column("rows", justify="right")
@@ -64,9 +67,70 @@ def _gate_table(gates: tuple[GateResult, ...]) -> Table:
     for col in ("grouping", "criterion", "gate", "value", "threshold", "status"):
         t.add_column(col, justify="right" if col in ("value", "threshold") else "left")
     for g in gates:
-        t.add_row(g.grouping, g.criterion, g.kind, _pct(g.value), f"{g.threshold:g}",
-                  _STATUS[g.status] + (f" ({g.reason})" if g.reason else ""))
+        criterion = g.criterion if g.feature is None else f"{g.feature} out of range"
+        note = g.reason or (f"worst: {g.group}" if g.group and g.status == "fail" else None)
+        t.add_row(g.grouping, criterion, g.kind, _pct(g.value), f"{g.threshold:g}",
+                  _STATUS[g.status] + (f" ({note})" if note else ""))
     return t
+
+
+def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
+    t = Table(title=f"ranges across [bold]{r.name}[/bold]", title_justify="left",
+              header_style="bold")
+    t.add_column("group", no_wrap=True, max_width=40, overflow="ellipsis")
+    t.add_column("rows", justify="right")
+    t.add_column("in all ranges", justify="right")
+    t.add_column("feature")
+    for col in ("below", "above", "not allowed", "missing"):
+        t.add_column(col, justify="right")
+    for grp in r.groups:
+        name = Text(grp.label)
+        if grp.small:
+            name.append(" (small)", style="yellow")
+        for i, (feature, c) in enumerate(grp.features.items()):
+            bounded = feature in numeric
+            first = i == 0
+            t.add_row(name if first else "", f"{grp.rows:,}" if first else "",
+                      _pct(grp.coverage.value) if first else "", feature,
+                      _pct(c.below_share.value) if bounded else "",
+                      _pct(c.above_share.value) if bounded else "",
+                      "" if bounded else _pct(c.not_allowed_share.value),
+                      _pct(c.missing_share.value),
+                      end_section=i == len(grp.features) - 1,
+                      style="dim" if grp.small else None)
+    return t
+
+
+def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
+    t = Table(title=f"criteria across {all_rows.name}: all rows and trusted rows",
+              title_justify="left", header_style="bold")
+    t.add_column("criterion")
+    for col in ("difference", "difference, trusted", "ratio", "ratio, trusted"):
+        t.add_column(col, justify="right")
+    for name, gap in trusted.criteria.items():
+        full = all_rows.criteria[name]
+        t.add_row(name, _pct(full.difference), _pct(gap.difference), _pct(full.ratio),
+                  _pct(gap.ratio))
+    return t
+
+
+def _ranges_section(console: Console, result: AuditResult, ranges: RangeReport) -> None:
+    numeric = {s.feature for s in ranges.specs if s.kind == "numeric"}
+    specs = ", ".join(f"{s.feature} {s.describe()}" for s in ranges.specs)
+    o = ranges.overall
+    console.print(f"ranges: {specs}")
+    console.print(f"{o.trusted:,} of {o.rows:,} rows inside every range (trusted rows), "
+                  f"{o.outside:,} outside one or more, {o.unknown:,} missing a value")
+    console.print("shares: below, above, not allowed of known values; missing of all rows; "
+                  "in all ranges of rows known inside or outside")
+    for r in ranges.groupings:
+        console.print()
+        console.print(_range_table(r, numeric))
+    for full, trusted in zip(result.groupings, result.trusted, strict=True):
+        console.print()
+        console.print(_grouping_table(trusted, result.metrics, result.min_group_size,
+                                      subset="trusted rows: "))
+        console.print(_compare_table(full, trusted))
 
 
 def render(result: AuditResult, out: TextIO, *, width: int | None = None,
@@ -87,6 +151,9 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         console.print()
         console.print(_grouping_table(g, result.metrics, result.min_group_size))
         console.print(_criteria_table(g))
+    if result.ranges is not None:
+        console.print()
+        _ranges_section(console, result, result.ranges)
     if result.gates:
         console.print()
         console.print(_gate_table(result.gates))

@@ -87,7 +87,7 @@ def ranges(result: AuditResult) -> Any:
 
 def trusted(result: AuditResult) -> Any:
     """Figures on the rows inside every range, when the audit computed them."""
-    return getattr(result, "trusted", None)
+    return getattr(result, "trusted", None) or None
 
 
 def has_intervals(result: AuditResult) -> bool:
