@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .metrics import CRITERION_BY_NAME
+from .stats import ADJUSTMENTS, DECISIONS, INTERVALS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,6 +62,14 @@ class AuditConfig:
     min_group_size: int = 30
     gates: tuple[GateSpec, ...] = ()
     inputs: tuple[str, ...] = ()
+    # uncertainty: rate intervals, bootstrap of gaps, tests, and how gates use them
+    interval: str = "wilson"
+    confidence: float = 0.95
+    bootstrap: int = 1000
+    seed: int = 0
+    adjust: str = "holm"
+    decide: str = "point"
+    fail_on_inconclusive: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +98,7 @@ class AuditConfig:
                                 f"(groups: {', '.join(self.groups) or 'none'})")
         for gate in self.gates:
             problems += _gate_problems(gate, self)
+        problems += _statistics_problems(self)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -111,11 +121,38 @@ class AuditConfig:
             "reference": dict(self.reference),
             "intersections": self.intersections,
             "min_group_size": self.min_group_size,
+            "interval": self.interval,
+            "confidence": self.confidence,
+            "bootstrap": self.bootstrap,
+            "seed": self.seed,
+            "adjust": self.adjust,
+            "decide": self.decide,
+            "fail_on_inconclusive": self.fail_on_inconclusive,
             "gates": {
                 kind: {g.key: g.threshold for g in self.gates if g.kind == kind}
                 for kind in GATE_KINDS
             },
         }
+
+
+def _statistics_problems(cfg: AuditConfig) -> list[str]:
+    out = []
+    for key, allowed in (("interval", INTERVALS), ("adjust", ADJUSTMENTS),
+                         ("decide", DECISIONS)):
+        value = getattr(cfg, key)
+        if value not in allowed:
+            out.append(f"{key} {value!r} is not one of: {', '.join(allowed)}")
+    c = cfg.confidence
+    if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < c < 1.0:
+        out.append(f"confidence {c!r} must be a number between 0 and 1, such as 0.95")
+    for key in ("bootstrap", "seed"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            out.append(f"{key} {value!r} must be a whole number >= 0")
+    if cfg.decide != "point" and cfg.bootstrap == 0 and cfg.gates:
+        out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
+                   "bootstrap to a number of replicates such as 1000, or decide = 'point'")
+    return out
 
 
 def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
@@ -170,10 +207,12 @@ def parse_reference(text: str) -> tuple[str, str]:
 
 # -- files ----------------------------------------------------------------------
 
-_KEYS = {
+_KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
     "intersections": bool, "min_group_size": int, "gates": dict,
+    "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
+    "decide": str, "fail_on_inconclusive": bool,
 }
 
 
@@ -213,7 +252,9 @@ def load_file(path: str) -> dict[str, Any]:
             near = closest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
-        if not isinstance(value, _KEYS[key]) or (key == "threshold" and isinstance(value, bool)):
+        if not isinstance(value, _KEYS[key]) or (
+                key in ("threshold", "confidence", "bootstrap", "seed")
+                and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' has the wrong type "
                               f"({type(value).__name__})")
     for key in ("inputs", "groups"):

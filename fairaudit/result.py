@@ -8,8 +8,10 @@ from typing import Any, Literal
 MISSING = "(missing)"
 SCHEMA_VERSION = 1
 
-Status = Literal["pass", "fail", "skipped"]
-Verdict = Literal["pass", "fail"]
+Status = Literal["pass", "fail", "inconclusive", "skipped"]
+Verdict = Literal["pass", "fail", "inconclusive"]
+# (low, high) at the audit's confidence level; None when the figure has no interval
+Interval = tuple[float, float]
 
 
 def show_value(value: Any) -> str:
@@ -19,12 +21,16 @@ def show_value(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Rate:
-    """One proportion. ``value`` is ``None`` when the denominator is 0, and ``reason`` says so."""
+    """One proportion. ``value`` is ``None`` when the denominator is 0, and ``reason`` says so.
+
+    ``ci`` is its confidence interval (Wilson or Clopper-Pearson).
+    """
 
     value: float | None
     numerator: int
     denominator: int
     reason: str | None = None
+    ci: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -33,23 +39,42 @@ class Comparison:
 
     difference: float | None
     ratio: float | None
+    ci_difference: Interval | None = None
+    ci_ratio: Interval | None = None
 
 
 @dataclass(frozen=True)
 class Exclusion:
+    """A group left out of a gap: too small to judge, or its rate undefined.
+
+    ``count`` is the group's rows and ``denominator`` the metric's denominator
+    in it (for a criterion, that of the metric which excluded it).
+    """
+
     group: str
     reason: str
+    count: int | None = None
+    denominator: int | None = None
 
 
 @dataclass(frozen=True)
 class Gap:
-    """The spread of one metric (or criterion) over the groups eligible for it."""
+    """The spread of one metric (or criterion) over the groups eligible for it.
+
+    ``ci_difference`` and ``ci_ratio`` are bootstrap intervals; ``p_value``
+    tests that the rate is the same in every eligible group, and
+    ``p_adjusted`` corrects it for all the tests of the audit.
+    """
 
     difference: float | None
     ratio: float | None
     groups_used: int
     excluded: tuple[Exclusion, ...] = ()
     reason: str | None = None
+    ci_difference: Interval | None = None
+    ci_ratio: Interval | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,8 @@ class GateResult:
     value: float | None
     status: Status
     reason: str | None = None
+    ci: Interval | None = None
+    rule: str = "point"
 
     @property
     def sentence(self) -> str:
@@ -94,7 +121,11 @@ class GateResult:
         bound = "at most" if self.kind == "max_gap" else "at least"
         name = self.criterion.replace("_", " ")
         value = "undefined" if self.value is None else f"{self.value:.4f}"
+        if self.ci is not None:
+            value += f" [{self.ci[0]:.4f}, {self.ci[1]:.4f}]"
         text = f"{name} {what} across {self.grouping}: {value}, must be {bound} {self.threshold:g}"
+        if self.rule != "point":
+            text += f" (rule {self.rule})"
         return text + (f" ({self.reason})" if self.reason else "")
 
 
@@ -132,6 +163,10 @@ class AuditResult:
     @property
     def failed(self) -> tuple[GateResult, ...]:
         return tuple(g for g in self.gates if g.status == "fail")
+
+    @property
+    def inconclusive(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if g.status == "inconclusive")
 
     def grouping(self, name: str) -> GroupingResult:
         for g in self.groupings:
