@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,7 @@ from .metrics import (
     CRITERION_BY_NAME,
     METRIC_BY_NAME,
     FloatArray,
+    IntArray,
     Metric,
     fractions,
     safe_divide,
@@ -130,7 +131,9 @@ def quantile(samples: FloatArray, q: float, axis: int = 0) -> FloatArray:
     above = np.minimum(below + 1, np.maximum(valid - 1, 0))
     lo = np.take_along_axis(x, below[None], axis=0)[0]
     hi = np.take_along_axis(x, above[None], axis=0)[0]
-    return np.where(enough, lo + (pos - below) * (hi - lo), np.nan)
+    with np.errstate(invalid="ignore"):  # infinite order statistics: no interpolation
+        value = np.where(hi == lo, lo, lo + (pos - below) * (hi - lo))
+    return np.where(enough, value, np.nan)
 
 
 def percentile_interval(samples: FloatArray, confidence: float, axis: int = 0
@@ -154,13 +157,17 @@ class GapIntervals:
     criteria_ratio: FloatArray  # (criteria, 2)
     versus_difference: FloatArray  # (groups, metrics, 2)
     versus_ratio: FloatArray  # (groups, metrics, 2)
+    # the plain percentile intervals of the metrics' gaps, for cross-checks
+    difference_percentile: FloatArray  # (metrics, 2)
+    ratio_percentile: FloatArray  # (metrics, 2)
 
     @staticmethod
     def empty(groups: int, metrics: int, criteria: int) -> GapIntervals:
         def nan(*shape: int) -> FloatArray:
             return np.full((*shape, 2), np.nan)
         return GapIntervals(nan(metrics), nan(metrics), nan(criteria), nan(criteria),
-                            nan(groups, metrics), nan(groups, metrics))
+                            nan(groups, metrics), nan(groups, metrics), nan(metrics),
+                            nan(metrics))
 
 
 def seed_for(seed: int, name: str) -> list[int]:
@@ -226,11 +233,12 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
 
     Comparisons with the reference group get percentile intervals. A gap is a
     largest-minus-smallest (or smallest-over-largest), which the bootstrap
-    overstates when groups are close to tied for the extreme: the percentile
-    interval keeps its safe end (the upper end of a difference, the lower end
-    of a ratio), and the other end comes from replicates in which the groups
-    within ``KAPPA`` standard errors of the extreme are moved onto it (see
-    docs/statistics.md).
+    overstates when groups are close to tied for the extreme, so only the
+    percentile interval's safe end is kept as it is (the upper end of a
+    difference, the lower end of a ratio). The other end is the more cautious
+    of the percentile end and a bound over every pair of groups that could be
+    the extremes, with a critical value from the same replicates
+    (docs/statistics.md).
     """
     groups, m, c = len(confusion), len(metrics), len(criteria)
     if replicates <= 0 or groups == 0:
@@ -243,11 +251,15 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     mask = np.asarray(eligible, dtype=bool)[order]
     num0, den0 = fractions(confusion, metrics)
     point = safe_divide(num0, den0)
-    var = _plus_four_variance(num0, den0)
-    tied = _tied(point, var, mask)
+    targets = [[j] for j in range(m)] + [list(ix) for ix in criteria]
+    pairs = _Pairs(point, den0, mask, metrics, targets)
     chunk = max(1, _CHUNK_VALUES // (replicates * max(m, 1)))
 
-    raw, recentred = _Extremes(replicates, m), _Extremes(replicates, m)
+    raw = _Extremes(replicates, m)
+    kept = pairs.stored_groups(replicates)
+    slot = np.full(groups, -1)
+    slot[kept] = np.arange(len(kept))
+    stored = np.empty((len(kept), replicates, m))
     vs_diff = np.empty((groups, m, 2))
     vs_ratio = np.empty((groups, m, 2))
     ref_values: FloatArray | None = None
@@ -258,102 +270,189 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
         if ref_values is None:
             ref_values = values[0]
         raw.add(values, mask[start:stop])
-        shifted = tied[start:stop, None, :] + (values - point[start:stop, None, :])
-        recentred.add(np.clip(shifted, 0.0, 1.0), mask[start:stop])
+        here = slot[start:stop]
+        stored[here[here >= 0]] = values[here >= 0]
         ref = np.broadcast_to(ref_values, values.shape)
         vs_diff[start:stop] = percentile_interval(values - ref, confidence, axis=1)
         vs_ratio[start:stop] = percentile_interval(safe_divide(values, ref), confidence, axis=1)
 
     diff, ratio = raw.spread()  # (replicates, metrics)
-    tdiff, tratio = recentred.spread()
-    point_diff, point_ratio = spread(point, mask)
-    tied_diff, tied_ratio = spread(tied, mask)
-    # each gap's sampling error, as the tied replicates show it
-    diff_err = tdiff - tied_diff
-    ratio_err = tratio - tied_ratio
-    se_diff, se_ratio = _gap_standard_errors(point, var, mask)
-
-    crit_diff = _by_criterion(diff, criteria, np.max)
-    crit_ratio = _by_criterion(ratio, criteria, np.min)
-    crit_diff_err = np.stack([_criterion_error(point_diff, se_diff, diff_err, list(ix), +1)
-                              for ix in criteria], axis=1) if c else np.zeros((replicates, 0))
-    crit_ratio_err = np.stack([_criterion_error(point_ratio, se_ratio, ratio_err, list(ix), -1)
-                               for ix in criteria], axis=1) if c else np.zeros((replicates, 0))
-    crit_point_diff = np.array([point_diff[list(ix)].max() for ix in criteria])
-    crit_point_ratio = np.array([point_ratio[list(ix)].min() for ix in criteria])
-
-    def difference_interval(samples: FloatArray, error: FloatArray, point_value: FloatArray
-                            ) -> FloatArray:
-        low = np.maximum(np.fmin(quantile(samples, alpha / 2.0),
-                                 point_value - quantile(error, 1.0 - alpha / 2.0)), 0.0)
-        high = quantile(samples, 1.0 - alpha / 2.0)
-        return np.stack([low, high], axis=-1)
-
-    def ratio_interval(samples: FloatArray, error: FloatArray, point_value: FloatArray
-                       ) -> FloatArray:
-        low = quantile(samples, alpha / 2.0)
-        high = np.minimum(np.fmax(quantile(samples, 1.0 - alpha / 2.0),
-                                  point_value - quantile(error, alpha / 2.0)), 1.0)
-        return np.stack([low, high], axis=-1)
-
+    # every target (each metric, then each criterion) as one column
+    diffs = np.concatenate([diff, _by_criterion(diff, criteria, np.max)], axis=1)
+    ratios = np.concatenate([ratio, _by_criterion(ratio, criteria, np.min)], axis=1)
+    lower = np.array([pairs.bound(t, "d", stored, slot, alpha) for t in range(len(targets))])
+    upper = np.array([pairs.bound(t, "r", stored, slot, alpha) for t in range(len(targets))])
+    d_interval = np.stack([np.maximum(np.fmin(quantile(diffs, alpha / 2.0), lower), 0.0),
+                           quantile(diffs, 1.0 - alpha / 2.0)], axis=-1)
+    r_interval = np.stack([quantile(ratios, alpha / 2.0),
+                           np.minimum(np.fmax(quantile(ratios, 1.0 - alpha / 2.0), upper), 1.0)],
+                          axis=-1)
+    # a figure with no point estimate has no interval
+    point_diff = spread(point, mask)[0]
+    point_diff = np.concatenate([point_diff, _by_criterion(point_diff[None], criteria,
+                                                           np.max)[0]])
+    d_interval[np.isnan(point_diff) | np.isnan(d_interval).any(axis=-1)] = np.nan
+    r_interval[np.isnan(r_interval).any(axis=-1)] = np.nan
     back = np.argsort(order)
     return GapIntervals(
-        difference=difference_interval(diff, diff_err, point_diff),
-        ratio=ratio_interval(ratio, ratio_err, point_ratio),
-        criteria_difference=difference_interval(crit_diff, crit_diff_err, crit_point_diff),
-        criteria_ratio=ratio_interval(crit_ratio, crit_ratio_err, crit_point_ratio),
+        difference=d_interval[:m],
+        ratio=r_interval[:m],
+        criteria_difference=d_interval[m:],
+        criteria_ratio=r_interval[m:],
         versus_difference=vs_diff[back],
         versus_ratio=vs_ratio[back],
+        difference_percentile=percentile_interval(diff, confidence),
+        ratio_percentile=percentile_interval(ratio, confidence),
     )
 
 
-# Groups (or a criterion's metrics) within this many standard errors of the
-# largest or smallest value count as tied with it when the bootstrap sizes how
-# much the extreme overstates the truth. Larger is safer and wider.
+# A group counts as possibly the largest when its rate plus this many standard
+# errors reaches the largest rate minus as many (and likewise for the
+# smallest); a pair of groups counts when its gap plus this many standard
+# errors reaches the largest gap minus as many. Larger is safer and wider.
 KAPPA = 2.5
 
+# Above this many pairs (or stored replicate values), a bound is taken from
+# simultaneous intervals of the groups' rates instead (wider, and cheap).
+_MAX_PAIRS = 1_000
+_STORE_VALUES = 16_000_000
 
-def _plus_four_variance(num: FloatArray, den: FloatArray) -> FloatArray:
-    """Variance of each rate with two successes and two failures added: never 0."""
-    p = (num + 2.0) / (den + 4.0)
-    return p * (1.0 - p) / np.maximum(den, 1.0)
+
+def _smoothed(rate: FloatArray, den: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """A rate with two successes and two failures added, and its standard error: never 0."""
+    smooth = (rate * den + 2.0) / (den + 4.0)
+    return smooth, np.sqrt(smooth * (1.0 - smooth) / np.maximum(den, 1.0))
 
 
-def _tied(point: FloatArray, var: FloatArray, mask: npt.NDArray[np.bool_]) -> FloatArray:
-    """Rates with every group near the largest moved onto it, and near the smallest onto it.
+class _Pairs:
+    """The ordered pairs of groups that could be a gap's extremes, per target.
 
-    When the largest and smallest are themselves near each other, every
-    eligible group moves onto their mean: the groups may all be equal.
+    A target is a metric or a criterion (a set of metrics). For a difference
+    the functionals are ``rate_i - rate_j``, for a ratio ``log(rate_j / rate_i)``,
+    over groups ``i`` that could be the largest and ``j`` that could be the
+    smallest, kept when they could be the largest functional. Complementary
+    metrics (FPR and TNR) have the same differences, so they share one set.
     """
-    ok = mask & ~np.isnan(point)
-    top = np.argmax(np.where(ok, point, -np.inf), axis=0)
-    bottom = np.argmin(np.where(ok, point, np.inf), axis=0)
-    cols = np.arange(point.shape[1])
-    hi, lo = point[top, cols], point[bottom, cols]
-    var_hi, var_lo = var[top, cols], var[bottom, cols]
-    near_hi = hi - point <= KAPPA * np.sqrt(var + var_hi)
-    near_lo = point - lo <= KAPPA * np.sqrt(var + var_lo)
-    closer_hi = hi - point <= point - lo
-    out = np.where(near_hi & (closer_hi | ~near_lo), hi,
-                   np.where(near_lo, lo, point))
-    all_tied = hi - lo <= KAPPA * np.sqrt(var_hi + var_lo)
-    out = np.where(all_tied, (hi + lo) / 2.0, out)
-    return np.where(ok, out, point)
 
+    def __init__(self, point: FloatArray, den: FloatArray, mask: npt.NDArray[np.bool_],
+                 metrics: Sequence[Metric], targets: Sequence[Sequence[int]]) -> None:
+        self.point = point
+        self.den = den
+        self.smooth, self.sd = _smoothed(point, den)
+        ok = mask & ~np.isnan(point)
+        self.top: list[IntArray] = []  # per metric: groups that could be the largest
+        self.bottom: list[IntArray] = []  # and the smallest
+        for j in range(point.shape[1]):
+            g = np.flatnonzero(ok[:, j])
+            if len(g) < 2:
+                g = g[:0]
+            p, s = point[g, j], self.sd[g, j]
+            self.top.append(g[p + KAPPA * s >= (p - KAPPA * s).max(initial=-np.inf)])
+            self.bottom.append(g[p - KAPPA * s <= (p + KAPPA * s).min(initial=np.inf)])
+        first: dict[object, int] = {}
+        canonical = [first.setdefault(test_key(m), j) for j, m in enumerate(metrics)]
+        self.keys = {"d": [tuple(sorted({canonical[j] for j in t})) for t in targets],
+                     "r": [tuple(sorted(set(t))) for t in targets]}
+        self.sets: dict[tuple[str, tuple[int, ...]], dict[str, npt.NDArray[Any]] | None] = {
+            (kind, key): self._select(key, kind)
+            for kind, keys in self.keys.items() for key in set(keys)}
+        self._bounds: dict[tuple[str, tuple[int, ...]], float] = {}
 
-def _gap_standard_errors(point: FloatArray, var: FloatArray, mask: npt.NDArray[np.bool_]
-                         ) -> tuple[FloatArray, FloatArray]:
-    """Rough standard errors of each metric's difference and ratio (largest vs smallest)."""
-    ok = mask & ~np.isnan(point)
-    top = np.argmax(np.where(ok, point, -np.inf), axis=0)
-    bottom = np.argmin(np.where(ok, point, np.inf), axis=0)
-    cols = np.arange(point.shape[1])
-    v_hi, v_lo = var[top, cols], var[bottom, cols]
-    se_diff = np.sqrt(v_hi + v_lo)
-    p_hi = np.maximum(point[top, cols], 1e-9)
-    p_lo = point[bottom, cols]
-    se_ratio = (p_lo / p_hi) * np.sqrt(v_hi / p_hi**2 + v_lo / np.maximum(p_lo, 1e-9) ** 2)
-    return se_diff, se_ratio
+    def _select(self, metrics: tuple[int, ...], kind: str
+                ) -> dict[str, npt.NDArray[Any]] | None:
+        """The kept functionals with estimates and standard errors; None: too many pairs."""
+        if sum(len(self.top[j]) * len(self.bottom[j]) for j in metrics) > _MAX_PAIRS:
+            return None
+        parts = []
+        for j in metrics:
+            a, b = np.meshgrid(self.top[j], self.bottom[j], indexing="ij")
+            off = a != b
+            parts.append((np.full(int(off.sum()), j), a[off], b[off]))
+        metric, i, k = (np.concatenate(x).astype(np.int64) for x in zip(*parts, strict=True))
+        pi, pk = self.point[i, metric], self.point[k, metric]
+        si, sk = self.smooth[i, metric], self.smooth[k, metric]
+        vi, vk = self.sd[i, metric] ** 2, self.sd[k, metric] ** 2
+        if kind == "d":
+            est, se = pi - pk, np.sqrt(vi + vk)
+        else:
+            # the log scale, where a standard error does not depend on which of
+            # the two rates is the larger; a rate of 0 has no log (its pair is
+            # left out, which only widens the bound)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = np.where((pi > 0) & (pk > 0), np.log(pi) - np.log(pk), np.nan)
+            se = np.sqrt(vi / si**2 + vk / sk**2)
+        # a functional counts when it could be the largest
+        finite = ~np.isnan(est)
+        keep = finite & (est + KAPPA * se >= np.where(finite, est - KAPPA * se, -np.inf)
+                         .max(initial=-np.inf))
+        return {"metric": metric[keep], "i": i[keep], "j": k[keep], "est": est[keep],
+                "se": se[keep]}
+
+    def stored_groups(self, replicates: int) -> IntArray:
+        """Groups whose replicates the bounds need (none when there would be too many)."""
+        used = [np.concatenate([f["i"], f["j"]]) for f in self.sets.values() if f is not None]
+        kept = np.unique(np.concatenate(used)) if used else np.zeros(0, dtype=np.int64)
+        if len(kept) * replicates * self.point.shape[1] > _STORE_VALUES:
+            self.sets = dict.fromkeys(self.sets)
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(kept, dtype=np.int64)
+
+    def bound(self, target: int, kind: str, stored: FloatArray, slot: IntArray,
+              alpha: float) -> float:
+        """The cautious end of a target's gap: a difference's lower, a ratio's upper bound.
+
+        Every kept functional's replicate error is studentized by the
+        replicate's own standard error (a gap and its standard error move
+        together); the largest of them per replicate gives the critical value.
+        NaN when the target has no pair.
+        """
+        key = (kind, self.keys[kind][target])
+        if key in self._bounds:
+            return self._bounds[key]
+        f = self.sets[key]
+        if f is None:
+            value = self._projected(key[1], kind, alpha)
+        elif len(f["i"]) == 0:
+            value = np.nan
+        else:
+            den_i = self.den[f["i"], f["metric"]][:, None]
+            den_j = self.den[f["j"], f["metric"]][:, None]
+            pi = stored[slot[f["i"]], :, f["metric"]]  # (pairs, replicates)
+            pj = stored[slot[f["j"]], :, f["metric"]]
+            sm_i, sd_i = _smoothed(pi, den_i)
+            sm_j, sd_j = _smoothed(pj, den_j)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if kind == "d":
+                    drawn, drawn_se = pi - pj, np.sqrt(sd_i**2 + sd_j**2)
+                else:  # a replicate rate of 0 gives an infinite log ratio: a wide bound
+                    drawn = np.log(pi) - np.log(pj)
+                    drawn_se = np.sqrt((sd_i / sm_i) ** 2 + (sd_j / sm_j) ** 2)
+                worst = np.fmax.reduce((drawn - f["est"][:, None]) / drawn_se, axis=0)
+            crit = float(quantile(worst, 1.0 - alpha / 2.0))
+            lowest = float(np.max(f["est"] - crit * f["se"]))
+            with np.errstate(over="ignore"):
+                value = lowest if kind == "d" else float(np.exp(-lowest))
+        self._bounds[key] = value
+        return value
+
+    def _projected(self, metrics: tuple[int, ...], kind: str, alpha: float) -> float:
+        """The bound from simultaneous (Bonferroni) bounds of the candidate groups' rates."""
+        count = sum(len(self.top[j]) + len(self.bottom[j]) for j in metrics)
+        z = NormalDist().inv_cdf(1.0 - alpha / (2.0 * max(count, 1)))
+        values = []
+        for j in metrics:
+            top, bottom = self.top[j], self.bottom[j]
+            if not len(top):
+                continue
+            top_low = (self.point[top, j] - z * self.sd[top, j]).max()
+            bottom_high = (self.point[bottom, j] + z * self.sd[bottom, j]).min()
+            if kind == "d":
+                values.append(top_low - bottom_high)
+            else:
+                values.append(min(bottom_high / top_low, 1.0) if top_low > 0 else 1.0)
+        if not values:
+            return np.nan
+        return float(max(values) if kind == "d" else min(values))
 
 
 def _by_criterion(per_metric: FloatArray, criteria: Sequence[Sequence[int]],
@@ -362,22 +461,6 @@ def _by_criterion(per_metric: FloatArray, criteria: Sequence[Sequence[int]],
         return np.zeros((per_metric.shape[0], 0))
     return np.stack([reduce(per_metric[:, list(ix)], axis=1)  # type: ignore[operator]
                      for ix in criteria], axis=1)
-
-
-def _criterion_error(point: FloatArray, se: FloatArray, error: FloatArray, ix: list[int],
-                     sign: int) -> FloatArray:
-    """Replicate error of a criterion: its metrics near the extreme count as tied with it.
-
-    ``sign`` +1 takes the largest of the metrics' differences, -1 the smallest
-    of their ratios.
-    """
-    values = sign * point[ix]
-    best = int(np.nanargmax(values)) if not np.all(np.isnan(values)) else 0
-    near = values[best] - values <= KAPPA * np.sqrt(se[ix] ** 2 + se[ix][best] ** 2)
-    lifted = np.where(near, values[best], values)  # (metrics,)
-    worst = (lifted[None, :] + sign * error[:, ix]).max(axis=1) - values[best]
-    return np.asarray(sign * worst, dtype=np.float64)
-
 
 
 # -- tests of homogeneity and their adjustment ---------------------------------------
