@@ -272,9 +272,9 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
         raw.add(values, mask[start:stop])
         here = slot[start:stop]
         stored[here[here >= 0]] = values[here >= 0]
-        ref = np.broadcast_to(ref_values, values.shape)
-        vs_diff[start:stop] = percentile_interval(values - ref, confidence, axis=1)
-        vs_ratio[start:stop] = percentile_interval(safe_divide(values, ref), confidence, axis=1)
+        vs_diff[start:stop], vs_ratio[start:stop] = _versus(
+            values, ref_values, point[start:stop], point[0], den0[start:stop], den0[0],
+            confidence)
 
     diff, ratio = raw.spread()  # (replicates, metrics)
     # every target (each metric, then each criterion) as one column
@@ -316,6 +316,42 @@ KAPPA = 2.5
 # simultaneous intervals of the groups' rates instead (wider, and cheap).
 _MAX_PAIRS = 1_000
 _STORE_VALUES = 16_000_000
+
+
+def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: FloatArray,
+            den: FloatArray, ref_den: FloatArray, confidence: float
+            ) -> tuple[FloatArray, FloatArray]:
+    """Studentized bootstrap intervals of groups minus, and over, the reference group.
+
+    ``values`` is (groups, replicates, metrics) and ``ref`` (replicates,
+    metrics). Each replicate's error is divided by that replicate's own
+    standard error; the quantiles of that ratio, times the estimate's standard
+    error, give the interval (ratios on the log scale). Where that is not
+    finite (a rate of 0), the percentile interval stands in.
+    """
+    alpha = 1.0 - confidence
+    _, sd = _smoothed(point, den)
+    _, ref_sd = _smoothed(ref_point, ref_den)
+    sm_d, sd_d = _smoothed(values, den[:, None, :])
+    sm_r, sd_r = _smoothed(ref[None], ref_den[None, None, :])
+    sm, _ = _smoothed(point, den)
+    ref_sm, _ = _smoothed(ref_point, ref_den)
+    est = point - ref_point
+    se = np.sqrt(sd**2 + ref_sd**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (values - ref[None] - est[:, None, :]) / np.sqrt(sd_d**2 + sd_r**2)
+        diff = np.stack([est - quantile(t, 1.0 - alpha / 2.0, axis=1) * se,
+                         est - quantile(t, alpha / 2.0, axis=1) * se], axis=-1)
+        log_est = np.log(point) - np.log(ref_point)
+        log_se = np.sqrt((sd / sm) ** 2 + (ref_sd / ref_sm) ** 2)
+        t = (np.log(values) - np.log(ref[None]) - log_est[:, None, :]) / np.sqrt(
+            (sd_d / sm_d) ** 2 + (sd_r / sm_r) ** 2)
+        ratio = np.exp(np.stack([log_est - quantile(t, 1.0 - alpha / 2.0, axis=1) * log_se,
+                                 log_est - quantile(t, alpha / 2.0, axis=1) * log_se], axis=-1))
+        fallback = percentile_interval(safe_divide(values, np.broadcast_to(ref, values.shape)),
+                                       confidence, axis=1)
+    ratio = np.where(np.isfinite(ratio).all(axis=-1, keepdims=True), ratio, fallback)
+    return diff, ratio
 
 
 def _smoothed(rate: FloatArray, den: FloatArray) -> tuple[FloatArray, FloatArray]:
