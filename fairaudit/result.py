@@ -124,9 +124,9 @@ class GateResult:
         if self.ci is not None:
             value += f" [{self.ci[0]:.4f}, {self.ci[1]:.4f}]"
         text = f"{name} {what} across {self.grouping}: {value}, must be {bound} {self.threshold:g}"
-        if self.rule != "point":
-            text += f" (rule {self.rule})"
-        return text + (f" ({self.reason})" if self.reason else "")
+        notes = ([f"rule {self.rule}"] if self.rule != "point" else []) + \
+            ([self.reason] if self.reason else [])
+        return text + (f" ({': '.join(notes)})" if notes else "")
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,8 @@ def test_cli_inconclusive_exits_zero_with_a_warning(straddle_csv, tmp_path):
              "--json", out)
     assert r.exit_code == 0, r.output
     assert "fairaudit: gate inconclusive: demographic parity gap across g: 0.1500 [" in r.stderr
-    assert "(rule confident-fail)" in r.stderr
+    assert "(rule confident-fail: past the threshold, but the interval straddles it)" \
+        in r.stderr
     assert "verdict: INCONCLUSIVE (0 of 1 gates passed, 1 inconclusive)" in r.stdout
     data = json.loads(out.read_text())
     assert data["verdict"] == "inconclusive"
