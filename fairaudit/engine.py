@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Sequence
+import itertools
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,14 +46,16 @@ from .version import __version__
 INTERSECTION = "&"
 
 
-def audit(data: Any = None, config: AuditConfig | None = None, **settings: Any) -> AuditResult:
+def audit(data: Any = None, config: AuditConfig | None = None, *,
+          on_progress: ProgressFn | None = None, **settings: Any) -> AuditResult:
     """Audit predictions and return the result; nothing is printed and nothing exits.
 
     ``data`` is a path, a glob, a folder, a list of those, a pandas DataFrame or
     a pyarrow Table; with ``None`` the config's ``inputs`` are read. Settings
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
-    ``min_ratio=``...).
+    ``min_ratio=``...). ``on_progress``, if given, is called from time to time as
+    files are read (see :data:`ProgressFn`).
     """
     if config is None:
         config = config_from(**settings)
@@ -62,10 +68,13 @@ def audit(data: Any = None, config: AuditConfig | None = None, **settings: Any) 
         data = [data]
     if isinstance(data, (list, tuple)):
         files = readers.resolve([str(p) for p in data])
-        readers.check_columns(files, roles.columns)
-        table, rows = count_files(files, roles)
-        infos = tuple(FileInfo(f.path, f.format, f.size, readers.sha256(f.path), n)
-                      for f, n in zip(files, rows))
+        # the digests are taken on another thread while the files are counted
+        both = _ReadAndHashed(on_progress) if on_progress else None
+        with readers.Digests(files, both.hashed if both else None) as digests:
+            table, rows = count_files(files, roles, on_progress=both.counted if both else None)
+            hashes = digests.result()
+        infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
+                      for f, h, n in zip(files, hashes, rows, strict=True))
     else:
         arrow = _as_arrow(data, roles)
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
@@ -101,26 +110,155 @@ def _as_arrow(data: Any, roles: Roles) -> pa.Table:
     return table.select(list(roles.columns))
 
 
-def count_files(files: Sequence[readers.SourceFile], roles: Roles
+ProgressFn = Callable[[int, int, int], None]
+"""Called as ``on_progress(rows_read, bytes_done, total_bytes)``; totals only grow."""
+
+
+def count_files(files: Sequence[readers.SourceFile], roles: Roles, *,
+                on_progress: ProgressFn | None = None, threads: int | None = None
                 ) -> tuple[CountTable, list[int]]:
-    """Count every file in one streaming pass; also the rows read from each."""
-    streams = (readers.batches(f, roles.columns, roles.groups) for f in files)
-    return count_batches(streams, [f.path for f in files], roles)
+    """Count every file in one streaming pass; also the rows read from each.
+
+    Each file's footer is read once, to check its columns and split it into
+    parts (runs of row groups); the parts are counted on ``threads`` threads
+    (default: one a core), each into its own counts, added up at the end.
+    Errors are raised as a one-thread pass would: the first part in file order
+    that fails names the problem.
+    """
+    threads = max(1, threads or os.cpu_count() or 1)
+    tracker = _Tracker(on_progress, sum(f.size for f in files))
+    with ThreadPoolExecutor(threads, thread_name_prefix="fairaudit") as pool:
+        per_file = list(pool.map(lambda f: readers.parts(f, roles.columns), files))
+        parts = [p for ps in per_file for p in ps]
+        decoder = Decoder(roles)
+        # with fewer parts than threads, pyarrow decodes a part's columns in parallel
+        inner = len(parts) < threads
+        if threads == 1 or len(parts) <= 1:
+            acc = _new_accumulator(roles)
+            part_rows = [_count_part(p, decoder, acc, roles, tracker, inner) for p in parts]
+        else:
+            acc, part_rows = _count_parallel(pool, threads, parts, decoder, roles, tracker)
+    rows = []
+    it = iter(part_rows)
+    for ps in per_file:
+        rows.append(sum(next(it) for _ in ps))
+    return acc.table(), rows
 
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
                   roles: Roles) -> tuple[CountTable, list[int]]:
+    """Count batches already in memory, one stream a file, on the calling thread."""
     decoder = Decoder(roles)
-    acc = Accumulator(roles.groups, CELLS)
+    acc = _new_accumulator(roles)
     rows: list[int] = []
-    for name, stream in zip(names, streams):
+    for name, stream in zip(names, streams, strict=False):
         first = 1
         for batch in stream:
-            cells = decoder.cells(batch, Where(name, first))
-            acc.add([batch.column(g) for g in roles.groups], cells)
+            _count_batch(batch, Where(name, first), decoder, acc, roles)
             first += batch.num_rows
         rows.append(first - 1)
     return acc.table(), rows
+
+
+def _new_accumulator(roles: Roles) -> Accumulator:
+    return Accumulator(roles.groups, CELLS)
+
+
+def _count_batch(batch: pa.RecordBatch, where: Where, decoder: Decoder, acc: Accumulator,
+                 roles: Roles) -> None:
+    cells = decoder.cells(batch, where)
+    acc.add([batch.column(g) for g in roles.groups], cells)
+
+
+def _count_part(part: readers.Part, decoder: Decoder, acc: Accumulator, roles: Roles,
+                tracker: _Tracker, use_threads: bool) -> int:
+    first = part.first_row
+    done = 0
+    for batch, nbytes in readers.read_part(part, roles.columns, roles.groups, use_threads):
+        _count_batch(batch, Where(part.src.path, first), decoder, acc, roles)
+        first += batch.num_rows
+        tracker.advance(batch.num_rows, nbytes - done)
+        done = nbytes
+    tracker.advance(0, part.bytes - done)
+    return first - part.first_row
+
+
+def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.Part],
+                    decoder: Decoder, roles: Roles, tracker: _Tracker
+                    ) -> tuple[Accumulator, list[int]]:
+    """Count parts on ``threads`` workers taking them in order; add their counts up."""
+    part_rows = [0] * len(parts)
+    failed: dict[int, BaseException] = {}
+    state = {"stop_after": len(parts)}  # parts after a failed one need not be read
+    lock = threading.Lock()
+    taken = itertools.count()
+
+    def work() -> Accumulator:
+        acc = _new_accumulator(roles)
+        while (i := next(taken)) < len(parts) and i < state["stop_after"]:
+            try:
+                part_rows[i] = _count_part(parts[i], decoder, acc, roles, tracker, False)
+            except BaseException as exc:  # re-raised on the calling thread, in file order
+                with lock:
+                    failed[i] = exc
+                    state["stop_after"] = min(state["stop_after"], i)
+        return acc
+
+    futures = [pool.submit(work) for _ in range(min(threads, len(parts)))]
+    try:
+        accs = [f.result() for f in futures]
+    except BaseException:
+        state["stop_after"] = -1  # interrupted: workers stop after their current part
+        raise
+    if failed:
+        raise failed[min(failed)]
+    total = accs[0]
+    for other in accs[1:]:
+        total.add_table(other.table())
+    return total, part_rows
+
+
+class _ReadAndHashed:
+    """Progress of reading and hashing together: a byte is done once it is counted and hashed."""
+
+    def __init__(self, callback: ProgressFn) -> None:
+        self._callback = callback
+        self._rows = self._counted = self._hashed = self._total = 0
+        self._lock = threading.Lock()
+
+    def counted(self, rows: int, bytes_done: int, total_bytes: int) -> None:
+        with self._lock:
+            self._rows, self._counted, self._total = rows, bytes_done, total_bytes
+            self._report()
+
+    def hashed(self, nbytes: int) -> None:
+        with self._lock:
+            before = min(self._counted, self._hashed)
+            self._hashed += nbytes
+            if self._total and min(self._counted, self._hashed) > before:
+                self._report()
+
+    def _report(self) -> None:
+        self._callback(self._rows, min(self._counted, self._hashed), self._total)
+
+
+class _Tracker:
+    """Sums rows and bytes done across threads and reports them, in order, to one callback."""
+
+    def __init__(self, callback: ProgressFn | None, total_bytes: int) -> None:
+        self._callback = callback
+        self._total = total_bytes
+        self._rows = 0
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def advance(self, rows: int, nbytes: int) -> None:
+        if self._callback is None or (rows == 0 and nbytes == 0):
+            return
+        with self._lock:
+            self._rows += rows
+            self._bytes += nbytes
+            self._callback(self._rows, self._bytes, self._total)
 
 
 def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),
