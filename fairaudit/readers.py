@@ -136,8 +136,10 @@ class Part:
     metadata: pq.FileMetaData | None = None
 
 
-def parts(src: SourceFile, needed: Sequence[str], part_rows: int = PART_ROWS) -> list[Part]:
+def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None
+          ) -> list[Part]:
     """Read a file's footer (or CSV header) once: check its columns, split it into parts."""
+    part_rows = part_rows or PART_ROWS
     names, metadata = _open(src)
     for col in needed:
         if col not in names:
@@ -168,7 +170,7 @@ def parts(src: SourceFile, needed: Sequence[str], part_rows: int = PART_ROWS) ->
 
 
 def read_part(part: Part, columns: Sequence[str], dictionary: Sequence[str],
-              use_threads: bool = True, batch_rows: int = BATCH_ROWS
+              use_threads: bool = True, batch_rows: int | None = None
               ) -> Iterator[tuple[pa.RecordBatch, int]]:
     """The needed columns of one part, a batch at a time, group columns dictionary-encoded.
 
@@ -178,7 +180,7 @@ def read_part(part: Part, columns: Sequence[str], dictionary: Sequence[str],
     src = part.src
     try:
         if src.format == "parquet":
-            yield from _parquet(part, columns, dictionary, use_threads, batch_rows)
+            yield from _parquet(part, columns, dictionary, use_threads, batch_rows or BATCH_ROWS)
         else:
             yield from _csv(src, columns, dictionary, use_threads)
     except InputError:
@@ -188,7 +190,7 @@ def read_part(part: Part, columns: Sequence[str], dictionary: Sequence[str],
 
 
 def batches(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
-            batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+            batch_rows: int | None = None) -> Iterator[pa.RecordBatch]:
     """The needed columns of one file, a batch at a time, group columns dictionary-encoded."""
     for part in parts(src, columns, batch_rows):
         for batch, _ in read_part(part, columns, dictionary, batch_rows=batch_rows):

@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+# seconds a run goes before the bar appears
+DELAY = 1.0
+
 
 class ProgressBar:
     """Shows ``on_progress(rows, bytes_done, total_bytes)`` calls as a rich progress bar."""
 
-    def __init__(self, out: TextIO, delay: float = 1.0) -> None:
+    def __init__(self, out: TextIO, delay: float | None = None) -> None:
         self._out = out
-        self._delay = delay
+        self._delay = DELAY if delay is None else delay
         self._started = time.monotonic()
         self._progress: Progress | None = None
         self._task: TaskID | None = None
