@@ -79,6 +79,16 @@ class CountTable:
         return acc.table()
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """One group column of a batch as dictionary codes."""
+
+    codes: npt.NDArray[np.integer[Any]]  # undefined where absent
+    absent: npt.NDArray[np.bool_] | None  # rows with no value; None when there are none
+    null_code: int  # the local code of a missing value: len(dictionary)
+    lut: IntArray  # local code -> level id, len(dictionary) + 1 entries
+
+
 class Accumulator:
     """Builds a :class:`CountTable` batch by batch, in memory bounded by the groups seen.
 
@@ -106,6 +116,7 @@ class Accumulator:
         # counts not yet folded into _keys/_cells: a dense grid over local codes
         self._grid: IntArray | None = None
         self._grid_luts: tuple[IntArray, ...] = ()
+        self._buffers: dict[str, npt.NDArray[Any]] = {}
 
     # -- group values -------------------------------------------------------
 
@@ -124,11 +135,11 @@ class Accumulator:
             self._levels[c].append(value)
         return gid
 
-    def _encode(self, c: int, column: pa.Array | pa.ChunkedArray
-                ) -> tuple[npt.NDArray[np.integer[Any]], IntArray]:
+    def _encode(self, c: int, column: pa.Array | pa.ChunkedArray) -> _Encoded:
         """Per-row local codes, and the lookup table from local code to level id.
 
-        Local code ``len(dictionary)`` stands for a missing value. While the
+        Local code ``len(dictionary)`` stands for a missing value (the codes
+        returned are undefined there; ``absent`` marks those rows). While the
         dictionary stays the same, the same lookup table object is returned.
         """
         if isinstance(column, pa.ChunkedArray):
@@ -144,7 +155,8 @@ class Accumulator:
             lut = np.array([self._level(c, _normal(v)) for v in [*values, None]], dtype=np.int64)
             self._last_dict[c] = dictionary
             self._last_lut[c] = lut
-        return arrays.indices(column, len(dictionary)), lut
+        indices = column.indices
+        return _Encoded(arrays.values(indices), arrays.missing(indices), len(dictionary), lut)
 
     # -- counting -----------------------------------------------------------
 
@@ -163,33 +175,48 @@ class Accumulator:
         if rows == 0:
             return
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
-        radices = [len(lut) for _, lut in encoded]
+        radices = [len(e.lut) for e in encoded]
         bins = int(np.prod(radices, dtype=np.float64)) * self._ncells
         if bins <= min(_DENSE_LIMIT, max(4 * rows, 1 << 16)):
             self._add_dense(encoded, radices, cells, bins)
         else:
             self._add_sparse(encoded, cells)
 
-    def _add_dense(self, encoded: list[tuple[npt.NDArray[np.integer[Any]], IntArray]],
-                   radices: list[int], cells: npt.NDArray[np.integer[Any]], bins: int) -> None:
-        # int32 arithmetic (the type of dictionary indices) keeps each pass short
-        codes = [np.asarray(c, dtype=np.int32) for c, _ in encoded]
-        if len(codes) == 1:
-            index = np.multiply(codes[0], self._ncells, dtype=np.int32)
-        else:
-            index = np.multiply(codes[0], radices[1], dtype=np.int32)
-            for c, r in zip(codes[1:-1], radices[2:], strict=True):
-                index += c
-                index *= r
-            index += codes[-1]
-            index *= self._ncells
-        if len(cells) == 1:
-            index += cells[0].astype(np.int32)  # same-type addition is the fast loop
-            grid = np.bincount(index, minlength=bins)
-        else:
-            flat = (index[None, :] + cells.astype(np.int32)).ravel()
-            grid = np.bincount(flat, minlength=bins)
-        luts = tuple(lut for _, lut in encoded)
+    def _scratch(self, name: str, n: int, dtype: type[np.integer[Any]]
+                 ) -> npt.NDArray[Any]:
+        """A work array kept from batch to batch: fresh large arrays cost page faults."""
+        buf = self._buffers.get(name)
+        if buf is None or len(buf) < n:
+            buf = self._buffers[name] = np.empty(n, dtype=dtype)
+        return buf[:n]
+
+    def _add_dense(self, encoded: list[_Encoded], radices: list[int],
+                   cells: npt.NDArray[np.integer[Any]], bins: int) -> None:
+        n = cells.shape[1]
+        # int32 arithmetic in reused arrays keeps each pass over the rows short
+        index = self._scratch("index", n, np.int32)
+        tmp = self._scratch("tmp", n, np.int32)
+        for c, e in enumerate(encoded):
+            codes: npt.NDArray[Any] = e.codes
+            if e.absent is not None or codes.dtype != np.int32:
+                np.copyto(tmp, codes, casting="unsafe")
+                if e.absent is not None:
+                    np.copyto(tmp, np.int32(e.null_code), where=e.absent)
+                codes = tmp
+            if c == 0:
+                np.copyto(index, codes)
+            else:
+                index *= radices[c]
+                index += codes
+        index *= self._ncells
+        # bincount counts intp values; it would convert anything else into a fresh array
+        flat = self._scratch("flat", n * len(cells), np.intp)
+        for j, family in enumerate(cells):
+            np.copyto(tmp, family, casting="unsafe")
+            tmp += index
+            np.copyto(flat[j * n:(j + 1) * n], tmp)
+        grid = np.bincount(flat, minlength=bins)
+        luts = tuple(e.lut for e in encoded)
         if self._grid is not None and len(self._grid) == bins and all(
                 a is b for a, b in zip(luts, self._grid_luts, strict=True)):
             self._grid += grid
@@ -210,9 +237,14 @@ class Accumulator:
         self._grid, self._grid_luts = None, ()
         self._merge(self._compose(gids), sub)
 
-    def _add_sparse(self, encoded: list[tuple[npt.NDArray[np.integer[Any]], IntArray]],
-                    cells: npt.NDArray[np.integer[Any]]) -> None:
-        composite_rows = self._compose([lut[codes] for codes, lut in encoded])
+    def _add_sparse(self, encoded: list[_Encoded], cells: npt.NDArray[np.integer[Any]]) -> None:
+        local = []
+        for e in encoded:
+            codes = e.codes.astype(np.intp)
+            if e.absent is not None:
+                np.copyto(codes, e.null_code, where=e.absent)
+            local.append(e.lut[codes])
+        composite_rows = self._compose(local)
         composite, inverse = np.unique(composite_rows, return_inverse=True)
         base = inverse.reshape(-1) * self._ncells
         sub = np.bincount((base[None, :] + cells).ravel(),
