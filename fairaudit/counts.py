@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import arrays
 from .errors import InputError
@@ -145,7 +144,7 @@ class Accumulator:
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
+            column = column.dictionary_encode()
         dictionary = column.dictionary
         prev = self._last_dict[c]
         if prev is not None and (prev is dictionary or prev.equals(dictionary)):

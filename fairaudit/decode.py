@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import arrays
 from .errors import InputError
@@ -156,7 +155,7 @@ class Decoder:
                 seen = [bool(v) for v in seen]
         else:
             # text and other values: compare the few distinct values, not every row
-            encoded = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
+            encoded = arr if pa.types.is_dictionary(arr.type) else arr.dictionary_encode()
             levels = encoded.dictionary.to_pylist()
             codes = arrays.indices(encoded, len(levels))
             level_pos = np.array([v == target for v in levels] + [False])
@@ -220,7 +219,7 @@ def _type_name(t: pa.DataType) -> str:
 
 
 def _some_values(arr: pa.Array, limit: int = 5) -> str:
-    values = pc.unique(arr.drop_null()).to_pylist()
+    values = arr.drop_null().unique().to_pylist()
     shown = ", ".join(repr(v) for v in sorted(values, key=repr)[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
@@ -228,7 +227,7 @@ def _some_values(arr: pa.Array, limit: int = 5) -> str:
 def _bad_values(arr: pa.Array, bad: BoolArray, name: str, role: str, where: Where,
                 what: str) -> str:
     row = where.first_row + int(np.argmax(bad))
-    values = pc.unique(arr.filter(arrays.mask(bad))).to_pylist()
+    values = arr.filter(arrays.mask(bad)).unique().to_pylist()
     listed = ", ".join(repr(v) for v in sorted(values, key=repr)[:5])
     more = ", ..." if len(values) > 5 else ""
     hint = (
