@@ -30,7 +30,7 @@ BATCH_ROWS = 1 << 20
 # a part (the unit of work of one thread) is at least this many rows of whole row groups
 PART_ROWS = 1 << 19
 _CSV_BLOCK = 16 << 20
-_HASH_CHUNK = 1 << 20
+_HASH_CHUNK = 1 << 18  # fits in L2: hashing from cache beats larger pieces
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def _describe(src: SourceFile, exc: BaseException) -> str:
 
 def sha256(path: str, stop: threading.Event | None = None,
            on_bytes: Callable[[int], None] | None = None) -> str:
-    """The SHA-256 of a file, read in 1 MiB pieces (hashlib lets go of the GIL for each)."""
+    """The SHA-256 of a file, read in 256 KiB pieces (hashlib lets go of the GIL for each)."""
     h = hashlib.sha256()
     buf = bytearray(_HASH_CHUNK)
     view = memoryview(buf)
