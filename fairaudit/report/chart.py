@@ -5,6 +5,11 @@ One chart per grouping: a row per group, a panel per key metric on a shared
 audit has one, a dashed line at the reference group's value. The reference
 group is a diamond; a group too small to judge is a hollow grey circle.
 
+With declared ranges, one more chart per grouping: a bar per group split into
+the share of rows inside every range and the share outside one or more, a
+dashed line at the share over all rows, and the group most often out of range
+drawn in red and named as such.
+
 matplotlib is imported here only, and only when a chart is drawn, so the
 terminal and CI paths never pay for it. Text stays SVG text (not outlines):
 the file stays small, the browser can search it, and matplotlib escapes it as
@@ -20,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import FairauditError
+from ..ranges import RangeGroup
 from ..result import GroupingResult, GroupResult
 from . import view
 
@@ -27,6 +33,9 @@ INK = "#1f2933"
 BLUE = "#2563a6"
 GREY = "#9aa5b1"
 REF = "#b7410e"
+FAIL = "#b42318"
+OUTSIDE = "#f1c9c4"
+PALE = "#e4e7eb"
 LABEL_CHARS = 42
 
 _SVG = "{http://www.w3.org/2000/svg}"
@@ -147,6 +156,66 @@ def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
                     markeredgecolor=GREY, markeredgewidth=1.1, linestyle="")
         else:
             ax.plot([rate.value], [y], marker="o", markersize=5, color=BLUE, linestyle="")
+
+
+def coverage_chart(groups: Sequence[RangeGroup], worst: RangeGroup | None,
+                   overall: float | None, uid: str) -> str:
+    """One SVG: per group (top first), the share of rows inside every range and outside."""
+    Figure = _pyplot()
+    import matplotlib
+
+    n = len(groups)
+    # the margins are generous and trimmed to the real text by bbox "tight"
+    label_in, panel_in, note_in = 3.2, 4.6, 2.0
+    width = label_in + panel_in + note_in
+    height = 0.72 + 0.26 * n
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(left=label_in / width, right=1 - note_in / width,
+                            top=1 - 0.36 / height, bottom=0.36 / height)
+        ax = fig.subplots()
+        ys = list(range(n))
+        ax.set_title("Rows inside every range", fontsize=9.5, color=INK, loc="left",
+                     fontweight="bold")
+        ax.set_xlim(0, 1)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
+        ax.set_xticklabels(["0", ".25", ".5", ".75", "1"])
+        ax.tick_params(axis="y", length=0)
+        ax.tick_params(axis="x", length=2, labelsize=8)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        for y, grp in zip(ys, groups, strict=True):
+            share = grp.coverage.value
+            if share is None:
+                ax.text(0.01, y, "undefined: no row known inside or outside", fontsize=7,
+                        color=GREY, va="center")
+                continue
+            inside, outside = (PALE, "white") if grp.small else (
+                (BLUE, FAIL) if grp is worst else (BLUE, OUTSIDE))
+            edge = GREY if grp.small else "none"
+            ax.barh([y], [share], height=0.62, color=inside, edgecolor=edge, linewidth=0.6)
+            ax.barh([y], [1 - share], left=[share], height=0.62, color=outside,
+                    edgecolor=edge, linewidth=0.6)
+            note = "  ◀ most often out of range" if grp is worst else ""
+            ax.text(1.015, y, view.number(share) + note, fontsize=8, va="center",
+                    color=FAIL if grp is worst else (GREY if grp.small else INK),
+                    fontweight="bold" if grp is worst else "normal")
+        if overall is not None:
+            ax.axvline(overall, color=INK, linewidth=0.9, linestyle=(0, (3, 2)))
+        ax.set_yticks(ys)
+        ax.set_yticklabels([_short(g.label) + ("  (too small)" if g.small else "")
+                            for g in groups])
+        for tick, grp in zip(ax.get_yticklabels(), groups, strict=True):
+            if grp is worst:
+                tick.set_fontweight("bold")
+                tick.set_color(FAIL)
+            elif grp.small:
+                tick.set_color(GREY)
+        ax.set_ylim(n - 0.5, -0.5)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04,
+                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return _inline(buf.getvalue(), uid)
 
 
 def _inline(svg: str, uid: str) -> str:
