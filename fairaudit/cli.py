@@ -1,7 +1,8 @@
 """The command line: parse flags, resolve the config, run the engine, report, pick the exit code.
 
-Exit codes: 0 every gate passed; 1 a gate failed; 2 could not audit (usage,
-config or input); 3 internal error.
+Exit codes: 0 every gate passed (an inconclusive gate warns but passes unless
+--fail-on-inconclusive); 1 a gate failed; 2 could not audit (usage, config or
+input); 3 internal error.
 """
 
 from __future__ import annotations
@@ -104,6 +105,28 @@ def run(
         help="Gate: FEATURE=SHARE, the largest share of a feature's known values outside "
              "its range in any group; a bare SHARE covers every feature; repeatable.")
     ] = None,
+    interval: Annotated[str | None, typer.Option(
+        help="Interval for group rates: wilson or clopper-pearson.  [default: wilson]")
+    ] = None,
+    confidence: Annotated[float | None, typer.Option(
+        help="Confidence level of every interval.  [default: 0.95]")] = None,
+    bootstrap: Annotated[int | None, typer.Option(
+        help="Bootstrap replicates for the intervals of gaps; 0 turns them off.  "
+             "[default: 1000]")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the bootstrap; the same seed gives the same numbers.  [default: 0]")
+    ] = None,
+    adjust: Annotated[str | None, typer.Option(
+        help="Multiple-testing adjustment of p-values: holm or bh (Benjamini-Hochberg).  "
+             "[default: holm]")] = None,
+    decide: Annotated[str | None, typer.Option(
+        help="How gates use intervals: point (the estimate alone), confident-fail (fail "
+             "only when the whole interval is past the threshold) or confident-pass (pass "
+             "only when the whole interval is inside it).  [default: point]")] = None,
+    fail_on_inconclusive: Annotated[bool | None, typer.Option(
+        "--fail-on-inconclusive/--pass-on-inconclusive",
+        help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
+    ] = None,
     config: Annotated[Optional[str], typer.Option(
         help="Config file.  [default: ./fairaudit.toml, or [tool.fairaudit] in "
              "./pyproject.toml]")] = None,
@@ -134,6 +157,8 @@ def run(
             groups=group or None, positive_label=positive_label,
             reference=[parse_reference(r) for r in reference] if reference else None,
             intersections=intersections, min_group_size=min_group_size,
+            interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
+            adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
             gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
             + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
             ranges=[parse_range(r) for r in range_ or ()],
@@ -193,6 +218,8 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
         _announce(result)
     if result.failed and not exit_zero:
         return Exit.GATE_FAILED
+    if result.inconclusive and cfg.fail_on_inconclusive and not exit_zero:
+        return Exit.GATE_FAILED
     return Exit.PASS
 
 
@@ -231,7 +258,7 @@ def _reports(result: AuditResult, outputs: Outputs) -> None:
 
 
 def _announce(result: AuditResult, quiet: bool = False) -> None:
-    """Failing and skipped gates on stderr, as CI annotations where the CI reads them.
+    """Failing, inconclusive and skipped gates on stderr, as CI annotations where read.
 
     ``quiet`` leaves out skipped gates: only what decides a failing verdict.
     """

@@ -19,6 +19,7 @@ from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .metrics import CRITERION_BY_NAME
 from .ranges import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
+from .stats import ADJUSTMENTS, DECISIONS, INTERVALS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,6 +65,14 @@ class AuditConfig:
     inputs: tuple[str, ...] = ()
     ranges: tuple[RangeSpec, ...] = ()
     range_gates: tuple[RangeGate, ...] = ()
+    # uncertainty: rate intervals, bootstrap of gaps, tests, and how gates use them
+    interval: str = "wilson"
+    confidence: float = 0.95
+    bootstrap: int = 1000
+    seed: int = 0
+    adjust: str = "holm"
+    decide: str = "point"
+    fail_on_inconclusive: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +108,7 @@ class AuditConfig:
             problems.append("a feature has two ranges")
         for range_gate in self.range_gates:
             problems += range_gate.problems(self.ranges)
+        problems += _statistics_problems(self)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -131,6 +141,13 @@ class AuditConfig:
             "reference": dict(self.reference),
             "intersections": self.intersections,
             "min_group_size": self.min_group_size,
+            "interval": self.interval,
+            "confidence": self.confidence,
+            "bootstrap": self.bootstrap,
+            "seed": self.seed,
+            "adjust": self.adjust,
+            "decide": self.decide,
+            "fail_on_inconclusive": self.fail_on_inconclusive,
             "gates": {
                 kind: {g.key: g.threshold for g in self.gates if g.kind == kind}
                 for kind in GATE_KINDS
@@ -150,6 +167,26 @@ def _unknown_criterion(name: str) -> str | None:
         return None
     near = closest(name, known)
     return f"did you mean '{near}'?" if near else "criteria: " + ", ".join(known)
+
+
+def _statistics_problems(cfg: AuditConfig) -> list[str]:
+    out = []
+    for key, allowed in (("interval", INTERVALS), ("adjust", ADJUSTMENTS),
+                         ("decide", DECISIONS)):
+        value = getattr(cfg, key)
+        if value not in allowed:
+            out.append(f"{key} {value!r} is not one of: {', '.join(allowed)}")
+    c = cfg.confidence
+    if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < c < 1.0:
+        out.append(f"confidence {c!r} must be a number between 0 and 1, such as 0.95")
+    for key in ("bootstrap", "seed"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            out.append(f"{key} {value!r} must be a whole number >= 0")
+    if cfg.decide != "point" and cfg.bootstrap == 0 and cfg.gates:
+        out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
+                   "bootstrap to a number of replicates such as 1000, or decide = 'point'")
+    return out
 
 
 def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
@@ -227,6 +264,8 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
     "intersections": bool, "min_group_size": int, "gates": dict, "ranges": dict,
+    "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
+    "decide": str, "fail_on_inconclusive": bool,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -234,6 +273,11 @@ _EXPECTED = {
     "positive_label": "a value", "groups": "a list of column names",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
+    "ranges": "a table of FEATURE = { min = ..., max = ... } or { allowed = [...] }",
+    "interval": "'wilson' or 'clopper-pearson'", "confidence": "a number between 0 and 1",
+    "bootstrap": "a whole number of replicates", "seed": "a whole number",
+    "adjust": "'holm' or 'bh'", "decide": "'point', 'confident-fail' or 'confident-pass'",
+    "fail_on_inconclusive": "true or false",
 }
 
 
@@ -274,7 +318,7 @@ def load_file(path: str) -> dict[str, Any]:
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
         if not isinstance(value, _KEYS[key]) or (
-                key in ("threshold", "min_group_size") and isinstance(value, bool)):
+                key in ("threshold", "min_group_size", "confidence", "bootstrap", "seed") and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")
     for key in ("inputs", "groups"):

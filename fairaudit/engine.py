@@ -13,13 +13,14 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from . import ranges as _ranges
-from . import readers
+from . import readers, stats
 from .config import AuditConfig, GateSpec, build, parse_gate
 from .counts import Accumulator, CountTable
 from .decode import CELLS, DROP_REASONS, Decoder, Roles, Where
 from .errors import InputError, UsageError
 from .gates import evaluate, verdict
 from .metrics import (
+    CRITERION_BY_NAME,
     Metric,
     criteria_for,
     fractions,
@@ -174,7 +175,9 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
         trusted_used = max(int(view.total[:4].sum()), 1)
         trusted = tuple(_grouping(view, cols, config, trusted_used)
                         for cols in _groupings(config))
-    gate_results = evaluate(config.gates, groupings) + _ranges.evaluate(
+    groupings = stats.adjust_groupings(groupings, config.adjust)  # type: ignore[arg-type]
+    trusted = stats.adjust_groupings(trusted, config.adjust)  # type: ignore[arg-type]
+    gate_results = evaluate(config.gates, groupings, config.decide) + _ranges.evaluate(
         config.range_gates, range_report, config.min_group_size)
     roles = config.roles
     provenance = Provenance(
@@ -258,6 +261,25 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     criteria = {c.name: _combine([gaps[n] for n in c.metrics])
                 for c in criteria_for(config.label is not None)}
 
+    # uncertainty: rate intervals, bootstrap intervals of gaps, tests of homogeneity
+    name = INTERSECTION.join(columns)
+    lo, hi = stats.proportion_interval(num, den, config.interval,  # type: ignore[arg-type]
+                                       config.confidence)
+    boot = stats.bootstrap(confusion, metrics, eligible, ref_index,
+                           [[names.index(n) for n in CRITERION_BY_NAME[c].metrics]
+                            for c in criteria],
+                           config.bootstrap, config.confidence,
+                           stats.seed_for(config.seed, name))
+    _, _, p_values = stats.homogeneity(num, den, eligible)
+    gaps = {n: replace(gap, ci_difference=_pair(boot.difference[j]),
+                       ci_ratio=_pair(boot.ratio[j]), p_value=_num(p_values[j]))
+            for j, (n, gap) in enumerate(gaps.items())}
+    criteria = {c: replace(gap, ci_difference=_pair(boot.criteria_difference[k]),
+                           ci_ratio=_pair(boot.criteria_ratio[k]),
+                           p_value=min((p for n in CRITERION_BY_NAME[c].metrics
+                                        if (p := gaps[n].p_value) is not None), default=None))
+                for k, (c, gap) in enumerate(criteria.items())}
+
     groups = []
     for i, key in enumerate(keys):
         groups.append(GroupResult(
@@ -267,16 +289,21 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
             share=float(counts[i]) / rows_used,
             small=bool(small[i]),
             dropped={r: int(cells[i, CELLS.index(r)]) for r in DROP_REASONS},
-            metrics={m.name: _rate(num[i, j], den[i, j], m) for j, m in enumerate(metrics)},
-            versus_reference={n: Comparison(_num(vs_diff[i, j]), _num(vs_ratio[i, j]))
+            metrics={m.name: _rate(num[i, j], den[i, j], m, (lo[i, j], hi[i, j]))
+                     for j, m in enumerate(metrics)},
+            versus_reference={n: Comparison(_num(vs_diff[i, j]), _num(vs_ratio[i, j]),
+                                            _pair(boot.versus_difference[i, j]),
+                                            _pair(boot.versus_ratio[i, j]))
                               for j, n in enumerate(names)},
             is_reference=i == ref_index,
         ))
     total_conf = confusion.sum(axis=0)
     tn, tden = fractions(total_conf, metrics)
-    overall = {m.name: _rate(tn[j], tden[j], m) for j, m in enumerate(metrics)}
+    tlo, thi = stats.proportion_interval(tn, tden, config.interval,  # type: ignore[arg-type]
+                                         config.confidence)
+    overall = {m.name: _rate(tn[j], tden[j], m, (tlo[j], thi[j])) for j, m in enumerate(metrics)}
     return GroupingResult(
-        name=INTERSECTION.join(columns),
+        name=name,
         columns=columns,
         groups=tuple(groups),
         overall=overall,
@@ -311,10 +338,17 @@ def _num(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
-def _rate(numerator: float, denominator: float, metric: Metric) -> Rate:
+def _pair(bounds: npt.ArrayLike) -> tuple[float, float] | None:
+    low, high = (float(x) for x in np.asarray(bounds, dtype=np.float64))
+    return None if np.isnan(low) or np.isnan(high) else (low, high)
+
+
+def _rate(numerator: float, denominator: float, metric: Metric,
+          ci: tuple[float, float] | None = None) -> Rate:
     if denominator == 0:
         return Rate(None, int(numerator), 0, f"no {metric.denominator_name}")
-    return Rate(float(numerator) / float(denominator), int(numerator), int(denominator))
+    return Rate(float(numerator) / float(denominator), int(numerator), int(denominator),
+                ci=None if ci is None else _pair(ci))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],
@@ -331,7 +365,7 @@ def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArr
             why = f"undefined: no {metric.denominator_name}"
         else:
             why = f"too few {metric.denominator_name}: {int(den[i, j]):,} < {minimum}"
-        excluded.append(Exclusion(label, why))
+        excluded.append(Exclusion(label, why, int(counts[i]), int(den[i, j])))
     used = int(eligible[:, j].sum())
     reason = None if used >= 2 else (
         f"{used} group{'s' if used != 1 else ''} with at least {minimum} "

@@ -1,44 +1,111 @@
-"""Gates: thresholds on criteria turned into verdicts. A failed gate is data, never an error."""
+"""Gates: thresholds on criteria turned into verdicts. A failed gate is data, never an error.
+
+How a gate treats uncertainty is its decision rule (``decide``):
+
+- ``point``: fail when the point estimate is past the threshold;
+- ``confident-fail``: fail only when the point and its whole interval are past
+  the threshold; a point past it with an interval that straddles it is
+  inconclusive;
+- ``confident-pass``: pass only when the point and its whole interval are
+  inside the threshold; a point inside it with an interval that straddles it
+  is inconclusive; a point past it fails.
+
+The three rules agree whenever the interval lies on the point's side of the
+threshold. A value exactly at the threshold is inside it (passes).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from .config import GateSpec
-from .result import GateResult, GroupingResult, Verdict
+from .result import Gap, GateResult, GroupingResult, Interval, Verdict
 
 # A value this close to its threshold counts as at it: "exactly at the
 # threshold passes" must not hinge on the last bit of a float.
 TOLERANCE = 1e-12
 
+# Groups named in a "too small to judge" reason; the rest are counted.
+_LISTED = 8
 
-def evaluate(specs: Sequence[GateSpec], groupings: Sequence[GroupingResult]
-             ) -> tuple[GateResult, ...]:
+
+def evaluate(specs: Sequence[GateSpec], groupings: Sequence[GroupingResult],
+             decide: str = "point") -> tuple[GateResult, ...]:
     out: list[GateResult] = []
     for spec in specs:
         for grouping in groupings:
             if spec.grouping is not None and spec.grouping != grouping.name:
                 continue
-            out.append(_judge(spec, grouping))
+            out.append(_judge(spec, grouping, decide))
     return tuple(out)
 
 
-def _judge(spec: GateSpec, grouping: GroupingResult) -> GateResult:
+def _judge(spec: GateSpec, grouping: GroupingResult, decide: str) -> GateResult:
+    def result(value: float | None, status: str, reason: str | None = None,
+               ci: Interval | None = None) -> GateResult:
+        return GateResult(grouping.name, spec.criterion, spec.kind, spec.threshold, value,
+                          status, reason, ci=ci, rule=decide)  # type: ignore[arg-type]
+
     gap = grouping.criteria.get(spec.criterion)
     if gap is None:
-        return GateResult(grouping.name, spec.criterion, spec.kind, spec.threshold, None,
-                          "skipped", "the criterion needs a label column")
+        return result(None, "skipped", "the criterion needs a label column")
     value = gap.difference if spec.kind == "max_gap" else gap.ratio
+    ci = gap.ci_difference if spec.kind == "max_gap" else gap.ci_ratio
     if value is None:
-        return GateResult(grouping.name, spec.criterion, spec.kind, spec.threshold, None,
-                          "skipped", gap.reason or "undefined")
-    if spec.kind == "max_gap":
-        ok = value <= spec.threshold + TOLERANCE
-    else:
-        ok = value >= spec.threshold - TOLERANCE
-    return GateResult(grouping.name, spec.criterion, spec.kind, spec.threshold, value,
-                      "pass" if ok else "fail")
+        return result(None, "inconclusive", _why_undefined(gap, spec.kind))
+    status, reason = decision(value, ci, spec.threshold, spec.kind, decide)
+    return result(value, status, reason, ci)
+
+
+def past(value: float, threshold: float, kind: str) -> bool:
+    """Whether ``value`` is on the failing side of ``threshold`` (at it is not)."""
+    if kind == "max_gap":
+        return value > threshold + TOLERANCE
+    return value < threshold - TOLERANCE
+
+
+def decision(value: float, ci: Interval | None, threshold: float, kind: str, decide: str
+             ) -> tuple[str, str | None]:
+    """Status and reason of a gate from its value, interval and rule."""
+    point_past = past(value, threshold, kind)
+    if decide == "point":
+        return ("fail" if point_past else "pass"), None
+    if ci is None:
+        return "inconclusive", "no interval for the value; the rule needs one"
+    # the interval's end nearest the passing side, and nearest the failing side
+    near, far = (ci[0], ci[1]) if kind == "max_gap" else (ci[1], ci[0])
+    if decide == "confident-fail":
+        if not point_past:
+            return "pass", None
+        if past(near, threshold, kind):
+            return "fail", None
+        return "inconclusive", "past the threshold, but the interval straddles it"
+    if decide == "confident-pass":
+        if point_past:
+            return "fail", None
+        if not past(far, threshold, kind):
+            return "pass", None
+        return "inconclusive", "inside the threshold, but the interval straddles it"
+    raise ValueError(f"unknown decision rule {decide!r}")
+
+
+def _why_undefined(gap: Gap, kind: str) -> str:
+    if gap.groups_used < 2:
+        listed = [f"{e.group} ({e.reason})" for e in gap.excluded[:_LISTED]]
+        more = len(gap.excluded) - _LISTED
+        if more > 0:
+            listed.append(f"{more} more")
+        text = "too small to judge: " + (gap.reason or "fewer than two eligible groups")
+        return text + (f"; left out: {', '.join(listed)}" if listed else "")
+    if kind == "min_ratio":
+        return "undefined: the largest group rate is 0, so the ratio is 0/0"
+    return gap.reason or "undefined"
 
 
 def verdict(gates: Sequence[GateResult]) -> Verdict:
-    return "fail" if any(g.status == "fail" for g in gates) else "pass"
+    """Fail if any gate fails, else inconclusive if any is, else pass."""
+    if any(g.status == "fail" for g in gates):
+        return "fail"
+    if any(g.status == "inconclusive" for g in gates):
+        return "inconclusive"
+    return "pass"

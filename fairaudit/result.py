@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 MISSING = "(missing)"
 SCHEMA_VERSION = 1
 
-Status = Literal["pass", "fail", "skipped"]
-Verdict = Literal["pass", "fail"]
+Status = Literal["pass", "fail", "inconclusive", "skipped"]
+Verdict = Literal["pass", "fail", "inconclusive"]
+# (low, high) at the audit's confidence level; None when the figure has no interval
+Interval = tuple[float, float]
 
 
 def show_value(value: Any) -> str:
@@ -22,12 +24,16 @@ def show_value(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Rate:
-    """One proportion. ``value`` is ``None`` when the denominator is 0, and ``reason`` says so."""
+    """One proportion. ``value`` is ``None`` when the denominator is 0, and ``reason`` says so.
+
+    ``ci`` is its confidence interval (Wilson or Clopper-Pearson).
+    """
 
     value: float | None
     numerator: int
     denominator: int
     reason: str | None = None
+    ci: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -36,23 +42,42 @@ class Comparison:
 
     difference: float | None
     ratio: float | None
+    ci_difference: Interval | None = None
+    ci_ratio: Interval | None = None
 
 
 @dataclass(frozen=True)
 class Exclusion:
+    """A group left out of a gap: too small to judge, or its rate undefined.
+
+    ``count`` is the group's rows and ``denominator`` the metric's denominator
+    in it (for a criterion, that of the metric which excluded it).
+    """
+
     group: str
     reason: str
+    count: int | None = None
+    denominator: int | None = None
 
 
 @dataclass(frozen=True)
 class Gap:
-    """The spread of one metric (or criterion) over the groups eligible for it."""
+    """The spread of one metric (or criterion) over the groups eligible for it.
+
+    ``ci_difference`` and ``ci_ratio`` are bootstrap intervals; ``p_value``
+    tests that the rate is the same in every eligible group, and
+    ``p_adjusted`` corrects it for all the tests of the audit.
+    """
 
     difference: float | None
     ratio: float | None
     groups_used: int
     excluded: tuple[Exclusion, ...] = ()
     reason: str | None = None
+    ci_difference: Interval | None = None
+    ci_ratio: Interval | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,8 @@ class GateResult:
     reason: str | None = None
     feature: str | None = None
     group: str | None = None
+    ci: Interval | None = None
+    rule: str = "point"
 
     @property
     def sentence(self) -> str:
@@ -107,8 +134,12 @@ class GateResult:
         bound = "at most" if self.kind == "max_gap" else "at least"
         name = self.criterion.replace("_", " ")
         value = "undefined" if self.value is None else f"{self.value:.4f}"
+        if self.ci is not None:
+            value += f" [{self.ci[0]:.4f}, {self.ci[1]:.4f}]"
         text = f"{name} {what} across {self.grouping}: {value}, must be {bound} {self.threshold:g}"
-        return text + (f" ({self.reason})" if self.reason else "")
+        notes = ([f"rule {self.rule}"] if self.rule != "point" else []) + \
+            ([self.reason] if self.reason else [])
+        return text + (f" ({': '.join(notes)})" if notes else "")
 
 
 @dataclass(frozen=True)
@@ -149,6 +180,10 @@ class AuditResult:
     @property
     def failed(self) -> tuple[GateResult, ...]:
         return tuple(g for g in self.gates if g.status == "fail")
+
+    @property
+    def inconclusive(self) -> tuple[GateResult, ...]:
+        return tuple(g for g in self.gates if g.status == "inconclusive")
 
     def grouping(self, name: str) -> GroupingResult:
         for g in self.groupings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -85,14 +86,18 @@ def test_exit_1_on_the_compas_command_of_the_readme(tmp_path):
     result = invoke("run", COMPAS, *COMPAS_ARGS, "--json", out)
     assert result.exit_code == 1, result.output
     assert "verdict: FAIL (2 of 6 gates passed, 4 failed)" in result.stdout
-    assert result.stderr.splitlines() == [
-        "fairaudit: gate fail: equalized odds gap across race: 0.3968, must be at most 0.1",
-        "fairaudit: gate fail: equalized odds gap across race&sex: 0.4504, must be at most 0.1",
-        "fairaudit: gate fail: demographic parity ratio across race: 0.3563, must be at "
-        "least 0.8",
-        "fairaudit: gate fail: demographic parity ratio across race&sex: 0.2574, must be at "
-        "least 0.8",
+    # each failing gate: its value, its bootstrap interval (checked in test_stats), threshold
+    ci = r" \[\d\.\d{4}, \d\.\d{4}\]"
+    expected = [
+        r"equalized odds gap across race: 0\.3968" + ci + r", must be at most 0\.1",
+        r"equalized odds gap across race&sex: 0\.4504" + ci + r", must be at most 0\.1",
+        r"demographic parity ratio across race: 0\.3563" + ci + r", must be at least 0\.8",
+        r"demographic parity ratio across race&sex: 0\.2574" + ci + r", must be at least 0\.8",
     ]
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(expected), result.stderr
+    for line, pattern in zip(lines, expected, strict=True):
+        assert re.fullmatch("fairaudit: gate fail: " + pattern, line), line
     doc = read_report(out)
     assert doc["verdict"] == "fail"
     gates = _gates(doc)
@@ -109,7 +114,10 @@ def test_exit_1_on_the_compas_command_of_the_readme(tmp_path):
     assert race["name"] == "race"
     assert race["reference"] == {"group": "Caucasian", "rule": "given"}
     aa = next(g for g in race["groups"] if g["key"] == {"race": "African-American"})
-    assert aa["metrics"]["fpr"] == {"value": 805 / 1795, "numerator": 805, "denominator": 1795}
+    fpr = dict(aa["metrics"]["fpr"])
+    low, high = fpr.pop("ci")  # the Wilson interval itself is checked in test_stats
+    assert fpr == {"value": 805 / 1795, "numerator": 805, "denominator": 1795}
+    assert low < 805 / 1795 < high
     p = doc["provenance"]
     assert p["rows_read"] == p["rows_used"] == 7214
     assert p["files"][0]["path"] == str(COMPAS)

@@ -126,7 +126,7 @@ def test_label_with_more_than_two_values_lists_five(tmp_path):
         invoke("run", path, *ROLES),
         f"{path}: label column 'y' has values other than 0 and 1: 2, 3, 4, 5, 6, ...",
         "(first at row 2)", "pass --positive-label VALUE")
-    assert "7" not in line
+    assert "7" not in line.split(str(path))[-1]  # the temporary path may hold a 7
 
 
 def test_prediction_with_other_values(tmp_path):

@@ -90,7 +90,8 @@ def test_sections_and_figures(compas_html):
     for section in ("verdict", "gates", "groups", "intersections", "method"):
         assert section in ids
     assert compas_html.count('<svg class="chart"') == 3
-    assert "Equalized odds gap across race: 0.397, threshold 0.1 (largest allowed)" in compas_html
+    assert re.search(r"Equalized odds gap across race: 0\.397 \[0\.\d{3}, 0\.\d{3}\], "
+                     r"threshold 0\.1 \(largest allowed\)", compas_html)
     sha = compas().provenance.files[0].sha256
     assert sha in compas_html and len(sha) == 64
     # every metric of the registry the audit computed is defined in one line
@@ -142,6 +143,17 @@ def test_deterministic(monkeypatch):
     assert html.render(compas()) == html.render(compas())
 
 
+def _without_intervals(result):
+    """The same audit with every rate's interval taken away."""
+    groupings = []
+    for g in result.groupings:
+        groups = [dataclasses.replace(grp, metrics={
+            k: dataclasses.replace(r, ci=None) for k, r in grp.metrics.items()})
+            for grp in g.groups]
+        groupings.append(dataclasses.replace(g, groups=tuple(groups)))
+    return dataclasses.replace(result, groupings=tuple(groupings))
+
+
 @dataclass(frozen=True)
 class _Rate(Rate):
     ci: tuple[float, float] | None = None
@@ -177,7 +189,7 @@ def test_intervals_rules_and_inconclusive_are_shown_when_present():
     lo = max(0, asian.metrics["fpr"].value - 0.05)
     assert f'<span class="ci">[{lo:.2f}, ' in text
     # the whiskers: one more line per group and metric than without intervals
-    plain_paths = html.render(base).count("<path")
+    plain_paths = html.render(_without_intervals(base)).count("<path")
     assert text.count("<path") > plain_paths
 
 

@@ -14,16 +14,26 @@ import math
 from typing import Any
 
 from ..ranges import FeatureCheck, RangeGroup, RangeReport
-from ..result import SCHEMA_VERSION, AuditResult, Gap, GateResult, GroupingResult, Rate
+from ..result import (SCHEMA_VERSION, AuditResult, Exclusion, Gap, GateResult, GroupingResult,
+                      Interval, Rate)
 
 
 def _f(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
 
 
+def _ci(ci: Interval | None) -> list[float] | None:
+    return None if ci is None else [ci[0], ci[1]]
+
+
+def _excluded(e: Exclusion) -> dict[str, Any]:
+    return {"group": e.group, "reason": e.reason, "count": e.count,
+            "denominator": e.denominator}
+
+
 def _rate(r: Rate) -> dict[str, Any]:
     out: dict[str, Any] = {"value": _f(r.value), "numerator": r.numerator,
-                           "denominator": r.denominator}
+                           "denominator": r.denominator, "ci": _ci(r.ci)}
     if r.reason:
         out["reason"] = r.reason
     return out
@@ -31,9 +41,10 @@ def _rate(r: Rate) -> dict[str, Any]:
 
 def _gap(g: Gap) -> dict[str, Any]:
     out: dict[str, Any] = {"difference": _f(g.difference), "ratio": _f(g.ratio),
+                           "difference_ci": _ci(g.ci_difference), "ratio_ci": _ci(g.ci_ratio),
+                           "p_value": _f(g.p_value), "p_adjusted": _f(g.p_adjusted),
                            "groups_used": g.groups_used,
-                           "excluded": [{"group": e.group, "reason": e.reason}
-                                        for e in g.excluded]}
+                           "excluded": [_excluded(e) for e in g.excluded]}
     if g.reason:
         out["reason"] = g.reason
     return out
@@ -54,7 +65,9 @@ def _grouping(g: GroupingResult) -> dict[str, Any]:
                 "reference": grp.is_reference,
                 "dropped": dict(grp.dropped),
                 "metrics": {k: _rate(v) for k, v in grp.metrics.items()},
-                "versus_reference": {k: {"difference": _f(c.difference), "ratio": _f(c.ratio)}
+                "versus_reference": {k: {"difference": _f(c.difference), "ratio": _f(c.ratio),
+                                         "difference_ci": _ci(c.ci_difference),
+                                         "ratio_ci": _ci(c.ci_ratio)}
                                      for k, c in grp.versus_reference.items()},
             }
             for grp in g.groups
@@ -101,7 +114,8 @@ def _ranges(r: RangeReport) -> dict[str, Any]:
 def _gate(g: GateResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "grouping": g.grouping, "criterion": g.criterion, "kind": g.kind,
-        "threshold": g.threshold, "value": _f(g.value), "status": g.status, "reason": g.reason}
+        "threshold": g.threshold, "value": _f(g.value), "ci": _ci(g.ci), "rule": g.rule,
+        "status": g.status, "reason": g.reason}
     if g.kind == "max_out_of_range":
         out["feature"], out["group"] = g.feature, g.group
     return out

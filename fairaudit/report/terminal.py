@@ -10,9 +10,10 @@ from rich.text import Text
 
 from ..metrics import METRIC_BY_NAME
 from ..ranges import RangeGrouping, RangeReport
-from ..result import AuditResult, GateResult, GroupingResult
+from ..result import AuditResult, GateResult, GroupingResult, Interval, Rate
 
-KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
+# FNR is 1 - TPR (and its interval TPR's mirrored), so the table leaves it to the JSON
+KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy")
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
          "accuracy": "acc"}
 DASH = "-"
@@ -22,17 +23,41 @@ def _pct(x: float | None) -> str:
     return DASH if x is None else f"{x:.3f}"
 
 
+def _ci(ci: Interval | None) -> str:
+    return "" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _with_ci(x: float | None, ci: Interval | None) -> str:
+    """``0.397 [0.371, 0.424]``; a dash when undefined."""
+    return _pct(x) if x is None or ci is None else f"{_pct(x)} {_ci(ci)}"
+
+
+def _rate_cell(r: Rate) -> Text:
+    """The value, and its interval on a second line, so the table stays narrow."""
+    text = Text(_pct(r.value))
+    if r.value is not None and r.ci is not None:
+        text.append("\n" + _ci(r.ci), style="dim")
+    return text
+
+
+def _p(x: float | None) -> str:
+    if x is None:
+        return DASH
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
 def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
                     subset: str = "") -> Table:
     shown = [m for m in KEY_METRICS if m in metrics]
     t = Table(title=f"{subset}[bold]{g.name}[/bold]  (reference: {g.reference}, "
                     f"{g.reference_rule})",
               title_justify="left", header_style="bold")
-    t.add_column("group", no_wrap=True, max_width=48, overflow="ellipsis")
-    t.add_column("rows", justify="right")
-    t.add_column("share", justify="right")
+    t.add_column("group", max_width=48)
+    t.add_column("rows", justify="right", no_wrap=True, min_width=5)
+    t.add_column("share", justify="right", no_wrap=True, min_width=5)
     for m in shown:
-        t.add_column(SHORT.get(m, METRIC_BY_NAME[m].title), justify="right", no_wrap=True)
+        t.add_column(SHORT.get(m, METRIC_BY_NAME[m].title), justify="right", no_wrap=True,
+                     min_width=14)
     for grp in g.groups:
         name = Text(grp.label)
         if grp.is_reference:
@@ -40,10 +65,10 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
         if grp.small:
             name.append(" (small)", style="yellow")
         t.add_row(name, f"{grp.count:,}", f"{grp.share:.1%}",
-                  *[_pct(grp.metrics[m].value) for m in shown],
+                  *[_rate_cell(grp.metrics[m]) for m in shown],
                   style="dim" if grp.small else None)
     t.add_row(Text("overall", style="bold"), f"{sum(x.count for x in g.groups):,}", "100.0%",
-              *[_pct(g.overall[m].value) for m in shown], end_section=True)
+              *[_rate_cell(g.overall[m]) for m in shown], end_section=True)
     return t
 
 
@@ -52,25 +77,49 @@ def _criteria_table(g: GroupingResult) -> Table:
     t.add_column("criterion")
     t.add_column("difference", justify="right")
     t.add_column("ratio", justify="right")
+    t.add_column("p adj.", justify="right")
     t.add_column("groups", justify="right")
     for name, gap in g.criteria.items():
-        t.add_row(name, _pct(gap.difference), _pct(gap.ratio), str(gap.groups_used))
+        t.add_row(name, _with_ci(gap.difference, gap.ci_difference),
+                  _with_ci(gap.ratio, gap.ci_ratio), _p(gap.p_adjusted), str(gap.groups_used))
     return t
 
 
+def _too_small(g: GroupingResult) -> list[str]:
+    """Each group left out of some gap, with its counts and the metrics it was left out of."""
+    left: dict[tuple[str, str], list[str]] = {}
+    for metric, gap in g.gaps.items():
+        for e in gap.excluded:
+            left.setdefault((e.group, e.reason), []).append(metric)
+    by_group: dict[str, list[str]] = {}
+    every = len(g.gaps)
+    for (group, reason), metrics in left.items():
+        which = "every metric" if len(metrics) == every else ", ".join(metrics)
+        by_group.setdefault(group, []).append(f"{reason} ({which})")
+    counts = {grp.label: grp.count for grp in g.groups}
+    return [f"  {group} ({counts.get(group, 0):,} rows): {'; '.join(reasons)}"
+            for group, reasons in sorted(by_group.items(), key=lambda kv: counts.get(kv[0], 0))]
+
+
 _STATUS = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]",
+           "inconclusive": "[yellow]INCONCLUSIVE[/yellow]",
            "skipped": "[yellow]SKIPPED[/yellow]"}
 
 
 def _gate_table(gates: tuple[GateResult, ...]) -> Table:
     t = Table(title="gates", title_justify="left", header_style="bold")
-    for col in ("grouping", "criterion", "gate", "value", "threshold", "status"):
-        t.add_column(col, justify="right" if col in ("value", "threshold") else "left")
+    for col in ("grouping", "criterion", "gate", "value", "interval", "threshold", "rule",
+                "status"):
+        t.add_column(col, justify="right" if col in ("value", "interval", "threshold")
+                     else "left")
     for g in gates:
         criterion = g.criterion if g.feature is None else f"{g.feature} out of range"
         note = g.reason or (f"worst: {g.group}" if g.group and g.status == "fail" else None)
-        t.add_row(g.grouping, criterion, g.kind, _pct(g.value), f"{g.threshold:g}",
-                  _STATUS[g.status] + (f" ({note})" if note else ""))
+        status = Text.from_markup(_STATUS[g.status])
+        if note:
+            status.append(f" ({note})")
+        t.add_row(g.grouping, criterion, g.kind, _pct(g.value), _ci(g.ci) or DASH,
+                  f"{g.threshold:g}", g.rule, status)
     return t
 
 
@@ -136,7 +185,8 @@ def _ranges_section(console: Console, result: AuditResult, ranges: RangeReport) 
 def render(result: AuditResult, out: TextIO, *, width: int | None = None,
            color: bool | None = None) -> None:
     if width is None and not out.isatty():
-        width = 120
+        # wide enough for seven rates with their intervals next to a group name
+        width = 160
     console = Console(file=out, width=width, no_color=color is False,
                       force_terminal=color if color else None, highlight=False)
     p = result.provenance
@@ -151,6 +201,12 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         console.print()
         console.print(_grouping_table(g, result.metrics, result.min_group_size))
         console.print(_criteria_table(g))
+        small = _too_small(g)
+        if small:
+            console.print(f"too small to judge across {g.name} (left out of gaps and gates):",
+                          markup=False)
+            for line in small:
+                console.print(line, markup=False)
     if result.ranges is not None:
         console.print()
         _ranges_section(console, result, result.ranges)
@@ -167,12 +223,16 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
 def verdict_line(result: AuditResult) -> str:
     n = len(result.gates)
     failed = len(result.failed)
+    unsure = len(result.inconclusive)
     skipped = sum(1 for g in result.gates if g.status == "skipped")
     if n == 0:
         return "verdict: PASS (no gates set; report only)"
-    text = f"verdict: {result.verdict.upper()} ({n - failed - skipped} of {n} gates passed"
+    text = (f"verdict: {result.verdict.upper()} ({n - failed - unsure - skipped} of {n} "
+            "gates passed")
     if failed:
         text += f", {failed} failed"
+    if unsure:
+        text += f", {unsure} inconclusive"
     if skipped:
         text += f", {skipped} skipped"
     return text + ")"

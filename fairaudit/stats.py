@@ -1,0 +1,593 @@
+"""The uncertainty of an audit's figures: intervals, the bootstrap of gaps, tests, adjustments.
+
+- A group's rate gets a Wilson score interval (or Clopper-Pearson on request).
+- Gaps get a percentile bootstrap interval resampled from the counts: each
+  group's four confusion counts are a multinomial sample of the group's size,
+  so a replicate is drawn per group from its counts and every figure is
+  recomputed from the drawn counts. The cost depends on groups and
+  replicates, never on rows.
+- Each metric gets a chi-square test that its rate is the same in every
+  eligible group, and the p-values of one audit are adjusted together (Holm, or
+  Benjamini-Hochberg).
+
+docs/statistics.md gives the formulas and when each choice fits. scipy is
+imported only inside the functions that need the beta quantile or the
+chi-square tail, so importing fairaudit stays cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .metrics import (
+    CRITERION_BY_NAME,
+    METRIC_BY_NAME,
+    FloatArray,
+    IntArray,
+    Metric,
+    fractions,
+    safe_divide,
+    spread,
+)
+
+if TYPE_CHECKING:
+    from .result import GroupingResult
+
+IntervalMethod = Literal["wilson", "clopper-pearson"]
+Adjustment = Literal["holm", "bh"]
+Decision = Literal["point", "confident-fail", "confident-pass"]
+INTERVALS: tuple[IntervalMethod, ...] = ("wilson", "clopper-pearson")
+ADJUSTMENTS: tuple[Adjustment, ...] = ("holm", "bh")
+DECISIONS: tuple[Decision, ...] = ("point", "confident-fail", "confident-pass")
+
+# A bootstrap figure undefined in more than this share of its replicates (a
+# rate whose denominator was drawn empty, say) gets no interval: the defined
+# replicates alone would describe a selected subset, not the figure.
+MAX_UNDEFINED_SHARE = 0.05
+
+# Replicate-by-group-by-metric values held at once; more groups are processed
+# in chunks of groups so memory stays bounded whatever the number of groups.
+_CHUNK_VALUES = 4_000_000
+
+
+# -- intervals for one proportion ---------------------------------------------
+
+
+def z_value(confidence: float) -> float:
+    """The two-sided standard normal quantile for ``confidence`` (1.96 for 0.95)."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def wilson(k: npt.ArrayLike, n: npt.ArrayLike, confidence: float
+           ) -> tuple[FloatArray, FloatArray]:
+    """Wilson score interval of ``k`` successes in ``n`` trials; NaN where ``n`` is 0."""
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    z2 = z_value(confidence) ** 2
+    safe_n = np.where(n > 0, n, 1.0)
+    centre = (k + z2 / 2.0) / (safe_n + z2)
+    half = np.sqrt(z2) / (safe_n + z2) * np.sqrt(np.maximum(k * (safe_n - k) / safe_n, 0.0)
+                                                 + z2 / 4.0)
+    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # at k = 0 (k = n) the lower (upper) end is exactly 0 (1); keep rounding out of it
+    lo = np.where(k == 0, np.where(n > 0, 0.0, np.nan), lo)
+    hi = np.where(k == n, np.where(n > 0, 1.0, np.nan), hi)
+    return lo, hi
+
+
+def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike, confidence: float
+                    ) -> tuple[FloatArray, FloatArray]:
+    """Clopper-Pearson (exact) interval from beta quantiles; NaN where ``n`` is 0."""
+    from scipy.special import betaincinv
+
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = betaincinv(np.maximum(k, 1.0), np.maximum(n - k + 1.0, 1.0), alpha / 2.0)
+        hi = betaincinv(np.maximum(k + 1.0, 1.0), np.maximum(n - k, 1.0), 1.0 - alpha / 2.0)
+    lo = np.where(k == 0, 0.0, lo)
+    hi = np.where(k == n, 1.0, hi)
+    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+
+
+def proportion_interval(k: npt.ArrayLike, n: npt.ArrayLike, method: IntervalMethod,
+                        confidence: float) -> tuple[FloatArray, FloatArray]:
+    if method == "wilson":
+        return wilson(k, n, confidence)
+    if method == "clopper-pearson":
+        return clopper_pearson(k, n, confidence)
+    raise ValueError(f"unknown interval method {method!r}")
+
+
+# -- percentile intervals -------------------------------------------------------
+
+
+def quantile(samples: FloatArray, q: float, axis: int = 0) -> FloatArray:
+    """The ``q`` quantile of ``samples`` along ``axis``, leaving NaN replicates out.
+
+    A figure undefined in more than ``MAX_UNDEFINED_SHARE`` of its replicates
+    gets NaN. Quantiles interpolate linearly between order statistics (numpy's
+    default definition).
+    """
+    x = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, 0)
+    total = x.shape[0]
+    if total == 0:
+        return np.full(x.shape[1:], np.nan)
+    x = np.sort(x, axis=0)  # NaN sorts last
+    valid = (~np.isnan(x)).sum(axis=0)
+    enough = (valid >= 1) & (total - valid <= MAX_UNDEFINED_SHARE * total)
+    pos = q * (np.maximum(valid, 1) - 1)
+    below = np.floor(pos).astype(np.int64)
+    above = np.minimum(below + 1, np.maximum(valid - 1, 0))
+    lo = np.take_along_axis(x, below[None], axis=0)[0]
+    hi = np.take_along_axis(x, above[None], axis=0)[0]
+    with np.errstate(invalid="ignore"):  # infinite order statistics: no interpolation
+        value = np.where(hi == lo, lo, lo + (pos - below) * (hi - lo))
+    return np.where(enough, value, np.nan)
+
+
+def percentile_interval(samples: FloatArray, confidence: float, axis: int = 0
+                        ) -> FloatArray:
+    """The central ``confidence`` percentile interval along ``axis``, (low, high) last."""
+    alpha = 1.0 - confidence
+    return np.stack([quantile(samples, alpha / 2.0, axis),
+                     quantile(samples, 1.0 - alpha / 2.0, axis)], axis=-1)
+
+
+# -- the bootstrap of gaps from counts ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class GapIntervals:
+    """Bootstrap intervals of one grouping's gaps; every last axis is (low, high)."""
+
+    difference: FloatArray  # (metrics, 2)
+    ratio: FloatArray  # (metrics, 2)
+    criteria_difference: FloatArray  # (criteria, 2)
+    criteria_ratio: FloatArray  # (criteria, 2)
+    versus_difference: FloatArray  # (groups, metrics, 2)
+    versus_ratio: FloatArray  # (groups, metrics, 2)
+    # the plain percentile intervals of the metrics' gaps, for cross-checks
+    difference_percentile: FloatArray  # (metrics, 2)
+    ratio_percentile: FloatArray  # (metrics, 2)
+
+    @staticmethod
+    def empty(groups: int, metrics: int, criteria: int) -> GapIntervals:
+        def nan(*shape: int) -> FloatArray:
+            return np.full((*shape, 2), np.nan)
+        return GapIntervals(nan(metrics), nan(metrics), nan(criteria), nan(criteria),
+                            nan(groups, metrics), nan(groups, metrics), nan(metrics),
+                            nan(metrics))
+
+
+def seed_for(seed: int, name: str) -> list[int]:
+    """Entropy for one grouping's stream: the audit's seed and the grouping's name.
+
+    Naming the grouping keeps its numbers the same when other groupings are
+    added to or dropped from the audit.
+    """
+    return [int(seed), zlib.crc32(name.encode("utf-8"))]
+
+
+def resample(confusion: npt.NDArray[np.integer], replicates: int,
+             rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """``replicates`` multinomial redraws of each group's counts, shaped (groups, replicates, 4).
+
+    Group-major: drawing a few groups at a time from one generator gives the
+    same numbers as drawing them all at once.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)
+    n = counts.sum(axis=1)
+    probs = np.where(n[:, None] > 0, counts / np.maximum(n, 1)[:, None], 0.25)
+    return np.asarray(rng.multinomial(n[:, None], probs[:, None, :],
+                                      size=(len(counts), replicates)), dtype=np.int64)
+
+
+class _Extremes:
+    """Running largest and smallest eligible value per replicate, over chunks of groups."""
+
+    def __init__(self, replicates: int, metrics: int) -> None:
+        self.hi = np.full((replicates, metrics), -np.inf)
+        self.lo = np.full((replicates, metrics), np.inf)
+        self.used = np.zeros((replicates, metrics), dtype=np.int64)
+
+    def add(self, values: FloatArray, eligible: npt.NDArray[np.bool_]) -> None:
+        ok = eligible[:, None, :] & ~np.isnan(values)  # values: (groups, replicates, metrics)
+        self.hi = np.maximum(self.hi, np.where(ok, values, -np.inf).max(axis=0))
+        self.lo = np.minimum(self.lo, np.where(ok, values, np.inf).min(axis=0))
+        self.used += ok.sum(axis=0)
+
+    def spread(self) -> tuple[FloatArray, FloatArray]:
+        """Difference and ratio per replicate, through the same ``spread`` as the point.
+
+        The largest and smallest eligible value stand in for all the groups:
+        ``spread`` over those two gives what it gives over all of them (the
+        smallest counts only when at least two groups were eligible).
+        """
+        values = np.stack([np.where(self.used >= 1, self.hi, np.nan),
+                           np.where(self.used >= 2, self.lo, np.nan)], axis=-2)
+        return spread(values, np.ones(values.shape, dtype=bool))
+
+
+def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
+              eligible: npt.NDArray[np.bool_], ref_index: int,
+              criteria: Sequence[Sequence[int]], replicates: int, confidence: float,
+              seed: Sequence[int]) -> GapIntervals:
+    """Bootstrap intervals of every gap of one grouping, resampled from its counts.
+
+    ``confusion`` is (groups, 4); ``eligible`` (groups, metrics) is the point
+    estimate's mask, kept fixed in every replicate; ``criteria`` lists, per
+    criterion, the indices of its metrics. A replicate's difference and ratio
+    per metric are :func:`fairaudit.metrics.spread` of the drawn rates, a
+    criterion's the largest difference and smallest ratio of its metrics.
+
+    Comparisons with the reference group get percentile intervals. A gap is a
+    largest-minus-smallest (or smallest-over-largest), which the bootstrap
+    overstates when groups are close to tied for the extreme, so only the
+    percentile interval's safe end is kept as it is (the upper end of a
+    difference, the lower end of a ratio). The other end is the more cautious
+    of the percentile end and a bound over every pair of groups that could be
+    the extremes, with a critical value from the same replicates
+    (docs/statistics.md).
+    """
+    groups, m, c = len(confusion), len(metrics), len(criteria)
+    if replicates <= 0 or groups == 0:
+        return GapIntervals.empty(groups, m, c)
+    alpha = 1.0 - confidence
+    rng = np.random.default_rng(list(seed))
+    # the reference group is drawn first, so each chunk can be compared with it
+    order = np.array([ref_index, *[i for i in range(groups) if i != ref_index]])
+    confusion = np.asarray(confusion)[order]
+    mask = np.asarray(eligible, dtype=bool)[order]
+    num0, den0 = fractions(confusion, metrics)
+    point = safe_divide(num0, den0)
+    targets = [[j] for j in range(m)] + [list(ix) for ix in criteria]
+    pairs = _Pairs(point, den0, mask, metrics, targets)
+    chunk = max(1, _CHUNK_VALUES // (replicates * max(m, 1)))
+
+    raw = _Extremes(replicates, m)
+    kept = pairs.stored_groups(replicates)
+    slot = np.full(groups, -1)
+    slot[kept] = np.arange(len(kept))
+    stored = np.empty((len(kept), replicates, m))
+    vs_diff = np.empty((groups, m, 2))
+    vs_ratio = np.empty((groups, m, 2))
+    ref_values: FloatArray | None = None
+    for start in range(0, groups, chunk):
+        stop = min(groups, start + chunk)
+        num, den = fractions(resample(confusion[start:stop], replicates, rng), metrics)
+        values = safe_divide(num, den)  # (chunk, replicates, metrics)
+        if ref_values is None:
+            ref_values = values[0]
+        raw.add(values, mask[start:stop])
+        here = slot[start:stop]
+        stored[here[here >= 0]] = values[here >= 0]
+        vs_diff[start:stop], vs_ratio[start:stop] = _versus(
+            values, ref_values, point[start:stop], point[0], den0[start:stop], den0[0],
+            confidence)
+
+    diff, ratio = raw.spread()  # (replicates, metrics)
+    # every target (each metric, then each criterion) as one column
+    diffs = np.concatenate([diff, _by_criterion(diff, criteria, np.max)], axis=1)
+    ratios = np.concatenate([ratio, _by_criterion(ratio, criteria, np.min)], axis=1)
+    lower = np.array([pairs.bound(t, "d", stored, slot, alpha) for t in range(len(targets))])
+    upper = np.array([pairs.bound(t, "r", stored, slot, alpha) for t in range(len(targets))])
+    d_interval = np.stack([np.maximum(np.fmin(quantile(diffs, alpha / 2.0), lower), 0.0),
+                           quantile(diffs, 1.0 - alpha / 2.0)], axis=-1)
+    r_interval = np.stack([quantile(ratios, alpha / 2.0),
+                           np.minimum(np.fmax(quantile(ratios, 1.0 - alpha / 2.0), upper), 1.0)],
+                          axis=-1)
+    # a figure with no point estimate has no interval
+    point_diff = spread(point, mask)[0]
+    point_diff = np.concatenate([point_diff, _by_criterion(point_diff[None], criteria,
+                                                           np.max)[0]])
+    d_interval[np.isnan(point_diff) | np.isnan(d_interval).any(axis=-1)] = np.nan
+    r_interval[np.isnan(r_interval).any(axis=-1)] = np.nan
+    back = np.argsort(order)
+    return GapIntervals(
+        difference=d_interval[:m],
+        ratio=r_interval[:m],
+        criteria_difference=d_interval[m:],
+        criteria_ratio=r_interval[m:],
+        versus_difference=vs_diff[back],
+        versus_ratio=vs_ratio[back],
+        difference_percentile=percentile_interval(diff, confidence),
+        ratio_percentile=percentile_interval(ratio, confidence),
+    )
+
+
+# A group counts as possibly the largest when its rate plus this many standard
+# errors reaches the largest rate minus as many (and likewise for the
+# smallest); a pair of groups counts when its gap plus this many standard
+# errors reaches the largest gap minus as many. Larger is safer and wider.
+KAPPA = 2.5
+
+# Above this many pairs (or stored replicate values), a bound is taken from
+# simultaneous intervals of the groups' rates instead (wider, and cheap).
+_MAX_PAIRS = 1_000
+_STORE_VALUES = 16_000_000
+
+
+def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: FloatArray,
+            den: FloatArray, ref_den: FloatArray, confidence: float
+            ) -> tuple[FloatArray, FloatArray]:
+    """Studentized bootstrap intervals of groups minus, and over, the reference group.
+
+    ``values`` is (groups, replicates, metrics) and ``ref`` (replicates,
+    metrics). Each replicate's error is divided by that replicate's own
+    standard error; the quantiles of that ratio, times the estimate's standard
+    error, give the interval (ratios on the log scale). Where that is not
+    finite (a rate of 0), the percentile interval stands in.
+    """
+    alpha = 1.0 - confidence
+    _, sd = _smoothed(point, den)
+    _, ref_sd = _smoothed(ref_point, ref_den)
+    sm_d, sd_d = _smoothed(values, den[:, None, :])
+    sm_r, sd_r = _smoothed(ref[None], ref_den[None, None, :])
+    sm, _ = _smoothed(point, den)
+    ref_sm, _ = _smoothed(ref_point, ref_den)
+    est = point - ref_point
+    se = np.sqrt(sd**2 + ref_sd**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (values - ref[None] - est[:, None, :]) / np.sqrt(sd_d**2 + sd_r**2)
+        diff = np.stack([est - quantile(t, 1.0 - alpha / 2.0, axis=1) * se,
+                         est - quantile(t, alpha / 2.0, axis=1) * se], axis=-1)
+        log_est = np.log(point) - np.log(ref_point)
+        log_se = np.sqrt((sd / sm) ** 2 + (ref_sd / ref_sm) ** 2)
+        t = (np.log(values) - np.log(ref[None]) - log_est[:, None, :]) / np.sqrt(
+            (sd_d / sm_d) ** 2 + (sd_r / sm_r) ** 2)
+        ratio = np.exp(np.stack([log_est - quantile(t, 1.0 - alpha / 2.0, axis=1) * log_se,
+                                 log_est - quantile(t, alpha / 2.0, axis=1) * log_se], axis=-1))
+        fallback = percentile_interval(safe_divide(values, np.broadcast_to(ref, values.shape)),
+                                       confidence, axis=1)
+    ratio = np.where(np.isfinite(ratio).all(axis=-1, keepdims=True), ratio, fallback)
+    return diff, ratio
+
+
+def _smoothed(rate: FloatArray, den: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """A rate with two successes and two failures added, and its standard error: never 0."""
+    smooth = (rate * den + 2.0) / (den + 4.0)
+    return smooth, np.sqrt(smooth * (1.0 - smooth) / np.maximum(den, 1.0))
+
+
+class _Pairs:
+    """The ordered pairs of groups that could be a gap's extremes, per target.
+
+    A target is a metric or a criterion (a set of metrics). For a difference
+    the functionals are ``rate_i - rate_j``, for a ratio ``log(rate_j / rate_i)``,
+    over groups ``i`` that could be the largest and ``j`` that could be the
+    smallest, kept when they could be the largest functional. Complementary
+    metrics (FPR and TNR) have the same differences, so they share one set.
+    """
+
+    def __init__(self, point: FloatArray, den: FloatArray, mask: npt.NDArray[np.bool_],
+                 metrics: Sequence[Metric], targets: Sequence[Sequence[int]]) -> None:
+        self.point = point
+        self.den = den
+        self.smooth, self.sd = _smoothed(point, den)
+        ok = mask & ~np.isnan(point)
+        self.top: list[IntArray] = []  # per metric: groups that could be the largest
+        self.bottom: list[IntArray] = []  # and the smallest
+        for j in range(point.shape[1]):
+            g = np.flatnonzero(ok[:, j])
+            if len(g) < 2:
+                g = g[:0]
+            p, s = point[g, j], self.sd[g, j]
+            self.top.append(g[p + KAPPA * s >= (p - KAPPA * s).max(initial=-np.inf)])
+            self.bottom.append(g[p - KAPPA * s <= (p + KAPPA * s).min(initial=np.inf)])
+        first: dict[object, int] = {}
+        canonical = [first.setdefault(test_key(m), j) for j, m in enumerate(metrics)]
+        self.keys = {"d": [tuple(sorted({canonical[j] for j in t})) for t in targets],
+                     "r": [tuple(sorted(set(t))) for t in targets]}
+        self.sets: dict[tuple[str, tuple[int, ...]], dict[str, npt.NDArray[Any]] | None] = {
+            (kind, key): self._select(key, kind)
+            for kind, keys in self.keys.items() for key in set(keys)}
+        self._bounds: dict[tuple[str, tuple[int, ...]], float] = {}
+
+    def _select(self, metrics: tuple[int, ...], kind: str
+                ) -> dict[str, npt.NDArray[Any]] | None:
+        """The kept functionals with estimates and standard errors; None: too many pairs."""
+        if sum(len(self.top[j]) * len(self.bottom[j]) for j in metrics) > _MAX_PAIRS:
+            return None
+        parts = []
+        for j in metrics:
+            a, b = np.meshgrid(self.top[j], self.bottom[j], indexing="ij")
+            off = a != b
+            parts.append((np.full(int(off.sum()), j), a[off], b[off]))
+        metric, i, k = (np.concatenate(x).astype(np.int64) for x in zip(*parts, strict=True))
+        pi, pk = self.point[i, metric], self.point[k, metric]
+        si, sk = self.smooth[i, metric], self.smooth[k, metric]
+        vi, vk = self.sd[i, metric] ** 2, self.sd[k, metric] ** 2
+        if kind == "d":
+            est, se = pi - pk, np.sqrt(vi + vk)
+        else:
+            # the log scale, where a standard error does not depend on which of
+            # the two rates is the larger; a rate of 0 has no log (its pair is
+            # left out, which only widens the bound)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = np.where((pi > 0) & (pk > 0), np.log(pi) - np.log(pk), np.nan)
+            se = np.sqrt(vi / si**2 + vk / sk**2)
+        # a functional counts when it could be the largest
+        finite = ~np.isnan(est)
+        keep = finite & (est + KAPPA * se >= np.where(finite, est - KAPPA * se, -np.inf)
+                         .max(initial=-np.inf))
+        return {"metric": metric[keep], "i": i[keep], "j": k[keep], "est": est[keep],
+                "se": se[keep]}
+
+    def stored_groups(self, replicates: int) -> IntArray:
+        """Groups whose replicates the bounds need (none when there would be too many)."""
+        used = [np.concatenate([f["i"], f["j"]]) for f in self.sets.values() if f is not None]
+        kept = np.unique(np.concatenate(used)) if used else np.zeros(0, dtype=np.int64)
+        if len(kept) * replicates * self.point.shape[1] > _STORE_VALUES:
+            self.sets = dict.fromkeys(self.sets)
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(kept, dtype=np.int64)
+
+    def bound(self, target: int, kind: str, stored: FloatArray, slot: IntArray,
+              alpha: float) -> float:
+        """The cautious end of a target's gap: a difference's lower, a ratio's upper bound.
+
+        Every kept functional's replicate error is studentized by the
+        replicate's own standard error (a gap and its standard error move
+        together); the largest of them per replicate gives the critical value.
+        NaN when the target has no pair.
+        """
+        key = (kind, self.keys[kind][target])
+        if key in self._bounds:
+            return self._bounds[key]
+        f = self.sets[key]
+        if f is None:
+            value = self._projected(key[1], kind, alpha)
+        elif len(f["i"]) == 0:
+            value = np.nan
+        else:
+            den_i = self.den[f["i"], f["metric"]][:, None]
+            den_j = self.den[f["j"], f["metric"]][:, None]
+            pi = stored[slot[f["i"]], :, f["metric"]]  # (pairs, replicates)
+            pj = stored[slot[f["j"]], :, f["metric"]]
+            sm_i, sd_i = _smoothed(pi, den_i)
+            sm_j, sd_j = _smoothed(pj, den_j)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if kind == "d":
+                    drawn, drawn_se = pi - pj, np.sqrt(sd_i**2 + sd_j**2)
+                else:  # a replicate rate of 0 gives an infinite log ratio: a wide bound
+                    drawn = np.log(pi) - np.log(pj)
+                    drawn_se = np.sqrt((sd_i / sm_i) ** 2 + (sd_j / sm_j) ** 2)
+                worst = np.fmax.reduce((drawn - f["est"][:, None]) / drawn_se, axis=0)
+            crit = float(quantile(worst, 1.0 - alpha / 2.0))
+            lowest = float(np.max(f["est"] - crit * f["se"]))
+            with np.errstate(over="ignore"):
+                value = lowest if kind == "d" else float(np.exp(-lowest))
+        self._bounds[key] = value
+        return value
+
+    def _projected(self, metrics: tuple[int, ...], kind: str, alpha: float) -> float:
+        """The bound from simultaneous (Bonferroni) bounds of the candidate groups' rates."""
+        count = sum(len(self.top[j]) + len(self.bottom[j]) for j in metrics)
+        z = NormalDist().inv_cdf(1.0 - alpha / (2.0 * max(count, 1)))
+        values = []
+        for j in metrics:
+            top, bottom = self.top[j], self.bottom[j]
+            if not len(top):
+                continue
+            top_low = (self.point[top, j] - z * self.sd[top, j]).max()
+            bottom_high = (self.point[bottom, j] + z * self.sd[bottom, j]).min()
+            if kind == "d":
+                values.append(top_low - bottom_high)
+            else:
+                values.append(min(bottom_high / top_low, 1.0) if top_low > 0 else 1.0)
+        if not values:
+            return np.nan
+        return float(max(values) if kind == "d" else min(values))
+
+
+def _by_criterion(per_metric: FloatArray, criteria: Sequence[Sequence[int]],
+                  reduce: np.ufunc | object) -> FloatArray:
+    if not criteria:
+        return np.zeros((per_metric.shape[0], 0))
+    return np.stack([reduce(per_metric[:, list(ix)], axis=1)  # type: ignore[operator]
+                     for ix in criteria], axis=1)
+
+
+# -- tests of homogeneity and their adjustment ---------------------------------------
+
+
+def homogeneity(num: FloatArray, den: FloatArray, eligible: npt.NDArray[np.bool_]
+                ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pearson chi-square test that a rate is the same in every eligible group.
+
+    ``num`` and ``den`` are (groups, metrics): each metric's table is 2 x G
+    (numerator, and denominator minus numerator, per eligible group). Returns
+    the statistic, degrees of freedom and p-value per metric, NaN when fewer
+    than two groups are eligible or every eligible group's rate is 0 (or 1),
+    where the statistic is 0/0. No continuity correction.
+    """
+    from scipy.special import chdtrc
+
+    w = np.asarray(eligible, dtype=bool)
+    k = np.where(w, num, 0.0).sum(axis=0)
+    n = np.where(w, den, 0.0).sum(axis=0)
+    groups = w.sum(axis=0)
+    pooled = safe_divide(k, n)
+    var = pooled * (1.0 - pooled)
+    rate = safe_divide(np.where(w, num, 0.0), np.where(w, den, 0.0))
+    dev = np.where(w & (den > 0), den * (np.nan_to_num(rate) - pooled) ** 2, 0.0)
+    stat = np.where((groups >= 2) & (var > 0), safe_divide(dev.sum(axis=0), var), np.nan)
+    dof = np.where(groups >= 2, groups - 1.0, np.nan)
+    with np.errstate(invalid="ignore"):
+        p = np.where(np.isnan(stat), np.nan, chdtrc(np.nan_to_num(dof, nan=1.0),
+                                                    np.nan_to_num(stat)))
+    return stat, dof, p
+
+
+def adjust(p_values: Sequence[float], method: Adjustment) -> list[float]:
+    """Holm (family-wise error) or Benjamini-Hochberg (false discovery rate) adjusted p-values."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = len(p)
+    if m == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    if method == "holm":
+        scaled = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    elif method == "bh":
+        scaled = np.minimum.accumulate((m / np.arange(1, m + 1) * ranked)[::-1])[::-1]
+    else:
+        raise ValueError(f"unknown adjustment {method!r}")
+    out = np.empty(m)
+    out[order] = np.minimum(scaled, 1.0)
+    return [float(x) for x in out]
+
+
+def test_key(metric: Metric) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """What a metric's test compares: complementary rates (FPR and TNR) are one test."""
+    den = tuple(sorted(metric.denominator))
+    num = tuple(sorted(metric.numerator))
+    rest = tuple(sorted(set(den) - set(num)))
+    return den, min(num, rest)
+
+
+def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment
+                     ) -> tuple[GroupingResult, ...]:
+    """Fill ``p_adjusted`` across every test of the audit.
+
+    The family is every distinct test the audit makes: one per grouping and
+    metric, counting complementary metrics (FPR and TNR, TPR and FNR, ...)
+    once since their tables are the same. A criterion over several metrics
+    takes the smallest adjusted p of its metrics.
+    """
+    family: dict[tuple[str, object], float] = {}
+    for g in groupings:
+        for name, gap in g.gaps.items():
+            if gap.p_value is not None:
+                family.setdefault((g.name, test_key(METRIC_BY_NAME[name])), gap.p_value)
+    adjusted = dict(zip(family, adjust(list(family.values()), method), strict=True))
+    out = []
+    for g in groupings:
+        gaps = {
+            name: dataclasses.replace(
+                gap, p_adjusted=adjusted.get((g.name, test_key(METRIC_BY_NAME[name]))))
+            for name, gap in g.gaps.items()
+        }
+        criteria = {}
+        for name, gap in g.criteria.items():
+            if name not in CRITERION_BY_NAME:  # not over confusion metrics: its own test
+                criteria[name] = gap
+                continue
+            parts = [gaps[m] for m in CRITERION_BY_NAME[name].metrics if m in gaps]
+            ps = [p.p_value for p in parts if p.p_value is not None]
+            qs = [p.p_adjusted for p in parts if p.p_adjusted is not None]
+            criteria[name] = dataclasses.replace(gap, p_value=min(ps) if ps else None,
+                                                 p_adjusted=min(qs) if qs else None)
+        out.append(dataclasses.replace(g, gaps=gaps, criteria=criteria))
+    return tuple(out)
