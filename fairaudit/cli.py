@@ -148,6 +148,9 @@ def run(
     exit_zero: Annotated[bool, typer.Option(
         help="Exit 0 even when a gate fails (report-only runs).")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+    no_progress: Annotated[bool, typer.Option(
+        "--no-progress", help="No progress bar (one is shown on stderr for runs longer "
+        "than a second, when stderr is a terminal).")] = False,
 ) -> None:
     """Audit prediction files and judge them against the gates."""
     try:
@@ -164,7 +167,8 @@ def run(
             ranges=[parse_range(r) for r in range_ or ()],
             range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
         ), config, json_path, exit_zero,
-            Outputs(html_path, markdown_path, junit_path, github_summary, quiet))
+            Outputs(html_path, markdown_path, junit_path, github_summary, quiet),
+            progress=not no_progress and sys.stderr.isatty())
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
@@ -185,7 +189,8 @@ class Outputs(NamedTuple):
 
 
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
-         json_path: str | None, exit_zero: bool, outputs: Outputs | None = None) -> Exit:
+         json_path: str | None, exit_zero: bool, outputs: Outputs | None = None,
+         progress: bool = False) -> Exit:
     from .engine import audit
     from .report import json as json_report
     from .report import terminal
@@ -199,7 +204,13 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if not cfg.inputs:
         raise FairauditError("no input given; name a predictions file: fairaudit run "
                              "predictions.parquet --label ... --prediction ... --group ...")
-    result = audit(config=cfg)
+    if progress:
+        from .report.progress import ProgressBar
+
+        with ProgressBar(sys.stderr) as bar:
+            result = audit(config=cfg, on_progress=bar.update)
+    else:
+        result = audit(config=cfg)
 
     to_stdout = json_path == "-"
     if json_path and not to_stdout:

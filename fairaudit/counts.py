@@ -17,15 +17,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from . import arrays
 from .errors import InputError
 
 IntArray = npt.NDArray[np.int64]
 
-# A batch whose dense (local groups x cells) grid is at most this large is
-# counted with one bincount; larger grids go through a sort instead.
-_DENSE_LIMIT = 1 << 24
+# A batch whose dense (local groups x cells) grid is at most this large (and not
+# much larger than the batch) is counted with one bincount; larger grids go
+# through a sort instead. 1 << 22 int64 cells is 32 MiB.
+_DENSE_LIMIT = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class CountTable:
         uniq, inverse = np.unique(sub, axis=0, return_inverse=True)
         out = np.zeros((len(uniq), self.cells.shape[1]), dtype=np.int64)
         np.add.at(out, inverse.reshape(-1), self.cells)
-        keys = [tuple(self.levels[c][int(k)] for c, k in zip(idx, row)) for row in uniq]
+        keys = [tuple(self.levels[c][int(k)] for c, k in zip(idx, row, strict=True))
+                for row in uniq]
         return keys, out
 
     def merge(self, other: CountTable) -> CountTable:
@@ -76,8 +78,26 @@ class CountTable:
         return acc.table()
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """One group column of a batch as dictionary codes."""
+
+    codes: npt.NDArray[np.integer[Any]]  # undefined where absent
+    absent: npt.NDArray[np.bool_] | None  # rows with no value; None when there are none
+    null_code: int  # the local code of a missing value: len(dictionary)
+    lut: IntArray  # local code -> level id, len(dictionary) + 1 entries
+
+
 class Accumulator:
-    """Builds a :class:`CountTable` batch by batch, in memory bounded by the groups seen."""
+    """Builds a :class:`CountTable` batch by batch, in memory bounded by the groups seen.
+
+    A batch is counted with one ``bincount`` over a dense grid of (local group
+    combination x cell) when that grid is small next to the batch; batches whose
+    dictionaries match the previous ones add into the same grid, which is folded
+    into the table of groups seen only when the dictionaries change. Larger
+    grids (many levels in several columns) go through a sort instead, so that
+    combinations that never occur cost nothing.
+    """
 
     def __init__(self, columns: Sequence[str], cell_names: Sequence[str]) -> None:
         if not columns:
@@ -92,6 +112,10 @@ class Accumulator:
         self._last_lut: list[IntArray] = [np.zeros(0, dtype=np.int64)] * len(self.columns)
         self._keys = np.zeros(0, dtype=np.int64)
         self._cells = np.zeros((0, self._ncells), dtype=np.int64)
+        # counts not yet folded into _keys/_cells: a dense grid over local codes
+        self._grid: IntArray | None = None
+        self._grid_luts: tuple[IntArray, ...] = ()
+        self._buffers: dict[str, npt.NDArray[Any]] = {}
 
     # -- group values -------------------------------------------------------
 
@@ -110,15 +134,17 @@ class Accumulator:
             self._levels[c].append(value)
         return gid
 
-    def _encode(self, c: int, column: pa.Array | pa.ChunkedArray) -> tuple[IntArray, IntArray]:
+    def _encode(self, c: int, column: pa.Array | pa.ChunkedArray) -> _Encoded:
         """Per-row local codes, and the lookup table from local code to level id.
 
-        Local code ``len(dictionary)`` stands for a missing value.
+        Local code ``len(dictionary)`` stands for a missing value (the codes
+        returned are undefined there; ``absent`` marks those rows). While the
+        dictionary stays the same, the same lookup table object is returned.
         """
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if not pa.types.is_dictionary(column.type):
-            column = pc.dictionary_encode(column)
+            column = column.dictionary_encode()
         dictionary = column.dictionary
         prev = self._last_dict[c]
         if prev is not None and (prev is dictionary or prev.equals(dictionary)):
@@ -129,10 +155,7 @@ class Accumulator:
             self._last_dict[c] = dictionary
             self._last_lut[c] = lut
         indices = column.indices
-        if indices.null_count:
-            indices = indices.fill_null(len(dictionary))
-        codes = np.asarray(indices).astype(np.int64, copy=False)
-        return codes, lut
+        return _Encoded(arrays.values(indices), arrays.missing(indices), len(dictionary), lut)
 
     # -- counting -----------------------------------------------------------
 
@@ -144,35 +167,88 @@ class Accumulator:
         add ``k`` counts a row (one in each of ``k`` cell families, such as the
         confusion cell and a range-check cell).
         """
-        cells = np.asarray(cell, dtype=np.int64)
+        cells = np.asarray(cell)
         if cells.ndim == 1:
             cells = cells[None, :]
-        if cells.shape[1] == 0:
+        rows = cells.shape[1]
+        if rows == 0:
             return
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
-        radices = [len(lut) for _, lut in encoded]
-        total = int(np.prod(radices, dtype=np.float64))
-        if total * self._ncells <= _DENSE_LIMIT:
-            local = encoded[0][0]
-            for (codes, _), r in zip(encoded[1:], radices[1:]):
-                local = local * r + codes
-            base = local * self._ncells
-            index = base + cells[0] if len(cells) == 1 else (base[None, :] + cells).ravel()
-            grid = np.bincount(index, minlength=total * self._ncells)
-            grid = grid.reshape(total, self._ncells)
-            present = np.flatnonzero(grid.any(axis=1))
-            sub = grid[present]
-            parts = np.unravel_index(present, radices)
-            gids = [lut[p] for (_, lut), p in zip(encoded, parts)]
-            composite = self._compose(gids)
+        radices = [len(e.lut) for e in encoded]
+        bins = int(np.prod(radices, dtype=np.float64)) * self._ncells
+        if bins <= min(_DENSE_LIMIT, max(4 * rows, 1 << 16)):
+            self._add_dense(encoded, radices, cells, bins)
         else:
-            composite_rows = self._compose([lut[codes] for codes, lut in encoded])
-            composite, inverse = np.unique(composite_rows, return_inverse=True)
-            base = inverse.reshape(-1) * self._ncells
-            sub = np.bincount((base[None, :] + cells).ravel(),
-                              minlength=len(composite) * self._ncells)
-            sub = sub.reshape(len(composite), self._ncells)
-        self._merge(composite, np.asarray(sub, dtype=np.int64))
+            self._add_sparse(encoded, cells)
+
+    def _scratch(self, name: str, n: int, dtype: type[np.integer[Any]]
+                 ) -> npt.NDArray[Any]:
+        """A work array kept from batch to batch: fresh large arrays cost page faults."""
+        buf = self._buffers.get(name)
+        if buf is None or len(buf) < n:
+            buf = self._buffers[name] = np.empty(n, dtype=dtype)
+        return buf[:n]
+
+    def _add_dense(self, encoded: list[_Encoded], radices: list[int],
+                   cells: npt.NDArray[np.integer[Any]], bins: int) -> None:
+        n = cells.shape[1]
+        # int32 arithmetic in reused arrays keeps each pass over the rows short
+        index = self._scratch("index", n, np.int32)
+        tmp = self._scratch("tmp", n, np.int32)
+        for c, e in enumerate(encoded):
+            codes: npt.NDArray[Any] = e.codes
+            if e.absent is not None or codes.dtype != np.int32:
+                np.copyto(tmp, codes, casting="unsafe")
+                if e.absent is not None:
+                    np.copyto(tmp, np.int32(e.null_code), where=e.absent)
+                codes = tmp
+            if c == 0:
+                np.copyto(index, codes)
+            else:
+                index *= radices[c]
+                index += codes
+        index *= self._ncells
+        # bincount counts intp values; it would convert anything else into a fresh array
+        flat = self._scratch("flat", n * len(cells), np.intp)
+        for j, family in enumerate(cells):
+            np.copyto(tmp, family, casting="unsafe")
+            tmp += index
+            np.copyto(flat[j * n:(j + 1) * n], tmp)
+        grid = np.bincount(flat, minlength=bins)
+        luts = tuple(e.lut for e in encoded)
+        if self._grid is not None and len(self._grid) == bins and all(
+                a is b for a, b in zip(luts, self._grid_luts, strict=True)):
+            self._grid += grid
+        else:
+            self._fold()
+            self._grid, self._grid_luts = grid, luts
+
+    def _fold(self) -> None:
+        """Move the dense grid's counts into the table of groups seen."""
+        if self._grid is None:
+            return
+        grid = self._grid.reshape(-1, self._ncells)
+        radices = [len(lut) for lut in self._grid_luts]
+        present = np.flatnonzero(grid.any(axis=1))
+        parts = np.unravel_index(present, radices)
+        gids = [lut[p] for lut, p in zip(self._grid_luts, parts, strict=True)]
+        sub = np.asarray(grid[present], dtype=np.int64)
+        self._grid, self._grid_luts = None, ()
+        self._merge(self._compose(gids), sub)
+
+    def _add_sparse(self, encoded: list[_Encoded], cells: npt.NDArray[np.integer[Any]]) -> None:
+        local = []
+        for e in encoded:
+            codes = e.codes.astype(np.intp)
+            if e.absent is not None:
+                np.copyto(codes, e.null_code, where=e.absent)
+            local.append(e.lut[codes])
+        composite_rows = self._compose(local)
+        composite, inverse = np.unique(composite_rows, return_inverse=True)
+        base = inverse.reshape(-1) * self._ncells
+        sub = np.bincount((base[None, :] + cells).ravel(),
+                          minlength=len(composite) * self._ncells)
+        self._merge(composite, sub.reshape(len(composite), self._ncells).astype(np.int64))
 
     def add_table(self, table: CountTable) -> None:
         """Add counts already aggregated elsewhere (another batch, file or worker)."""
@@ -215,6 +291,7 @@ class Accumulator:
             self._cells = np.insert(self._cells, pos[new], sub[new], axis=0)
 
     def table(self) -> CountTable:
+        self._fold()
         mask = (1 << self._bits) - 1
         n = len(self.columns)
         keys = np.empty((len(self._keys), n), dtype=np.int64)

@@ -9,14 +9,15 @@ probabilities, raise :class:`InputError` naming the file, column and row.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from . import arrays
 from .errors import InputError
 
 CONFUSION = ("tn", "fp", "fn", "tp")
@@ -54,80 +55,131 @@ class Where:
 
 
 class Decoder:
-    """Decodes batches for one audit; remembers class values seen across batches."""
+    """Decodes batches for one audit; remembers class values seen across batches.
+
+    One decoder may serve several threads at once: its only state, the class
+    values seen, is updated under a lock.
+    """
 
     def __init__(self, roles: Roles) -> None:
         self.roles = roles
         self._others: dict[str, set[Any]] = {}
+        self._lock = threading.Lock()
 
-    def cells(self, batch: pa.RecordBatch, where: Where) -> npt.NDArray[np.int64]:
+    def cells(self, batch: pa.RecordBatch, where: Where) -> npt.NDArray[np.uint8]:
         r = self.roles
         n = batch.num_rows
-        label_ok: BoolArray = np.ones(n, dtype=bool)
-        label = np.zeros(n, dtype=np.int64)
-        if r.label is not None:
-            label, label_ok = self._binary(batch.column(r.label), r.label, "label", where)
-        score_ok: BoolArray = np.ones(n, dtype=bool)
-        decision = np.zeros(n, dtype=np.int64)
+        decision: npt.NDArray[np.uint8] = np.zeros(n, dtype=np.uint8)
+        no_score = no_pred = no_label = None  # None: no row is missing the value
         if r.score is not None:
-            decision, score_ok = self._score(batch.column(r.score), r.score, where)
-        pred_ok: BoolArray = np.ones(n, dtype=bool)
+            decision, no_score = self._score(batch.column(r.score), r.score, where)
         if r.prediction is not None:
-            decision, pred_ok = self._binary(
+            decision, no_pred = self._binary(
                 batch.column(r.prediction), r.prediction, "prediction", where
             )
-        cell = label * 2 + decision if r.label is not None else decision
+        if r.label is not None:
+            label, no_label = self._binary(batch.column(r.label), r.label, "label", where)
+            cell = np.add(label, label)
+            np.bitwise_or(cell, decision, out=cell)
+        else:
+            cell = np.array(decision, dtype=np.uint8)  # a copy: the decision may be a view
         # the first missing role names the reason: label, then prediction, then score
-        cell = np.where(score_ok, cell, CELLS.index("missing_score"))
-        cell = np.where(pred_ok, cell, CELLS.index("missing_prediction"))
-        cell = np.where(label_ok, cell, CELLS.index("missing_label"))
-        return np.asarray(cell, dtype=np.int64)
+        for absent, reason in ((no_score, "missing_score"), (no_pred, "missing_prediction"),
+                               (no_label, "missing_label")):
+            if absent is not None:
+                np.copyto(cell, np.uint8(CELLS.index(reason)), where=absent)
+        return cell
 
     # -- columns ------------------------------------------------------------
 
     def _binary(self, col: pa.Array | pa.ChunkedArray, name: str, role: str, where: Where
-                ) -> tuple[npt.NDArray[np.int64], BoolArray]:
+                ) -> tuple[npt.NDArray[np.uint8], BoolArray | None]:
+        """0/1 per row (1 = positive) and where the value is missing (``None``: nowhere)."""
+        if self.roles.positive_label is not None:
+            return self._positive(col, name, role, where)
         arr = _plain(col)
         if pa.types.is_null(arr.type):  # an all-empty CSV column: every row is missing
             return _all_missing(len(arr))
-        valid = _valid(arr)
-        positive = self.roles.positive_label
         t = arr.type
-        if pa.types.is_floating(t):
-            # NaN is how pandas writes a missing number
-            valid &= ~np.isnan(np.asarray(arr.fill_null(0.0), dtype=np.float64))
-        if positive is None:
-            if pa.types.is_boolean(t):
-                return np.asarray(arr.fill_null(False)).astype(np.int64), valid
-            if pa.types.is_integer(t) or pa.types.is_floating(t):
-                values = np.asarray(arr.fill_null(0)).astype(np.float64)
-                values = np.where(valid, values, 0.0)
-                bad = (values != 0) & (values != 1)
+        absent = arrays.missing(arr)
+        if pa.types.is_boolean(t):
+            return arrays.values(arr), absent
+        if pa.types.is_integer(t):
+            values = arrays.values(arr)
+            # one comparison finds negatives too, read as large unsigned numbers
+            unsigned = values.view(f"u{values.dtype.itemsize}")
+            if unsigned.max(initial=0) > 1:
+                bad = unsigned > 1
+                if absent is not None:
+                    bad &= ~absent  # values under nulls are undefined
                 if bad.any():
                     raise InputError(_bad_values(arr, bad, name, role, where,
                                                  "other than 0 and 1"))
-                return values.astype(np.int64), valid
-            raise InputError(
-                f"{where.file}: {role} column '{name}' holds {_type_name(t)} values, not 0/1; "
-                f"pass --positive-label VALUE to say which value is the positive class "
-                f"(values seen: {_some_values(arr)})"
-            )
-        target = _coerce(positive, t, name, role, where)
-        is_pos = np.asarray(pc.equal(arr, target).fill_null(False), dtype=bool)
-        others = valid & ~is_pos
-        if others.any():
-            seen = self._others.setdefault(name, set())
-            seen.update(pc.unique(arr.filter(pa.array(others))).to_pylist())
-            if len(seen) > 1:
-                listed = ", ".join(repr(v) for v in sorted(seen, key=repr)[:5])
-                raise InputError(
-                    f"{where.file}: {role} column '{name}' has more than two classes: "
-                    f"{positive!r} (positive) and {listed}; a {role} must take two values"
-                )
-        return is_pos.astype(np.int64), valid
+            if values.dtype.itemsize == 1:
+                return unsigned, absent  # a read-only view; callers do not write to it
+            return unsigned.astype(np.uint8), absent
+        if pa.types.is_floating(t):
+            values = arrays.values(arr)
+            nan = np.isnan(values)
+            if nan.any():  # NaN is how pandas writes a missing number
+                absent = nan if absent is None else absent | nan
+            bad = (values != 0) & (values != 1)
+            if absent is not None:
+                bad &= ~absent
+            if bad.any():
+                raise InputError(_bad_values(arr, bad, name, role, where,
+                                             "other than 0 and 1"))
+            return (values == 1).view(np.uint8), absent
+        raise InputError(
+            f"{where.file}: {role} column '{name}' holds {_type_name(t)} values, not 0/1; "
+            f"pass --positive-label VALUE to say which value is the positive class "
+            f"(values seen: {_some_values(arr)})"
+        )
+
+    def _positive(self, col: pa.Array | pa.ChunkedArray, name: str, role: str, where: Where
+                  ) -> tuple[npt.NDArray[np.uint8], BoolArray | None]:
+        """Rows equal to --positive-label are positive; exactly one other class is allowed."""
+        positive = self.roles.positive_label
+        assert positive is not None
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        value_type = arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
+        target = _coerce(positive, value_type, name, role, where)
+        absent = arrays.missing(arr)
+        if arrays.numpy_dtype(value_type) is not None or pa.types.is_boolean(value_type):
+            values = arrays.values(_plain(arr))
+            if pa.types.is_floating(value_type):
+                nan = np.isnan(values)
+                if nan.any():
+                    absent = nan if absent is None else absent | nan
+            is_pos = values == target
+            others = ~is_pos if absent is None else ~(is_pos | absent)
+            seen = np.unique(values[others]).tolist() if others.any() else []
+            if pa.types.is_boolean(value_type):
+                seen = [bool(v) for v in seen]
+        else:
+            # text and other values: compare the few distinct values, not every row
+            encoded = arr if pa.types.is_dictionary(arr.type) else arr.dictionary_encode()
+            levels = encoded.dictionary.to_pylist()
+            codes = arrays.indices(encoded, len(levels))
+            level_pos = np.array([v == target for v in levels] + [False])
+            is_pos = level_pos[codes]
+            present = np.bincount(codes, minlength=len(levels) + 1)[:len(levels)] > 0
+            seen = [v for v, here, pos in zip(levels, present, level_pos[:-1], strict=True)
+                    if here and not pos]
+        if seen:
+            with self._lock:
+                known = self._others.setdefault(name, set())
+                known.update(seen)
+                if len(known) > 1:
+                    listed = ", ".join(repr(v) for v in sorted(known, key=repr)[:5])
+                    raise InputError(
+                        f"{where.file}: {role} column '{name}' has more than two classes: "
+                        f"{positive!r} (positive) and {listed}; a {role} must take two values"
+                    )
+        return is_pos.view(np.uint8), absent
 
     def _score(self, col: pa.Array | pa.ChunkedArray, name: str, where: Where
-               ) -> tuple[npt.NDArray[np.int64], BoolArray]:
+               ) -> tuple[npt.NDArray[np.uint8], BoolArray | None]:
         arr = _plain(col)
         if pa.types.is_null(arr.type):
             return _all_missing(len(arr))
@@ -137,20 +189,25 @@ class Decoder:
                 f"{where.file}: score column '{name}' holds {_type_name(t)} values; "
                 "a score must be a number in [0, 1]"
             )
-        valid = _valid(arr)
-        values = np.asarray(arr.cast(pa.float64()).fill_null(0.0), dtype=np.float64)
-        nan = np.isnan(values) & valid
+        absent = arrays.missing(arr)
+        values = arrays.values(arr if pa.types.is_floating(t) else arr.cast(pa.float64()))
+        nan = np.isnan(values)
+        if absent is not None:
+            nan &= ~absent
         if nan.any():
             row = where.first_row + int(np.argmax(nan))
             raise InputError(
                 f"{where.file}: score column '{name}' is NaN at row {row}; "
                 "leave missing scores empty (null) or fix them"
             )
-        outside = valid & ((values < 0) | (values > 1))
+        outside = (values < 0) | (values > 1)
+        if absent is not None:
+            outside &= ~absent
         if outside.any():
             raise InputError(_bad_values(arr, outside, name, "score", where, "outside [0, 1]"))
-        decision = (values >= self.roles.threshold).astype(np.int64)
-        return decision, valid
+        # compared in float64 (a strong scalar), so float32 scores meet the exact threshold
+        decision = values >= np.float64(self.roles.threshold)
+        return decision.view(np.uint8), absent
 
 
 def _plain(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -160,16 +217,10 @@ def _plain(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr
 
 
-def _all_missing(n: int) -> tuple[npt.NDArray[np.int64], BoolArray]:
+def _all_missing(n: int) -> tuple[npt.NDArray[np.uint8], BoolArray]:
     # A CSV column with no value in it is read with the null type: every row
     # is missing, not a column of the wrong type.
-    return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-
-
-def _valid(arr: pa.Array) -> BoolArray:
-    if arr.null_count == 0:
-        return np.ones(len(arr), dtype=bool)
-    return np.asarray(arr.is_valid(), dtype=bool)
+    return np.zeros(n, dtype=np.uint8), np.ones(n, dtype=bool)
 
 
 def _type_name(t: pa.DataType) -> str:
@@ -179,7 +230,7 @@ def _type_name(t: pa.DataType) -> str:
 
 
 def _some_values(arr: pa.Array, limit: int = 5) -> str:
-    values = pc.unique(arr.drop_null()).to_pylist()
+    values = arr.drop_null().unique().to_pylist()
     shown = ", ".join(repr(v) for v in sorted(values, key=repr)[:limit])
     return shown + (", ..." if len(values) > limit else "")
 
@@ -187,7 +238,7 @@ def _some_values(arr: pa.Array, limit: int = 5) -> str:
 def _bad_values(arr: pa.Array, bad: BoolArray, name: str, role: str, where: Where,
                 what: str) -> str:
     row = where.first_row + int(np.argmax(bad))
-    values = pc.unique(arr.filter(pa.array(bad))).to_pylist()
+    values = arr.filter(arrays.mask(bad)).unique().to_pylist()
     listed = ", ".join(repr(v) for v in sorted(values, key=repr)[:5])
     more = ", ..." if len(values) > 5 else ""
     hint = (
@@ -199,19 +250,25 @@ def _bad_values(arr: pa.Array, bad: BoolArray, name: str, role: str, where: Wher
             f"(first at row {row}); {hint}")
 
 
-def _coerce(value: str, t: pa.DataType, name: str, role: str, where: Where) -> pa.Scalar:
-    """The positive label, given as text, as a scalar of the column's type."""
+def _coerce(value: str, t: pa.DataType, name: str, role: str, where: Where) -> Any:
+    """The positive label, given as text, as a Python value of the column's type."""
     try:
         if pa.types.is_boolean(t):
             lowered = value.strip().lower()
             if lowered not in ("true", "false", "1", "0"):
                 raise ValueError(value)
-            return pa.scalar(lowered in ("true", "1"))
+            return lowered in ("true", "1")
         if pa.types.is_integer(t):
-            return pa.scalar(int(value), type=t)
+            number = int(value)
+            limits = np.iinfo(arrays.numpy_dtype(t))
+            if not limits.min <= number <= limits.max:
+                raise ValueError(value)
+            return number
         if pa.types.is_floating(t):
-            return pa.scalar(float(value), type=t)
-        return pa.scalar(value, type=pa.string()).cast(t)
+            return float(value)
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return value
+        return pa.scalar(value, type=pa.string()).cast(t).as_py()
     except (ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InputError(
             f"{where.file}: --positive-label {value!r} cannot be compared with {role} column "

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,14 +49,16 @@ from .version import __version__
 INTERSECTION = "&"
 
 
-def audit(data: Any = None, config: AuditConfig | None = None, **settings: Any) -> AuditResult:
+def audit(data: Any = None, config: AuditConfig | None = None, *,
+          on_progress: ProgressFn | None = None, **settings: Any) -> AuditResult:
     """Audit predictions and return the result; nothing is printed and nothing exits.
 
     ``data`` is a path, a glob, a folder, a list of those, a pandas DataFrame or
     a pyarrow Table; with ``None`` the config's ``inputs`` are read. Settings
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
-    ``min_ratio=``...).
+    ``min_ratio=``...). ``on_progress``, if given, is called from time to time as
+    files are read (see :data:`ProgressFn`).
     """
     if config is None:
         config = config_from(**settings)
@@ -66,12 +71,14 @@ def audit(data: Any = None, config: AuditConfig | None = None, **settings: Any) 
         data = [data]
     if isinstance(data, (list, tuple)):
         files = readers.resolve([str(p) for p in data])
-        for f in files:
-            _ranges.check_columns(config.ranges, readers.schema_names(f), f.path)
-        readers.check_columns(files, roles.columns)
-        table, rows = count_files(files, roles, config.ranges)
-        infos = tuple(FileInfo(f.path, f.format, f.size, readers.sha256(f.path), n)
-                      for f, n in zip(files, rows))
+        # the digests are taken on another thread while the files are counted
+        both = _ReadAndHashed(on_progress) if on_progress else None
+        with readers.Digests(files, both.hashed if both else None) as digests:
+            table, rows = count_files(files, roles, config.ranges,
+                                      on_progress=both.counted if both else None)
+            hashes = digests.result()
+        infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
+                      for f, h, n in zip(files, hashes, rows, strict=True))
     else:
         arrow = _as_arrow(data, roles, config.ranges)
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
@@ -115,36 +122,186 @@ def _as_arrow(data: Any, roles: Roles, specs: Sequence[_ranges.RangeSpec] = ()) 
     return table.select(list(roles.columns))
 
 
+ProgressFn = Callable[[int, int, int], None]
+"""Called as ``on_progress(rows_read, bytes_done, total_bytes)``; totals only grow."""
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """What every thread of a counting pass shares: how to turn a batch into counts."""
+
+    roles: Roles
+    decoder: Decoder
+    checker: _ranges.Checker | None
+    categorical: tuple[str, ...]  # range features read dictionary-encoded from parquet
+
+    @classmethod
+    def of(cls, roles: Roles, ranges: Sequence[_ranges.RangeSpec]) -> _Pass:
+        return cls(roles, Decoder(roles), _ranges.Checker(ranges) if ranges else None,
+                   tuple(r.feature for r in ranges if r.allowed is not None))
+
+    def accumulator(self) -> Accumulator:
+        return Accumulator(self.roles.groups,
+                           self.checker.packed_names if self.checker else CELLS)
+
+    def dictionary(self, src: readers.SourceFile) -> tuple[str, ...]:
+        # categories are checked once per distinct value when parquet hands them over
+        # dictionary-encoded (this leaves non-text columns as they are)
+        return self.roles.groups + (self.categorical if src.format == "parquet" else ())
+
+    def count(self, batch: pa.RecordBatch, where: Where, acc: Accumulator) -> None:
+        cells = self.decoder.cells(batch, where)
+        if self.checker is not None:
+            cells = self.checker.cells(batch, cells, where.file)
+        acc.add([batch.column(g) for g in self.roles.groups], cells)
+
+    def table(self, acc: Accumulator) -> CountTable:
+        table = acc.table()
+        return self.checker.expand(table) if self.checker else table
+
+
 def count_files(files: Sequence[readers.SourceFile], roles: Roles,
-                ranges: Sequence[_ranges.RangeSpec] = ()) -> tuple[CountTable, list[int]]:
-    """Count every file in one streaming pass; also the rows read from each."""
-    # categories are checked once per distinct value when parquet hands them over
-    # dictionary-encoded (this leaves non-text columns as they are)
-    categorical = tuple(r.feature for r in ranges if r.allowed is not None)
-    streams = (readers.batches(f, roles.columns, roles.groups
-                               + (categorical if f.format == "parquet" else ()))
-               for f in files)
-    return count_batches(streams, [f.path for f in files], roles, ranges)
+                ranges: Sequence[_ranges.RangeSpec] = (), *,
+                on_progress: ProgressFn | None = None, threads: int | None = None
+                ) -> tuple[CountTable, list[int]]:
+    """Count every file in one streaming pass; also the rows read from each.
+
+    Each file's footer is read once, to check its columns and split it into
+    parts (runs of row groups); the parts are counted on ``threads`` threads
+    (default: one a core), each into its own counts, added up at the end.
+    Errors are raised as a one-thread pass would: the first part in file order
+    that fails names the problem.
+    """
+    threads = max(1, threads or os.cpu_count() or 1)
+    tracker = _Tracker(on_progress, sum(f.size for f in files))
+    work = _Pass.of(roles, ranges)
+
+    def split(f: readers.SourceFile) -> list[readers.Part]:
+        return readers.parts(f, roles.columns,
+                             check=lambda names: _ranges.check_columns(ranges, names, f.path))
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="fairaudit") as pool:
+        per_file = list(pool.map(split, files))
+        parts = [p for ps in per_file for p in ps]
+        # with fewer parts than threads, pyarrow decodes a part's columns in parallel
+        inner = len(parts) < threads
+        if threads == 1 or len(parts) <= 1:
+            acc = work.accumulator()
+            part_rows = [_count_part(p, work, acc, tracker, inner) for p in parts]
+        else:
+            acc, part_rows = _count_parallel(pool, threads, parts, work, tracker)
+    rows = []
+    it = iter(part_rows)
+    for ps in per_file:
+        rows.append(sum(next(it) for _ in ps))
+    return work.table(acc), rows
 
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
                   roles: Roles, ranges: Sequence[_ranges.RangeSpec] = ()
                   ) -> tuple[CountTable, list[int]]:
-    decoder = Decoder(roles)
-    checker = _ranges.Checker(ranges) if ranges else None
-    acc = Accumulator(roles.groups, checker.packed_names if checker else CELLS)
+    """Count batches already in memory, one stream a file, on the calling thread."""
+    work = _Pass.of(roles, ranges)
+    acc = work.accumulator()
     rows: list[int] = []
-    for name, stream in zip(names, streams):
+    for name, stream in zip(names, streams, strict=False):
         first = 1
         for batch in stream:
-            cells = decoder.cells(batch, Where(name, first))
-            if checker is not None:
-                cells = checker.cells(batch, cells, name)
-            acc.add([batch.column(g) for g in roles.groups], cells)
+            work.count(batch, Where(name, first), acc)
             first += batch.num_rows
         rows.append(first - 1)
-    table = acc.table()
-    return (checker.expand(table) if checker else table), rows
+    return work.table(acc), rows
+
+
+def _count_part(part: readers.Part, work: _Pass, acc: Accumulator,
+                tracker: _Tracker, use_threads: bool) -> int:
+    first = part.first_row
+    done = 0
+    for batch, nbytes in readers.read_part(part, work.roles.columns, work.dictionary(part.src),
+                                           use_threads):
+        work.count(batch, Where(part.src.path, first), acc)
+        first += batch.num_rows
+        tracker.advance(batch.num_rows, nbytes - done)
+        done = nbytes
+    tracker.advance(0, part.bytes - done)
+    return first - part.first_row
+
+
+def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.Part],
+                    work: _Pass, tracker: _Tracker) -> tuple[Accumulator, list[int]]:
+    """Count parts on ``threads`` workers taking them in order; add their counts up."""
+    part_rows = [0] * len(parts)
+    failed: dict[int, BaseException] = {}
+    state = {"stop_after": len(parts)}  # parts after a failed one need not be read
+    lock = threading.Lock()
+    taken = itertools.count()
+
+    def worker() -> Accumulator:
+        acc = work.accumulator()
+        while (i := next(taken)) < len(parts) and i < state["stop_after"]:
+            try:
+                part_rows[i] = _count_part(parts[i], work, acc, tracker, False)
+            except BaseException as exc:  # re-raised on the calling thread, in file order
+                with lock:
+                    failed[i] = exc
+                    state["stop_after"] = min(state["stop_after"], i)
+        return acc
+
+    futures = [pool.submit(worker) for _ in range(min(threads, len(parts)))]
+    try:
+        accs = [f.result() for f in futures]
+    except BaseException:
+        state["stop_after"] = -1  # interrupted: workers stop after their current part
+        raise
+    if failed:
+        raise failed[min(failed)]
+    total = accs[0]
+    for other in accs[1:]:
+        total.add_table(other.table())
+    return total, part_rows
+
+
+class _ReadAndHashed:
+    """Progress of reading and hashing together: a byte is done once it is counted and hashed."""
+
+    def __init__(self, callback: ProgressFn) -> None:
+        self._callback = callback
+        self._rows = self._counted = self._hashed = self._total = 0
+        self._lock = threading.Lock()
+
+    def counted(self, rows: int, bytes_done: int, total_bytes: int) -> None:
+        with self._lock:
+            self._rows, self._counted, self._total = rows, bytes_done, total_bytes
+            self._report()
+
+    def hashed(self, nbytes: int) -> None:
+        with self._lock:
+            before = min(self._counted, self._hashed)
+            self._hashed += nbytes
+            if self._total and min(self._counted, self._hashed) > before:
+                self._report()
+
+    def _report(self) -> None:
+        self._callback(self._rows, min(self._counted, self._hashed), self._total)
+
+
+class _Tracker:
+    """Sums rows and bytes done across threads and reports them, in order, to one callback."""
+
+    def __init__(self, callback: ProgressFn | None, total_bytes: int) -> None:
+        self._callback = callback
+        self._total = total_bytes
+        self._rows = 0
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def advance(self, rows: int, nbytes: int) -> None:
+        if self._callback is None or (rows == 0 and nbytes == 0):
+            return
+        with self._lock:
+            self._rows += rows
+            self._bytes += nbytes
+            self._callback(self._rows, self._bytes, self._total)
 
 
 def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),

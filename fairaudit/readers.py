@@ -11,7 +11,8 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,7 +27,10 @@ Format = Literal["parquet", "csv"]
 _PARQUET = (".parquet", ".parq", ".pq")
 _CSV = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 BATCH_ROWS = 1 << 20
+# a part (the unit of work of one thread) is at least this many rows of whole row groups
+PART_ROWS = 1 << 19
 _CSV_BLOCK = 16 << 20
+_HASH_CHUNK = 1 << 18  # fits in L2: hashing from cache beats larger pieces
 
 
 @dataclass(frozen=True)
@@ -90,19 +94,25 @@ def _expand(spec: str) -> list[str]:
 
 def schema_names(src: SourceFile) -> list[str]:
     """The column names of a file, read from its footer or header only."""
+    return _open(src)[0]
+
+
+def _open(src: SourceFile) -> tuple[list[str], pq.FileMetaData | None]:
+    """A file's column names and, for parquet, its footer (read once, kept for reading)."""
     try:
         if src.format == "parquet":
             if src.size == 0:
                 raise InputError(f"{src.path}: the file is empty (0 bytes); "
                                  "it is not a parquet file")
-            return list(pq.read_schema(src.path).names)
+            with pq.ParquetFile(src.path) as f:
+                return list(f.schema_arrow.names), f.metadata
         if src.size == 0:
             raise InputError(_EMPTY_CSV.format(path=src.path))
         # a ragged row is reported later, by the data pass, which can say where it is
         with pacsv.open_csv(src.path, read_options=pacsv.ReadOptions(block_size=1 << 16),
                             parse_options=pacsv.ParseOptions(
                                 delimiter=_delimiter(src), invalid_row_handler=_skip)) as r:
-            return list(r.schema.names)
+            return list(r.schema.names), None
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
@@ -112,36 +122,108 @@ def schema_names(src: SourceFile) -> list[str]:
 def check_columns(files: Sequence[SourceFile], needed: Sequence[str]) -> None:
     """Every needed column must be in every file."""
     for src in files:
-        names = schema_names(src)
-        for col in needed:
-            if col not in names:
-                raise InputError(
-                    f"{src.path}: no column '{col}'; {column_hint(col, names)}"
-                )
+        parts(src, needed)
 
 
-def batches(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
-            batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """The needed columns of one file, a batch at a time, group columns dictionary-encoded."""
+@dataclass(frozen=True, eq=False)
+class Part:
+    """A piece of one file that is read and counted on its own.
+
+    A run of parquet row groups (about :data:`BATCH_ROWS` rows), or a whole CSV
+    file. Parts of one file can be counted in any order, on any thread.
+    """
+
+    src: SourceFile
+    first_row: int  # 1-based number, within its file, of the part's first data row
+    rows: int | None  # None for a CSV (not known before it is read)
+    bytes: int  # the part's share of the file's size, for progress
+    row_groups: tuple[int, ...] = ()
+    metadata: pq.FileMetaData | None = None
+
+
+def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None,
+          check: Callable[[list[str]], None] | None = None) -> list[Part]:
+    """Read a file's footer (or CSV header) once: check its columns, split it into parts.
+
+    ``check``, if given, sees the column names first (to name a misconfigured
+    column its own way).
+    """
+    part_rows = part_rows or PART_ROWS
+    names, metadata = _open(src)
+    if check is not None:
+        check(names)
+    for col in needed:
+        if col not in names:
+            raise InputError(f"{src.path}: no column '{col}'; {column_hint(col, names)}")
+    if metadata is None:
+        return [Part(src, 1, None, src.size)]
+    total = metadata.num_rows
+    out: list[Part] = []
+    group: list[int] = []
+    rows = first = 0
+    for i in range(metadata.num_row_groups):
+        group.append(i)
+        rows += metadata.row_group(i).num_rows
+        if rows >= part_rows or i == metadata.num_row_groups - 1:
+            out.append(Part(src, first + 1, rows, 0, tuple(group), metadata))
+            first += rows
+            group, rows = [], 0
+    if not out:  # no row groups: nothing to count, but the file is read all the same
+        return [Part(src, 1, 0, src.size, (), metadata)]
+    # byte shares in proportion to rows, summing exactly to the file's size
+    done = 0
+    shared = []
+    for p in out:
+        end = (p.first_row - 1 + (p.rows or 0)) * src.size // max(total, 1)
+        shared.append(Part(p.src, p.first_row, p.rows, end - done, p.row_groups, metadata))
+        done = end
+    return shared
+
+
+def read_part(part: Part, columns: Sequence[str], dictionary: Sequence[str],
+              use_threads: bool = True, batch_rows: int | None = None
+              ) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """The needed columns of one part, a batch at a time, group columns dictionary-encoded.
+
+    Each batch comes with the bytes of the part read so far (at most
+    ``part.bytes``), for progress.
+    """
+    src = part.src
     try:
         if src.format == "parquet":
-            yield from _parquet(src, columns, dictionary, batch_rows)
+            yield from _parquet(part, columns, dictionary, use_threads, batch_rows or BATCH_ROWS)
         else:
-            yield from _csv(src, columns, dictionary)
+            yield from _csv(src, columns, dictionary, use_threads)
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
         raise InputError(_describe(src, exc)) from exc
 
 
-def _parquet(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
-             batch_rows: int) -> Iterator[pa.RecordBatch]:
-    with pq.ParquetFile(src.path, read_dictionary=list(dictionary)) as f:
-        yield from f.iter_batches(batch_size=batch_rows, columns=list(columns), use_threads=True)
+def batches(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
+            batch_rows: int | None = None) -> Iterator[pa.RecordBatch]:
+    """The needed columns of one file, a batch at a time, group columns dictionary-encoded."""
+    for part in parts(src, columns, batch_rows):
+        for batch, _ in read_part(part, columns, dictionary, batch_rows=batch_rows):
+            yield batch
 
 
-def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str]
-         ) -> Iterator[pa.RecordBatch]:
+def _parquet(part: Part, columns: Sequence[str], dictionary: Sequence[str], use_threads: bool,
+             batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+    if not part.row_groups:
+        return
+    rows = part.rows or 0
+    done = 0
+    with pq.ParquetFile(part.src.path, metadata=part.metadata,
+                        read_dictionary=list(dictionary)) as f:
+        for batch in f.iter_batches(batch_size=batch_rows, row_groups=list(part.row_groups),
+                                    columns=list(columns), use_threads=use_threads):
+            done += batch.num_rows
+            yield batch, part.bytes * done // max(rows, 1)
+
+
+def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str], use_threads: bool
+         ) -> Iterator[tuple[pa.RecordBatch, int]]:
     if src.size == 0:
         raise InputError(_EMPTY_CSV.format(path=src.path))
     bad_row: list[pacsv.InvalidRow] = []
@@ -151,10 +233,13 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str]
         return "error"
 
     delimiter = _delimiter(src)
+    # the raw file's position tells how far the (compressed) input has been read
+    raw = pa.OSFile(src.path)
+    stream = pa.CompressedInputStream(raw, "gzip") if src.path.lower().endswith(".gz") else raw
     try:
         reader = pacsv.open_csv(
-            src.path,
-            read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+            stream,
+            read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=use_threads),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(columns),
@@ -163,7 +248,8 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str]
             ),
         )
         with reader:
-            yield from reader
+            for batch in reader:
+                yield batch, min(raw.tell(), src.size)
     except pa.ArrowInvalid as exc:
         if bad_row:
             row = bad_row[0]
@@ -174,6 +260,9 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str]
                 f"{row.expected_columns} ({_clip(row.text, 60)}); fix or remove that row"
             ) from exc
         raise
+    finally:
+        stream.close()
+        raw.close()
 
 
 _EMPTY_CSV = "{path}: the file is empty (0 bytes); a CSV needs a header row and data rows"
@@ -235,9 +324,61 @@ def _starts_like_parquet(path: str) -> bool:
         return False
 
 
-def sha256(path: str) -> str:
+def sha256(path: str, stop: threading.Event | None = None,
+           on_bytes: Callable[[int], None] | None = None) -> str:
+    """The SHA-256 of a file, read in 256 KiB pieces (hashlib lets go of the GIL for each)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
+    buf = bytearray(_HASH_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+            if on_bytes is not None:
+                on_bytes(n)
+            if stop is not None and stop.is_set():
+                break
     return h.hexdigest()
+
+
+class Digests:
+    """The SHA-256 of every file, computed in a background thread while the files are read.
+
+    Use it as a context manager around the reading; :meth:`result` waits for
+    the digests. Leaving the block early stops the hashing. ``on_bytes(n)`` is
+    called from the hashing thread after each piece of ``n`` bytes.
+    """
+
+    def __init__(self, files: Sequence[SourceFile],
+                 on_bytes: Callable[[int], None] | None = None) -> None:
+        self._files = list(files)
+        self._on_bytes = on_bytes
+        self._digests: list[str] = []
+        self._error: InputError | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fairaudit-sha256", daemon=True)
+
+    def __enter__(self) -> Digests:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        for src in self._files:
+            if self._stop.is_set():
+                return
+            try:
+                self._digests.append(sha256(src.path, self._stop, self._on_bytes))
+            except OSError as exc:
+                self._error = InputError(f"{src.path}: cannot read it to take its digest "
+                                         f"({exc.strerror}); check the file")
+                return
+
+    def result(self) -> list[str]:
+        """The digests, in the order of the files (waits for the hashing to finish)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return list(self._digests)

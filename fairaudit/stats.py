@@ -10,14 +10,16 @@
   eligible group, and the p-values of one audit are adjusted together (Holm, or
   Benjamini-Hochberg).
 
-docs/statistics.md gives the formulas and when each choice fits. scipy is
-imported only inside the functions that need the beta quantile or the
-chi-square tail, so importing fairaudit stays cheap.
+docs/statistics.md gives the formulas and when each choice fits. The
+chi-square tail is computed here in closed form (the degrees of freedom are
+whole numbers); scipy is imported only for the Clopper-Pearson beta quantile,
+so a default run never loads it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -512,8 +514,6 @@ def homogeneity(num: FloatArray, den: FloatArray, eligible: npt.NDArray[np.bool_
     than two groups are eligible or every eligible group's rate is 0 (or 1),
     where the statistic is 0/0. No continuity correction.
     """
-    from scipy.special import chdtrc
-
     w = np.asarray(eligible, dtype=bool)
     k = np.where(w, num, 0.0).sum(axis=0)
     n = np.where(w, den, 0.0).sum(axis=0)
@@ -524,10 +524,46 @@ def homogeneity(num: FloatArray, den: FloatArray, eligible: npt.NDArray[np.bool_
     dev = np.where(w & (den > 0), den * (np.nan_to_num(rate) - pooled) ** 2, 0.0)
     stat = np.where((groups >= 2) & (var > 0), safe_divide(dev.sum(axis=0), var), np.nan)
     dof = np.where(groups >= 2, groups - 1.0, np.nan)
-    with np.errstate(invalid="ignore"):
-        p = np.where(np.isnan(stat), np.nan, chdtrc(np.nan_to_num(dof, nan=1.0),
-                                                    np.nan_to_num(stat)))
+    p = np.where(np.isnan(stat), np.nan,
+                 chi2_sf(np.nan_to_num(stat), np.nan_to_num(dof, nan=1.0)))
     return stat, dof, p
+
+
+def chi2_sf(x: npt.ArrayLike, dof: npt.ArrayLike) -> FloatArray:
+    """Upper tail P(X >= x) of a chi-square variable with a whole number of degrees of freedom.
+
+    With y = x / 2 and dof = 2m (even) the tail is the Poisson sum
+    sum_{i<m} e^-y y^i / i!; with dof = 2m + 1 (odd) it is
+    erfc(sqrt(y)) + sum_{i<m} e^-y y^(i+1/2) / Gamma(i + 3/2). Terms are summed
+    in log space, so large statistics and thousands of degrees of freedom
+    neither overflow nor lose the tail.
+    """
+    xs = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    ds = np.atleast_1d(np.asarray(dof, dtype=np.float64))
+    xs, ds = np.broadcast_arrays(xs, ds)
+    out = np.empty(xs.shape, dtype=np.float64)
+    for index, (xv, dv) in enumerate(zip(xs.ravel(), ds.ravel(), strict=True)):
+        out.flat[index] = _chi2_sf_one(float(xv), int(round(dv)))
+    return out.reshape(np.broadcast(np.asarray(x), np.asarray(dof)).shape)
+
+
+def _chi2_sf_one(x: float, dof: int) -> float:
+    if dof < 1:
+        raise ValueError(f"degrees of freedom must be at least 1, got {dof}")
+    if not x > 0.0:
+        return 1.0
+    y = x / 2.0
+    half = dof % 2 == 1
+    m = (dof - 1) // 2 if half else dof // 2
+    head = math.erfc(math.sqrt(y)) if half else 0.0
+    if m == 0:
+        return head
+    a = 0.5 if half else 0.0
+    i = np.arange(m, dtype=np.float64)
+    # log Gamma(i + a + 1) for i = 0..m-1, built up from log Gamma(a + 1)
+    log_gamma = math.lgamma(a + 1.0) + np.concatenate(([0.0], np.cumsum(np.log(i[1:] + a))))
+    terms = np.exp(-y + (i + a) * math.log(y) - log_gamma)
+    return float(min(1.0, head + terms.sum()))
 
 
 def adjust(p_values: Sequence[float], method: Adjustment) -> list[float]:
