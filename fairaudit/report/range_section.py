@@ -2,9 +2,11 @@
 
 For each grouping: how often each group's inputs fall outside the declared
 trusted ranges (below and above apart, values not allowed, values missing),
-the share of its rows inside every range with a chart that names the group
-most often out of range, and the fairness criteria on the trusted rows beside
-those on all rows. Every string stays plain text here; the template escapes it.
+the share of its rows inside every range and the gap of that share across
+groups (``range_coverage``), a chart of the out-of-range shares that names the
+group most often out of range, and the fairness criteria and rates on the
+trusted rows beside those on all rows. Every string stays plain text here;
+the template escapes it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,23 @@ from markupsafe import Markup
 from ..ranges import RANGE_COVERAGE, FeatureCheck, RangeGroup, RangeGrouping, RangeReport
 from ..result import AuditResult, GateResult, GroupingResult, Rate
 from . import view
+from .view import Cell
 
 # The per-feature states a table column can show, and their headings.
 STATE_TITLES = {"below": "below", "above": "above", "not_allowed": "not allowed",
                 "missing": "missing"}
 
 
-def _share(check: FeatureCheck, state: str) -> Rate:
+def share(x: float | None) -> str:
+    """A share to three places, but never a non-zero share written as 0.000 (or 1.000)."""
+    if x is not None and 0 < x < 0.0005:
+        return "<0.001"
+    if x is not None and 0.9995 <= x < 1:
+        return ">0.999"
+    return view.number(x)
+
+
+def _state(check: FeatureCheck, state: str) -> Rate:
     rate: Rate = getattr(check, f"{state}_share")
     return rate
 
@@ -45,27 +57,24 @@ def _columns(report: RangeReport) -> list[dict[str, Any]]:
 
 
 def _specs(report: RangeReport) -> list[dict[str, Any]]:
-    rows = []
-    for spec in report.specs:
-        c = report.overall.features[spec.feature]
-        numeric = spec.kind == "numeric"
-        rows.append({
-            "feature": spec.feature,
-            "kind": "number" if numeric else "category",
-            "range": view.range_text(spec),
-            "outside": _cell(c.outside_share),
-            "below": _cell(c.below_share) if numeric and spec.min is not None else None,
-            "above": _cell(c.above_share) if numeric and spec.max is not None else None,
-            "missing": _cell(c.missing_share),
-            "source": spec.source,
-        })
-    return rows
+    return [{
+        "feature": spec.feature,
+        "kind": "number" if spec.kind == "numeric" else "category",
+        "range": view.range_text(spec),
+        "outside": _cell(report.overall.features[spec.feature].outside_share),
+        "missing": _cell(report.overall.features[spec.feature].missing_share),
+        "source": spec.source,
+    } for spec in report.specs]
 
 
 def _cell(rate: Rate, cls: str = "") -> dict[str, str]:
+    """A share for a dense table: its interval, when there is one, goes to the tooltip."""
     note = rate.reason or f"{rate.numerator:,} of {rate.denominator:,}"
+    ci = view.rate_ci(rate)
+    if ci is not None and rate.value is not None:
+        note += f"; interval {view.interval(ci)}"
     zero = rate.value == 0
-    return {"text": view.number(rate.value), "note": note,
+    return {"text": share(rate.value), "note": note,
             "cls": " ".join(c for c in (*cls.split(), "zero" if zero else "") if c)}
 
 
@@ -85,14 +94,14 @@ def _order(grouping: RangeGrouping) -> list[RangeGroup]:
         -g.rows, g.label))
 
 
-def _table(grouping: RangeGrouping, order: list[RangeGroup], columns: list[dict[str, Any]],
-           worst: RangeGroup | None, overall: RangeGroup, minimum: int) -> dict[str, Any]:
+def _table(order: list[RangeGroup], columns: list[dict[str, Any]], worst: RangeGroup | None,
+           overall: RangeGroup, minimum: int) -> dict[str, Any]:
     top: dict[tuple[str, str], float] = {}
     for col in columns:
         for state in col["states"]:
             values = [v for g in order
                       if _judged(g, check := g.features[col["feature"]], state, minimum)
-                      and (v := _share(check, state).value) is not None]
+                      and (v := _state(check, state).value) is not None]
             if len(values) > 1 and max(values) > 0:
                 top[(col["feature"], state)] = max(values)
     rows = []
@@ -101,7 +110,7 @@ def _table(grouping: RangeGrouping, order: list[RangeGroup], columns: list[dict[
         for col in columns:
             check = g.features[col["feature"]]
             for k, state in enumerate(col["states"]):
-                rate = _share(check, state)
+                rate = _state(check, state)
                 mark = (rate.value is not None and _judged(g, check, state, minimum)
                         and top.get((col["feature"], state)) == rate.value)
                 cells.append(_cell(rate, ("top " if mark else "") + ("fs" if k == 0 else "")))
@@ -109,29 +118,55 @@ def _table(grouping: RangeGrouping, order: list[RangeGroup], columns: list[dict[
                      "worst": g is worst, "coverage": _coverage_cell(g), "cells": cells})
     total = {"label": "All rows", "rows": f"{overall.rows:,}",
              "coverage": _coverage_cell(overall),
-             "cells": [_cell(_share(overall.features[col["feature"]], state),
+             "cells": [_cell(_state(overall.features[col["feature"]], state),
                              "fs" if k == 0 else "")
                        for col in columns for k, state in enumerate(col["states"])]}
     return {"rows": rows, "overall": total}
 
 
-def _coverage_cell(g: RangeGroup) -> dict[str, str]:
+def _coverage_cell(g: RangeGroup) -> Cell:
     c = g.coverage
     note = c.reason or (f"{c.numerator:,} of {c.denominator:,} rows inside every range "
                         f"({g.unknown:,} more miss a value)")
-    return {"text": view.number(c.value), "note": note}
+    return Cell(share(c.value), view.interval(view.rate_ci(c)), note)
 
 
-def _gate_line(gates: list[GateResult]) -> list[dict[str, str]]:
+def _is_range_gate(gate: GateResult) -> bool:
+    return gate.criterion == RANGE_COVERAGE or gate.kind == "max_out_of_range"
+
+
+def _gate_items(gates: list[GateResult]) -> list[dict[str, str]]:
+    """Each range gate of a grouping in a few words: what, value (where), threshold."""
     out = []
     for gate in gates:
         value = view.number(gate.value)
-        if gate.group is not None:
+        ci = view.gate_ci(gate)
+        if ci is not None:
+            value += f" {view.interval(ci)}"
+        if gate.kind == "max_out_of_range" and gate.group is not None:
             value += f" in {gate.group}"
         out.append({"status": view.status(gate), "feature": gate.feature or "",
-                    "value": value, "threshold": view.threshold(gate.threshold),
-                    "reason": gate.reason or ""})
+                    "what": view.kind_words(gate.kind)[0], "value": value,
+                    "threshold": view.threshold(gate.threshold), "reason": gate.reason or ""})
     return out
+
+
+def _gap(r: RangeGrouping) -> dict[str, Any]:
+    gap = r.coverage
+    p, p_adj = view.gap_p(gap)
+    groups = [g for g in r.groups if view.covered(r, g)]
+    pair = None
+    if len(groups) >= 2:
+        ordered = sorted(groups, key=lambda g: g.coverage.value or 0.0)
+        pair = {"low": ordered[0].label, "low_value": share(ordered[0].coverage.value),
+                "high": ordered[-1].label, "high_value": share(ordered[-1].coverage.value)}
+    return {"difference": view.number(gap.difference),
+            "difference_ci": view.interval(view.gap_ci(gap, "max_gap")),
+            "ratio": view.number(gap.ratio),
+            "ratio_ci": view.interval(view.gap_ci(gap, "min_ratio")),
+            "p_adjusted": None if p_adj is None else view.number(p_adj),
+            "p": None if p is None else view.number(p),
+            "groups": gap.groups_used, "reason": gap.reason, "pair": pair}
 
 
 def _compare(full: GroupingResult, trusted: GroupingResult, gated: set[tuple[str, str]]
@@ -144,11 +179,15 @@ def _compare(full: GroupingResult, trusted: GroupingResult, gated: set[tuple[str
         rows.append({
             "name": view.criterion_title(name),
             "gated": (full.name, name) in gated,
-            "difference": view.number(before.difference),
-            "difference_trusted": view.number(gap.difference),
+            "difference": Cell(view.number(before.difference),
+                               view.interval(view.gap_ci(before, "max_gap"), 2)),
+            "difference_trusted": Cell(view.number(gap.difference),
+                                       view.interval(view.gap_ci(gap, "max_gap"), 2)),
             "difference_change": _change(before.difference, gap.difference),
-            "ratio": view.number(before.ratio),
-            "ratio_trusted": view.number(gap.ratio),
+            "ratio": Cell(view.number(before.ratio),
+                          view.interval(view.gap_ci(before, "min_ratio"), 2)),
+            "ratio_trusted": Cell(view.number(gap.ratio),
+                                  view.interval(view.gap_ci(gap, "min_ratio"), 2)),
             "ratio_change": _change(before.ratio, gap.ratio),
             "groups": f"{before.groups_used} → {gap.groups_used}",
         })
@@ -159,7 +198,14 @@ def _change(before: float | None, after: float | None) -> str:
     if before is None or after is None:
         return view.DASH
     d = after - before
-    return "±0.000" if round(d, 3) == 0 else f"{d:+.3f}".replace("-", "−")
+    return "±0.000" if round(d, 3) == 0 else f"{d:+.3f}".replace("-", "\u2212")
+
+
+def _rate(rate: Rate | None) -> Cell:
+    if rate is None:
+        return Cell(view.DASH, "", "no trusted rows in this group")
+    note = rate.reason or f"{rate.numerator:,} / {rate.denominator:,}"
+    return Cell(view.number(rate.value), view.interval(view.rate_ci(rate), 2), note)
 
 
 def _beside(result: AuditResult, full: GroupingResult, trusted: GroupingResult
@@ -170,13 +216,15 @@ def _beside(result: AuditResult, full: GroupingResult, trusted: GroupingResult
     for grp in full.groups:
         t = by_label.get(grp.label)
         rows.append({
-            "label": grp.label, "small": grp.small,
+            "label": grp.label,
+            "small": grp.small,
+            # big enough on all rows, too small among its trusted rows
+            "small_trusted": not grp.small and (t is None or t.small),
             "rows": f"{grp.count:,}",
             "trusted": f"{t.count:,}" if t else "0",
             "share": f"{t.count / grp.count:.1%}" if t and grp.count else view.DASH,
-            "cells": [{"all": view.number(grp.metrics[m].value),
-                       "trusted": view.number(t.metrics[m].value) if t else view.DASH}
-                      for m in focus],
+            "cells": [{"all": _rate(grp.metrics[m]),
+                       "trusted": _rate(t.metrics[m] if t else None)} for m in focus],
         })
     return {"metrics": [view.metric_title(m) for m in focus], "rows": rows}
 
@@ -198,28 +246,30 @@ def section(result: AuditResult, gated: set[tuple[str, str]]) -> dict[str, Any] 
         order = _order(r)
         full = next((g for g in result.groupings if g.name == r.name), None)
         subset = trusted.get(r.name)
-        coverage_gates = [g for g in result.gates
-                          if g.grouping == r.name and g.criterion == RANGE_COVERAGE]
-        range_gates = [g for g in result.gates
-                       if g.grouping == r.name and g.kind == "max_out_of_range"]
+        gates = [g for g in result.gates if g.grouping == r.name and _is_range_gate(g)]
+        # the worst group is drawn as an alarm only when a range gate on it failed
+        alarm = any(view.status(g) == "fail" for g in gates)
+        thresholds = {g.feature: g.threshold for g in gates
+                      if g.kind == "max_out_of_range" and g.feature is not None}
+        svg = chart.range_chart(order, report.specs, o, thresholds, worst, alarm,
+                                f"r{i}") if order else ""
         blocks.append({
             "id": f"ranges-{i}",
             "name": r.name,
             "intersection": len(r.columns) > 1,
-            "chart": Markup(chart.coverage_chart(order, worst, o.coverage.value, f"r{i}")),
+            "chart": Markup(svg),
+            "thresholds": [view.threshold(t) for t in sorted(set(thresholds.values()))],
+            "alarm": alarm,
+            "has_ci": any(view.rate_ci(g.coverage) or any(
+                view.rate_ci(c.outside_share) for c in g.features.values()) for g in r.groups),
             "worst": None if worst is None else {
-                "label": worst.label, "coverage": view.number(worst.coverage.value),
-                "outside": view.number(1 - (worst.coverage.value or 0.0))},
-            "gap": {"difference": view.number(r.coverage.difference),
-                    "ratio": view.number(r.coverage.ratio),
-                    "groups": r.coverage.groups_used, "reason": r.coverage.reason},
-            "coverage_gates": [
-                {"status": view.status(g),
-                 "text": f"range coverage {view.kind_words(g.kind)[0]} "
-                         f"{view.number(g.value)}, threshold {view.threshold(g.threshold)}"}
-                for g in coverage_gates],
-            "range_gates": _gate_line(range_gates),
-            "table": _table(r, order, columns, worst, o, minimum),
+                "label": worst.label,
+                "outside": f"{worst.coverage.denominator - worst.coverage.numerator:,}",
+                "known": f"{worst.coverage.denominator:,}",
+                "share": share(1 - (worst.coverage.value or 0.0))},
+            "gap": _gap(r),
+            "gates": _gate_items(gates),
+            "table": _table(order, columns, worst, o, minimum),
             "excluded": [{"group": e.group, "reason": e.reason} for e in r.coverage.excluded],
             "compare": _compare(full, subset, gated) if full and subset else [],
             "beside": _beside(result, full, subset) if full and subset else None,
@@ -227,11 +277,11 @@ def section(result: AuditResult, gated: set[tuple[str, str]]) -> dict[str, Any] 
     return {
         "specs": _specs(report),
         "columns": columns,
-        "width": sum(len(c["states"]) for c in columns),
         "rows": f"{o.rows:,}",
         "trusted": f"{o.trusted:,}",
         "outside": f"{o.outside:,}",
         "unknown": f"{o.unknown:,}",
-        "coverage": view.number(o.coverage.value),
+        "coverage": share(o.coverage.value),
+        "min_group_size": f"{minimum:,}",
         "groupings": blocks,
     }
