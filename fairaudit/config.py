@@ -340,9 +340,9 @@ def load_file(path: str) -> dict[str, Any]:
                               "of CRITERION = VALUE")
         for key, threshold in table.items():
             criterion = key.rpartition(":")[2]
-            if (hint := _unknown_criterion(criterion)) is not None:
+            if (advice := _unknown_criterion(criterion)) is not None:
                 raise ConfigError(f"{path}: unknown criterion '{criterion}' in key "
-                                  f"'{prefix}gates.{kind}.{key}'; {hint}")
+                                  f"'{prefix}gates.{kind}.{key}'; {advice}")
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
                 raise ConfigError(f"{path}: key '{prefix}gates.{kind}.{key}' must be a number, "
                                   f"not {_toml_type(threshold)} {threshold!r}")

@@ -93,7 +93,7 @@ def config_from(**settings: Any) -> AuditConfig:
     gates: list[GateSpec] = []
     for kind in ("max_gap", "min_ratio"):
         for key, value in (flags.pop(kind, None) or {}).items():
-            gates.append(parse_gate(f"{key}={value}", kind))  # type: ignore[arg-type]
+            gates.append(parse_gate(f"{key}={value}", kind))
     flags["gates"] = gates
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
@@ -150,7 +150,7 @@ class _Pass:
         return self.roles.groups + (self.categorical if src.format == "parquet" else ())
 
     def count(self, batch: pa.RecordBatch, where: Where, acc: Accumulator) -> None:
-        cells = self.decoder.cells(batch, where)
+        cells: npt.NDArray[Any] = self.decoder.cells(batch, where)
         if self.checker is not None:
             cells = self.checker.cells(batch, cells, where.file)
         acc.add([batch.column(g) for g in self.roles.groups], cells)
@@ -382,7 +382,7 @@ def now() -> str:
 
 
 def _groupings(config: AuditConfig) -> list[tuple[str, ...]]:
-    out = [(g,) for g in config.groups]
+    out: list[tuple[str, ...]] = [(g,) for g in config.groups]
     if config.intersections and len(config.groups) > 1:
         out.append(tuple(config.groups))
     return out

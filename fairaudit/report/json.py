@@ -150,4 +150,7 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
 
 
 def dumps(result: AuditResult) -> str:
-    return json.dumps(to_dict(result), indent=2, allow_nan=False, default=str) + "\n"
+    # compact: the indenting encoder is pure Python, five times slower, and an audit of
+    # a 10,000-level column writes tens of megabytes (`jq .` indents it for reading)
+    return json.dumps(to_dict(result), separators=(",", ":"), allow_nan=False,
+                      default=str) + "\n"
