@@ -178,7 +178,7 @@ def range_chart(groups: Sequence[RangeGroup], specs: Sequence[RangeSpec],
     label_in = 4.0
     panel_in = 1.55
     width = label_in + panel_in * k + 0.3
-    height = 0.95 + 0.22 * n
+    height = 0.95 + 0.28 * n
     top = max([_range_extent(g, specs) for g in (*groups, overall)] + list(thresholds.values()))
     xmax = next(c for c in _SCALE if c >= min(1.0, top * 1.08))
     with matplotlib.rc_context(_rc()):
@@ -285,7 +285,7 @@ def _range_panel(ax: Any, title: str, subtitle: str, groups: Sequence[RangeGroup
         for i, v in enumerate(values):
             hatched = bool(hatch_second) and i == 1
             solid = not (hatched or grp.small)
-            ax.barh([y], [v], left=[left], height=0.62, color=colour if solid else "white",
+            ax.barh([y], [v], left=[left], height=0.66, color=colour if solid else "white",
                     edgecolor=colour, linewidth=0.6, hatch="//////" if hatched else None)
             left += v
         if ci is not None:

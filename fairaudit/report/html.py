@@ -75,8 +75,8 @@ def _criteria(result: AuditResult, g: GroupingResult,
             "difference": Cell(view.number(gap.difference),
                                view.interval(view.gap_ci(gap, "max_gap"), 2)),
             "ratio": Cell(view.number(gap.ratio), view.interval(view.gap_ci(gap, "min_ratio"), 2)),
-            "p": view.number(p) if p is not None else None,
-            "p_adjusted": view.number(p_adj) if p_adj is not None else None,
+            "p": view.p_text(p),
+            "p_adjusted": view.p_text(p_adj),
             "groups_used": gap.groups_used,
             "pair": _coverage_pair(result, g) if name == RANGE_COVERAGE else (
                 None if pair is None else {

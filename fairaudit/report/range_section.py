@@ -164,8 +164,8 @@ def _gap(r: RangeGrouping) -> dict[str, Any]:
             "difference_ci": view.interval(view.gap_ci(gap, "max_gap")),
             "ratio": view.number(gap.ratio),
             "ratio_ci": view.interval(view.gap_ci(gap, "min_ratio")),
-            "p_adjusted": None if p_adj is None else view.number(p_adj),
-            "p": None if p is None else view.number(p),
+            "p_adjusted": view.p_text(p_adj),
+            "p": view.p_text(p),
             "groups": gap.groups_used, "reason": gap.reason, "pair": pair}
 
 

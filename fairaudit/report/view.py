@@ -117,6 +117,13 @@ def number(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
+def p_text(p: float | None) -> str | None:
+    """A p-value to three places; one below 0.001 is "<0.001", never "0.000"."""
+    if p is None:
+        return None
+    return "<0.001" if p < 0.001 else number(p)
+
+
 def interval(ci: Interval | None, digits: int = 3) -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
