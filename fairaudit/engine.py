@@ -448,13 +448,13 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     groups = []
     for i, key in enumerate(keys):
         groups.append(GroupResult(
-            key=dict(zip(columns, key)),
+            key=dict(zip(columns, key, strict=True)),
             label=labels[i],
             count=count_list[i],
             share=count_list[i] / rows_used,
             small=small_list[i],
-            dropped=dict(zip(DROP_REASONS, drops[i])),
-            metrics=dict(zip(names, rates[i])),
+            dropped=dict(zip(DROP_REASONS, drops[i], strict=True)),
+            metrics=dict(zip(names, rates[i], strict=True)),
             versus_reference={n: Comparison(vs_d[i][j], vs_r[i][j], vs_dci[i][j], vs_rci[i][j])
                               for j, n in enumerate(names)},
             is_reference=i == ref_index,
@@ -580,7 +580,8 @@ def _combine(parts: list[Gap]) -> Gap:
             excluded.setdefault(e.group, e)
     reason = next((p.reason for p in parts if p.reason), None)
     return Gap(
-        difference=None if any(d is None for d in diffs) else max(d for d in diffs if d is not None),
+        difference=None if any(d is None for d in diffs)
+        else max(d for d in diffs if d is not None),
         ratio=None if any(r is None for r in ratios) else min(r for r in ratios if r is not None),
         groups_used=min(p.groups_used for p in parts),
         excluded=tuple(excluded.values()),

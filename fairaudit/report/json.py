@@ -15,8 +15,16 @@ from typing import Any
 import orjson
 
 from ..ranges import FeatureCheck, RangeGroup, RangeReport
-from ..result import (SCHEMA_VERSION, AuditResult, Exclusion, Gap, GateResult, GroupingResult,
-                      Interval, Rate)
+from ..result import (
+    SCHEMA_VERSION,
+    AuditResult,
+    Exclusion,
+    Gap,
+    GateResult,
+    GroupingResult,
+    Interval,
+    Rate,
+)
 
 
 def _f(x: float | None) -> float | None:
