@@ -323,8 +323,10 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
     range_report: _ranges.RangeReport | None = None
     trusted: tuple[GroupingResult, ...] = ()
     if config.ranges:
-        range_report = _ranges.report(table, config.ranges, _groupings(config),
-                                      config.min_group_size, _sort_key)
+        range_report = _ranges.report(
+            table, config.ranges, _groupings(config), config.min_group_size, _sort_key,
+            _ranges.Uncertainty(config.interval, config.confidence,  # type: ignore[arg-type]
+                                config.bootstrap, config.seed))
         groupings = tuple(
             replace(g, criteria={**g.criteria, _ranges.RANGE_COVERAGE: r.coverage})
             for g, r in zip(groupings, range_report.groupings, strict=True))
@@ -334,8 +336,10 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
                         for cols in _groupings(config))
     groupings = stats.adjust_groupings(groupings, config.adjust)  # type: ignore[arg-type]
     trusted = stats.adjust_groupings(trusted, config.adjust)  # type: ignore[arg-type]
+    if range_report is not None:  # the coverage gaps with their adjusted p-values
+        range_report = _ranges.with_criteria(range_report, groupings)
     gate_results = evaluate(config.gates, groupings, config.decide) + _ranges.evaluate(
-        config.range_gates, range_report, config.min_group_size)
+        config.range_gates, range_report, config.min_group_size, config.decide)
     roles = config.roles
     provenance = Provenance(
         files=tuple(files),

@@ -16,25 +16,28 @@ From the counts: per group and feature the shares below, above, not allowed
 rows whose standing is known (inside every range, or outside at least one),
 compared across groups like any other criterion; and a view of the count table
 that holds only the trusted rows, so that every fairness figure is computed on
-the trusted subset by the same code as on all rows.
+the trusted subset by the same code as on all rows. Every share gets the
+interval a rate gets, and the coverage gap the bootstrap intervals and test a
+metric's gap gets (docs/statistics.md).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from . import stats
 from .counts import CountTable
 from .decode import CELLS
 from .errors import ConfigError, UsageError, closest, column_hint
-from .metrics import spread
-from .result import Exclusion, Gap, GateResult, Rate, show_value
+from .metrics import Metric, safe_divide, spread
+from .result import Exclusion, Gap, GateResult, GroupingResult, Interval, Rate, show_value
 
 RANGE_COVERAGE = "range_coverage"
 STATES = ("in", "below", "above", "not_allowed", "missing")
@@ -450,10 +453,26 @@ def _type_name(t: pa.DataType) -> str:
 
 # -- reporting --------------------------------------------------------------------------
 
+# The shares of a feature, in the order FeatureCheck.intervals and the interval
+# arrays of one grouping hold them.
+SHARES = ("outside", "below", "above", "not_allowed", "missing")
+
+# range_coverage as a rate over two cells (inside every range, outside some
+# range), so that its gap is bootstrapped and tested by the same code as every
+# metric's: a group's two counts are a binomial sample of its known rows.
+COVERAGE_METRIC = Metric(
+    RANGE_COVERAGE, "Range coverage", (0,), (0, 1),
+    "share of rows inside every range among the rows whose standing is known",
+    "higher", False, "rows with a known standing in every range")
+
 
 @dataclass(frozen=True)
 class FeatureCheck:
-    """One feature's range states in one group. Outside shares are over the known values."""
+    """One feature's range states in one group. Outside shares are over the known values.
+
+    ``intervals`` holds each share's confidence interval, by share name
+    (``SHARES``), computed with the audit's interval method and level.
+    """
 
     feature: str
     rows: int
@@ -462,6 +481,7 @@ class FeatureCheck:
     above: int
     not_allowed: int
     missing: int
+    intervals: Mapping[str, Interval] = field(default_factory=dict, compare=False)
 
     @property
     def known(self) -> int:
@@ -471,32 +491,33 @@ class FeatureCheck:
     def outside(self) -> int:
         return self.below + self.above + self.not_allowed
 
-    def _share(self, count: int) -> Rate:
+    def _share(self, name: str, count: int) -> Rate:
         if self.known == 0:
             return Rate(None, count, 0, "no known values")
-        return Rate(count / self.known, count, self.known)
+        return Rate(count / self.known, count, self.known, ci=self.intervals.get(name))
 
     @property
     def outside_share(self) -> Rate:
-        return self._share(self.outside)
+        return self._share("outside", self.outside)
 
     @property
     def below_share(self) -> Rate:
-        return self._share(self.below)
+        return self._share("below", self.below)
 
     @property
     def above_share(self) -> Rate:
-        return self._share(self.above)
+        return self._share("above", self.above)
 
     @property
     def not_allowed_share(self) -> Rate:
-        return self._share(self.not_allowed)
+        return self._share("not_allowed", self.not_allowed)
 
     @property
     def missing_share(self) -> Rate:
         if self.rows == 0:
             return Rate(None, self.missing, 0, "no rows")
-        return Rate(self.missing / self.rows, self.missing, self.rows)
+        return Rate(self.missing / self.rows, self.missing, self.rows,
+                    ci=self.intervals.get("missing"))
 
 
 @dataclass(frozen=True)
@@ -540,6 +561,16 @@ class RangeReport:
         raise KeyError(name)
 
 
+@dataclass(frozen=True)
+class Uncertainty:
+    """How the range figures get their intervals: the audit's settings of the same names."""
+
+    interval: stats.IntervalMethod = "wilson"
+    confidence: float = 0.95
+    bootstrap: int = 1000
+    seed: int = 0
+
+
 def trusted_view(table: CountTable) -> CountTable:
     """The count table of the rows inside every range, in the base cell layout."""
     start = TRUSTED_OFFSET
@@ -549,47 +580,78 @@ def trusted_view(table: CountTable) -> CountTable:
 
 def report(table: CountTable, specs: Sequence[RangeSpec],
            groupings: Iterable[tuple[str, ...]], minimum: int,
-           sort_key: Callable[[tuple[Any, ...]], Any]) -> RangeReport:
-    """Range shares per grouping and group, and the coverage gap across groups."""
+           sort_key: Callable[[tuple[Any, ...]], Any],
+           uncertainty: Uncertainty = Uncertainty()) -> RangeReport:
+    """Range shares per grouping and group, and the coverage gap across groups.
+
+    Every share gets its interval (one vectorized call per grouping); the
+    coverage gap gets bootstrap intervals and a test of homogeneity.
+    """
     if table.cell_names != layout(specs):
         raise ValueError("the count table was not counted with these ranges")
     specs = tuple(specs)
-    overall = _group({}, "overall", table.total, specs, minimum)
+    (overall,) = _groups([{}], ["overall"], table.total[None, :], specs, minimum, uncertainty)
     out = []
     for columns in groupings:
         keys, cells = table.project(columns)
         order = sorted(range(len(keys)), key=lambda i: sort_key(keys[i]))
-        groups = tuple(
-            _group(dict(zip(columns, keys[i], strict=True)),
-                   " & ".join(show_value(v) for v in keys[i]),
-                   cells[i], specs, minimum)
-            for i in order
-        )
-        out.append(RangeGrouping("&".join(columns), tuple(columns), groups,
-                                 _coverage_gap(groups, minimum)))
+        groups = _groups([dict(zip(columns, keys[i], strict=True)) for i in order],
+                         [" & ".join(show_value(v) for v in keys[i]) for i in order],
+                         cells[order], specs, minimum, uncertainty)
+        name = "&".join(columns)
+        out.append(RangeGrouping(name, tuple(columns), groups,
+                                 _coverage_gap(groups, minimum, name, uncertainty)))
     return RangeReport(specs, overall, tuple(out))
 
 
-def _group(key: dict[str, Any], label: str, cells: npt.NDArray[np.int64],
-           specs: tuple[RangeSpec, ...], minimum: int) -> RangeGroup:
-    rows = int(cells[: len(CELLS)].sum())
-    fam = cells[TRUSTED_OFFSET:FEATURE_OFFSET]
-    trusted = int(fam[: len(CELLS)].sum())
-    outside, unknown = int(fam[OUTSIDE]), int(fam[UNKNOWN])
-    known = trusted + outside
-    coverage = Rate(trusted / known, trusted, known) if known else \
-        Rate(None, trusted, 0, "no row with a known standing in every range")
-    features = {}
-    for f, spec in enumerate(specs):
-        s = cells[FEATURE_OFFSET + len(STATES) * f:FEATURE_OFFSET + len(STATES) * (f + 1)]
-        features[spec.feature] = FeatureCheck(spec.feature, rows, *(int(x) for x in s))
-    return RangeGroup(key, label, rows, rows < minimum, coverage, trusted, outside, unknown,
-                      features)
+def _groups(keys: Sequence[dict[str, Any]], labels: Sequence[str],
+            cells: npt.NDArray[np.int64], specs: tuple[RangeSpec, ...], minimum: int,
+            uncertainty: Uncertainty) -> tuple[RangeGroup, ...]:
+    """The groups of one grouping from their cells (groups, cells), intervals all at once."""
+    n_groups, n_features = len(cells), len(specs)
+    rows = cells[:, : len(CELLS)].sum(axis=1)
+    fam = cells[:, TRUSTED_OFFSET:FEATURE_OFFSET]
+    trusted = fam[:, : len(CELLS)].sum(axis=1)
+    outside, unknown = fam[:, OUTSIDE], fam[:, UNKNOWN]
+    states = cells[:, FEATURE_OFFSET:FEATURE_OFFSET + len(STATES) * n_features].reshape(
+        n_groups, n_features, len(STATES))
+    below, above, not_allowed, missing = (states[..., s] for s in
+                                          (BELOW, ABOVE, NOT_ALLOWED, MISSING))
+    known = rows[:, None] - missing
+    # every share's numerator and denominator, in SHARES order, then the coverage
+    num = np.stack([below + above + not_allowed, below, above, not_allowed, missing], axis=-1)
+    den = np.stack([known, known, known, known, np.broadcast_to(rows[:, None], known.shape)],
+                   axis=-1)
+    num = np.concatenate([num.reshape(n_groups, -1), trusted[:, None]], axis=1)
+    den = np.concatenate([den.reshape(n_groups, -1), (trusted + outside)[:, None]], axis=1)
+    lo, hi = stats.proportion_interval(num, den, uncertainty.interval, uncertainty.confidence)
+    lo_shares = lo[:, :-1].reshape(n_groups, n_features, len(SHARES))
+    hi_shares = hi[:, :-1].reshape(n_groups, n_features, len(SHARES))
+    out = []
+    for i in range(n_groups):
+        features = {}
+        for f, spec in enumerate(specs):
+            intervals = {name: (float(lo_shares[i, f, s]), float(hi_shares[i, f, s]))
+                         for s, name in enumerate(SHARES) if not np.isnan(lo_shares[i, f, s])}
+            c_in, c_below, c_above, c_not, c_missing = (int(x) for x in states[i, f])
+            features[spec.feature] = FeatureCheck(spec.feature, int(rows[i]), c_in, c_below,
+                                                  c_above, c_not, c_missing, intervals)
+        k, n = int(trusted[i]), int(trusted[i] + outside[i])
+        coverage = Rate(k / n, k, n, ci=(float(lo[i, -1]), float(hi[i, -1]))) if n else \
+            Rate(None, k, 0, "no row with a known standing in every range")
+        out.append(RangeGroup(keys[i], labels[i], int(rows[i]), bool(rows[i] < minimum),
+                              coverage, k, int(outside[i]), int(unknown[i]), features))
+    return tuple(out)
 
 
-def _coverage_gap(groups: Sequence[RangeGroup], minimum: int) -> Gap:
-    values = np.array([[np.nan if g.coverage.value is None else g.coverage.value]
-                       for g in groups], dtype=np.float64).reshape(len(groups), 1)
+def _coverage_gap(groups: Sequence[RangeGroup], minimum: int, name: str,
+                  uncertainty: Uncertainty) -> Gap:
+    """The range_coverage gap, its bootstrap intervals and its test of homogeneity."""
+    counts = np.array([[g.trusted, g.outside, 0, 0] for g in groups],
+                      dtype=np.int64).reshape(len(groups), 4)
+    num = counts[:, :1].astype(np.float64)
+    den = counts[:, :2].sum(axis=1, keepdims=True).astype(np.float64)
+    values = safe_divide(num, den)
     eligible = np.array([[not g.small and g.coverage.denominator >= minimum] for g in groups],
                         dtype=bool).reshape(len(groups), 1)
     diff, ratio = spread(values, eligible)
@@ -603,23 +665,46 @@ def _coverage_gap(groups: Sequence[RangeGroup], minimum: int) -> Gap:
             why = "undefined: no row with a known standing in every range"
         else:
             why = f"too few rows with known range values: {g.coverage.denominator:,} < {minimum}"
-        excluded.append(Exclusion(g.label, why))
+        excluded.append(Exclusion(g.label, why, g.rows, g.coverage.denominator))
     used = int(eligible.sum())
     reason = None if used >= 2 else (
         f"{used} group{'s' if used != 1 else ''} with at least {minimum} rows of known "
         "range values; a gap needs two")
-    return Gap(_num(diff[0]), _num(ratio[0]), used, tuple(excluded), reason)
+    boot = stats.bootstrap(counts, (COVERAGE_METRIC,), eligible,
+                           int(np.argmax(den[:, 0])) if len(groups) else 0, [],
+                           uncertainty.bootstrap, uncertainty.confidence,
+                           stats.seed_for(uncertainty.seed, f"{RANGE_COVERAGE}:{name}"))
+    _, _, p_value = stats.homogeneity(num, den, eligible)
+    return Gap(_num(diff[0]), _num(ratio[0]), used, tuple(excluded), reason,
+               ci_difference=_pair(boot.difference[0]), ci_ratio=_pair(boot.ratio[0]),
+               p_value=_num(p_value[0]))
+
+
+def with_criteria(result: RangeReport, groupings: Sequence[GroupingResult]) -> RangeReport:
+    """The report with each grouping's coverage gap as the audit's criteria hold it.
+
+    The audit adjusts every p-value together, in its groupings' criteria; this
+    carries the adjusted coverage gaps back into the range report.
+    """
+    by_name = {g.name: g.criteria.get(RANGE_COVERAGE) for g in groupings}
+    return replace(result, groupings=tuple(
+        replace(r, coverage=by_name.get(r.name) or r.coverage) for r in result.groupings))
 
 
 def _num(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
+def _pair(bounds: npt.NDArray[np.float64]) -> Interval | None:
+    low, high = (float(x) for x in bounds)
+    return None if np.isnan(low) or np.isnan(high) else (low, high)
+
+
 # -- gates --------------------------------------------------------------------------------
 
 
-def evaluate(gates: Sequence[RangeGate], result: RangeReport | None, minimum: int
-             ) -> tuple[GateResult, ...]:
+def evaluate(gates: Sequence[RangeGate], result: RangeReport | None, minimum: int,
+             decide: str = "point") -> tuple[GateResult, ...]:
     """One verdict per grouping and feature: the largest outside share of an eligible group."""
     if not gates or result is None:
         return ()
@@ -629,25 +714,38 @@ def evaluate(gates: Sequence[RangeGate], result: RangeReport | None, minimum: in
         for spec in result.specs:
             gate = by_feature.get(spec.feature) or by_feature.get(None)
             if gate is not None:
-                out.append(_judge(gate.threshold, spec.feature, grouping, minimum))
+                out.append(_judge(gate.threshold, spec.feature, grouping, minimum, decide))
     return tuple(out)
 
 
-def _judge(threshold: float, feature: str, grouping: RangeGrouping, minimum: int) -> GateResult:
-    from .gates import TOLERANCE
+def _judge(threshold: float, feature: str, grouping: RangeGrouping, minimum: int,
+           decide: str) -> GateResult:
+    """The largest share of an eligible group, judged by the audit's decision rule.
+
+    The interval of the largest share runs from the largest lower end to the
+    largest upper end of the eligible groups' share intervals: the gate fails
+    confidently when some group's whole interval is past the threshold, and
+    passes confidently when every group's is inside it.
+    """
+    from .gates import decision
 
     worst: tuple[float, str] | None = None
+    ends: list[Interval | None] = []
     for g in grouping.groups:
-        check = g.features[feature]
-        share = check.outside_share.value
-        if g.small or check.known < minimum or share is None:
+        share = g.features[feature].outside_share
+        if g.small or share.denominator < minimum or share.value is None:
             continue
-        if worst is None or share > worst[0]:
-            worst = (share, g.label)
+        if worst is None or share.value > worst[0]:
+            worst = (share.value, g.label)
+        ends.append(share.ci)
     if worst is None:
         return GateResult(grouping.name, "out_of_range", "max_out_of_range", threshold, None,
                           "skipped", f"no group with at least {minimum} known values",
-                          feature=feature)
-    status: Literal["pass", "fail"] = "pass" if worst[0] <= threshold + TOLERANCE else "fail"
+                          feature=feature, rule=decide)
+    known = [e for e in ends if e is not None]
+    ci = (max(e[0] for e in known), max(e[1] for e in known)) if len(known) == len(ends) \
+        else None
+    status, reason = decision(worst[0], ci, threshold, "max_gap", decide)
     return GateResult(grouping.name, "out_of_range", "max_out_of_range", threshold, worst[0],
-                      status, feature=feature, group=worst[1])
+                      status, reason, feature=feature, group=worst[1], ci=ci,  # type: ignore[arg-type]
+                      rule=decide)

@@ -124,19 +124,19 @@ class GateResult:
     @property
     def sentence(self) -> str:
         """One line a person can read: what was measured against what."""
-        if self.kind == "max_out_of_range":
-            value = "undefined" if self.value is None else f"{self.value:.4f}"
-            where = f"{self.grouping} = {self.group}" if self.group else f"any {self.grouping}"
-            text = (f"share of {self.feature} values out of range in {where}: {value}, "
-                    f"must be at most {self.threshold:g}")
-            return text + (f" ({self.reason})" if self.reason else "")
-        what = "gap" if self.kind == "max_gap" else "ratio"
-        bound = "at most" if self.kind == "max_gap" else "at least"
-        name = self.criterion.replace("_", " ")
         value = "undefined" if self.value is None else f"{self.value:.4f}"
         if self.ci is not None:
             value += f" [{self.ci[0]:.4f}, {self.ci[1]:.4f}]"
-        text = f"{name} {what} across {self.grouping}: {value}, must be {bound} {self.threshold:g}"
+        if self.kind == "max_out_of_range":
+            where = f"{self.grouping} = {self.group}" if self.group else f"any {self.grouping}"
+            text = (f"share of {self.feature} values out of range in {where}: {value}, "
+                    f"must be at most {self.threshold:g}")
+        else:
+            what = "gap" if self.kind == "max_gap" else "ratio"
+            bound = "at most" if self.kind == "max_gap" else "at least"
+            name = self.criterion.replace("_", " ")
+            text = (f"{name} {what} across {self.grouping}: {value}, "
+                    f"must be {bound} {self.threshold:g}")
         notes = ([f"rule {self.rule}"] if self.rule != "point" else []) + \
             ([self.reason] if self.reason else [])
         return text + (f" ({': '.join(notes)})" if notes else "")

@@ -543,7 +543,7 @@ def chi2_sf(x: npt.ArrayLike, dof: npt.ArrayLike) -> FloatArray:
     xs, ds = np.broadcast_arrays(xs, ds)
     out = np.empty(xs.shape, dtype=np.float64)
     for index, (xv, dv) in enumerate(zip(xs.ravel(), ds.ravel(), strict=True)):
-        out.flat[index] = _chi2_sf_one(float(xv), int(round(dv)))
+        out.flat[index] = _chi2_sf_one(float(xv), round(float(dv)))
     return out.reshape(np.broadcast(np.asarray(x), np.asarray(dof)).shape)
 
 
@@ -599,14 +599,19 @@ def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment
 
     The family is every distinct test the audit makes: one per grouping and
     metric, counting complementary metrics (FPR and TNR, TPR and FNR, ...)
-    once since their tables are the same. A criterion over several metrics
-    takes the smallest adjusted p of its metrics.
+    once since their tables are the same, and one per grouping for a
+    criterion with a test of its own (``range_coverage``). A criterion over
+    several metrics takes the smallest adjusted p of its metrics.
     """
     family: dict[tuple[str, object], float] = {}
     for g in groupings:
         for name, gap in g.gaps.items():
             if gap.p_value is not None:
                 family.setdefault((g.name, test_key(METRIC_BY_NAME[name])), gap.p_value)
+        for name, gap in g.criteria.items():
+            # a criterion not over confusion metrics (range_coverage) is its own test
+            if name not in CRITERION_BY_NAME and gap.p_value is not None:
+                family[(g.name, name)] = gap.p_value
     adjusted = dict(zip(family, adjust(list(family.values()), method), strict=True))
     out = []
     for g in groupings:
@@ -618,7 +623,7 @@ def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment
         criteria = {}
         for name, gap in g.criteria.items():
             if name not in CRITERION_BY_NAME:  # not over confusion metrics: its own test
-                criteria[name] = gap
+                criteria[name] = dataclasses.replace(gap, p_adjusted=adjusted.get((g.name, name)))
                 continue
             parts = [gaps[m] for m in CRITERION_BY_NAME[name].metrics if m in gaps]
             ps = [p.p_value for p in parts if p.p_value is not None]

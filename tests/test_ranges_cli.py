@@ -54,6 +54,14 @@ def rows(tmp_path):
     return path
 
 
+def _wilson(k, n, z=1.959963984540054):
+    """The Wilson score interval by its textbook formula (z for 95%)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
 def _write_config(tmp_path, ranges_text, gates_text=""):
     (tmp_path / "fairaudit.toml").write_text(
         'inputs = ["rows.parquet"]\nlabel = "y"\nprediction = "p"\ngroups = ["sex"]\n'
@@ -135,10 +143,15 @@ def test_gates_from_the_config_file_and_exit_codes(rows, tmp_path):
     assert gate["kind"] == "max_out_of_range" and gate["feature"] == "income"
     assert gate["group"] == "M" and gate["value"] == pytest.approx(10 / 19, abs=1e-15)
     assert gate["status"] == "pass"
+    # the gate's interval: the largest lower and upper Wilson ends of the groups' shares
+    # (M's 10/19 is above F's 10/20 at both ends)
+    assert gate["ci"] == pytest.approx(list(_wilson(10, 19)), abs=1e-12)
+    assert _wilson(10, 19)[0] > _wilson(10, 20)[0] and _wilson(10, 19)[1] > _wilson(10, 20)[1]
     result = _invoke(["run", "--max-out-of-range", "income=0.5"], cwd=tmp_path)
     assert result.exit_code == 1
-    assert "share of income values out of range in sex = M: 0.5263, must be at most 0.5" \
-        in result.stderr
+    low, high = _wilson(10, 19)
+    assert (f"share of income values out of range in sex = M: 0.5263 [{low:.4f}, {high:.4f}], "
+            "must be at most 0.5") in result.stderr
     assert _invoke(["run", "--max-out-of-range", "0.5", "--exit-zero"],
                    cwd=tmp_path).exit_code == 0
 
@@ -156,8 +169,16 @@ def test_json_ranges_and_trusted_sections(rows, tmp_path):
     f = next(g for g in sex["groups"] if g["label"] == "F")
     # F: incomes 0, 2, ..., 38 (20 rows, 10 above 19); employment c at i = 2, 8, ..., 38
     assert f["features"]["income"]["above"] == 10
-    above = {k: v for k, v in f["features"]["income"]["above_share"].items() if k != "ci"}
-    assert above == {"value": 0.5, "numerator": 10, "denominator": 20}
+    above = f["features"]["income"]["above_share"]
+    assert set(above) == {"value", "numerator", "denominator", "ci"}
+    assert (above["value"], above["numerator"], above["denominator"]) == (0.5, 10, 20)
+    assert above["ci"] == pytest.approx(list(_wilson(10, 20)), abs=1e-12)
+    # missing income: row 5 of F's 20 rows is odd, so F misses none; M misses 1 of 20
+    m = next(g for g in sex["groups"] if g["label"] == "M")
+    assert f["features"]["income"]["missing_share"]["ci"] == [0.0, pytest.approx(
+        _wilson(0, 20)[1], abs=1e-12)]
+    assert m["features"]["income"]["missing_share"]["ci"] == pytest.approx(
+        list(_wilson(1, 20)), abs=1e-12)
     assert f["features"]["employment"]["not_allowed"] == len(range(2, 40, 6))
     assert "range_coverage" in data["groupings"][0]["criteria"]
     assert [g["name"] for g in data["trusted"]] == ["sex"]

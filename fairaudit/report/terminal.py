@@ -177,11 +177,11 @@ def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
             bounded = feature in numeric
             first = i == 0
             t.add_row(name if first else "", f"{grp.rows:,}" if first else "",
-                      _pct(grp.coverage.value) if first else "", feature,
-                      _pct(c.below_share.value) if bounded else "",
-                      _pct(c.above_share.value) if bounded else "",
-                      "" if bounded else _pct(c.not_allowed_share.value),
-                      _pct(c.missing_share.value),
+                      _rate_cell(grp.coverage) if first else "", feature,
+                      _rate_cell(c.below_share) if bounded else "",
+                      _rate_cell(c.above_share) if bounded else "",
+                      "" if bounded else _rate_cell(c.not_allowed_share),
+                      _rate_cell(c.missing_share),
                       end_section=i == len(grp.features) - 1,
                       style="dim" if grp.small else None)
     return t
