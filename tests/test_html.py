@@ -415,8 +415,10 @@ def test_range_checks_match_an_independent_computation(ranged_report):
     low = min(judged, key=judged.__getitem__)
     assert low == "young"
     block = section[section.index('id="ranges-1"'):section.index('id="ranges-2"')]
-    assert (f"Range coverage gap across band: difference <strong>{gap:.3f}</strong>, ratio "
-            f"<strong>{min(judged.values()) / max(judged.values()):.3f}</strong>") in block
+    # each figure may be followed by its bootstrap interval
+    ratio = min(judged.values()) / max(judged.values())
+    assert re.search(rf"Range coverage gap across band: difference <strong>{gap:.3f}</strong>"
+                     rf"( \[[0-9.]+, [0-9.]+\])?, ratio <strong>{ratio:.3f}</strong>", block)
     assert "Most often out of range: <strong class=\"worst-name alarm\">young</strong>" in block
     young = next(r for r in rows[2:] if r[0].startswith("young"))
     assert "most often out of range" in young[0]
@@ -435,12 +437,16 @@ def test_range_gates_and_trusted_figures_match_an_independent_computation(ranged
     words = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", i)).strip() for i in items]
     for feature in RANGES:
         kinds = [c for c in states if c.startswith(f"{feature}:")]
-        shares = [(st[kinds].any(axis=1).sum() / df.loc[st.index, feature].notna().sum(), b)
+        shares = [(st[kinds].any(axis=1).sum() / df.loc[st.index, feature].notna().sum(), b,
+                   _wilson(int(st[kinds].any(axis=1).sum()),
+                           int(df.loc[st.index, feature].notna().sum())))
                   for b, st in states.groupby(df["band"]) if len(st) >= minimum]
         worst = max(shares, key=lambda t: t[0])
         status = "✗ FAIL" if worst[0] > 0.25 else "✓ PASS"
         name = feature.replace("<", "&lt;").replace(">", "&gt;")
-        line = f"{status} {name} out of range: {worst[0]:.3f} in {worst[1]}, threshold 0.25"
+        low, high = worst[2]
+        line = (f"{status} {name} out of range: {worst[0]:.3f} [{low:.3f}, {high:.3f}] "
+                f"in {worst[1]}, threshold 0.25")
         line = line.replace(SCRIPT, "&lt;script&gt;alert(1)&lt;/script&gt;")
         assert line in words, (line, words)
     # the criteria and rates on the trusted rows: rows inside every range, label and
