@@ -511,7 +511,9 @@ def _pair(bounds: npt.ArrayLike) -> tuple[float, float] | None:
 
 def _numbers(a: npt.NDArray[np.float64]) -> list[Any]:
     """An array as nested lists of floats, ``None`` for NaN."""
-    return np.where(np.isnan(a), None, a).tolist()  # type: ignore[no-any-return]
+    out = a.astype(object)
+    out[np.isnan(a)] = None
+    return out.tolist()  # type: ignore[no-any-return]
 
 
 def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
