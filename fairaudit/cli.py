@@ -12,7 +12,7 @@ import sys
 import tempfile
 import traceback
 from enum import IntEnum
-from typing import Annotated, Any, NamedTuple, Optional
+from typing import Annotated, Any, NamedTuple
 
 import typer
 import typer.main
@@ -65,36 +65,36 @@ def _crash(exc: BaseException, debug: bool) -> None:
 
 @app.command()
 def run(
-    inputs: Annotated[Optional[list[str]], typer.Argument(
+    inputs: Annotated[list[str] | None, typer.Argument(
         help="Parquet or CSV files (.csv.gz too), folders of them, or globs.",
         show_default=False)] = None,
-    label: Annotated[Optional[str], typer.Option(
+    label: Annotated[str | None, typer.Option(
         help="Column with the true outcome (0/1, or see --positive-label).")] = None,
-    prediction: Annotated[Optional[str], typer.Option(
+    prediction: Annotated[str | None, typer.Option(
         help="Column with the model's decision (0/1, or see --positive-label).")] = None,
-    score: Annotated[Optional[str], typer.Option(
+    score: Annotated[str | None, typer.Option(
         help="Column with a score in [0, 1]; decision = score >= --threshold when there "
              "is no --prediction.")] = None,
-    threshold: Annotated[Optional[str], typer.Option(
+    threshold: Annotated[str | None, typer.Option(
         metavar="FLOAT", show_default=False,
         help="Decision threshold for --score, in [0, 1].  [default: 0.5]")] = None,
-    group: Annotated[Optional[list[str]], typer.Option(
+    group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
-    positive_label: Annotated[Optional[str], typer.Option(
+    positive_label: Annotated[str | None, typer.Option(
         help="The value of the label and prediction columns that means positive.")] = None,
-    reference: Annotated[Optional[list[str]], typer.Option(
+    reference: Annotated[list[str] | None, typer.Option(
         help="Reference group, COLUMN=VALUE; repeatable.  [default: the largest group]")
     ] = None,
-    intersections: Annotated[Optional[bool], typer.Option(
+    intersections: Annotated[bool | None, typer.Option(
         "--intersections/--no-intersections",
         help="Also audit the intersection of all group columns.  [default: on]")] = None,
-    min_group_size: Annotated[Optional[int], typer.Option(
+    min_group_size: Annotated[int | None, typer.Option(
         help="Groups (and metric denominators) smaller than this are reported but left "
              "out of gaps and gates.  [default: 30]")] = None,
-    max_gap: Annotated[Optional[list[str]], typer.Option(
+    max_gap: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the largest allowed difference; "
              "repeatable.")] = None,
-    min_ratio: Annotated[Optional[list[str]], typer.Option(
+    min_ratio: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the smallest allowed ratio; repeatable "
              "(four-fifths rule: demographic_parity=0.8).")] = None,
     range_: Annotated[list[str] | None, typer.Option(
@@ -127,17 +127,17 @@ def run(
         "--fail-on-inconclusive/--pass-on-inconclusive",
         help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
     ] = None,
-    config: Annotated[Optional[str], typer.Option(
+    config: Annotated[str | None, typer.Option(
         help="Config file.  [default: ./fairaudit.toml, or [tool.fairaudit] in "
              "./pyproject.toml]")] = None,
-    json_path: Annotated[Optional[str], typer.Option(
+    json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the JSON report to PATH ('-' for stdout).")] = None,
-    html_path: Annotated[Optional[str], typer.Option(
+    html_path: Annotated[str | None, typer.Option(
         "--html", help="Write the audit as one self-contained HTML file to PATH.")] = None,
-    markdown_path: Annotated[Optional[str], typer.Option(
+    markdown_path: Annotated[str | None, typer.Option(
         "--markdown", help="Write a compact Markdown report (verdict, gates, widest gaps) "
         "to PATH, for pull-request comments.")] = None,
-    junit_path: Annotated[Optional[str], typer.Option(
+    junit_path: Annotated[str | None, typer.Option(
         "--junit", help="Write JUnit XML to PATH: one test case per gate, for CI test "
         "panels.")] = None,
     github_summary: Annotated[bool, typer.Option(

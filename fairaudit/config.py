@@ -317,8 +317,8 @@ def load_file(path: str) -> dict[str, Any]:
             near = closest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
-        if not isinstance(value, _KEYS[key]) or (
-                key in ("threshold", "min_group_size", "confidence", "bootstrap", "seed") and isinstance(value, bool)):
+        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed")
+        if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")
     for key in ("inputs", "groups"):
@@ -340,9 +340,9 @@ def load_file(path: str) -> dict[str, Any]:
                               "of CRITERION = VALUE")
         for key, threshold in table.items():
             criterion = key.rpartition(":")[2]
-            if (hint := _unknown_criterion(criterion)) is not None:
+            if (advice := _unknown_criterion(criterion)) is not None:
                 raise ConfigError(f"{path}: unknown criterion '{criterion}' in key "
-                                  f"'{prefix}gates.{kind}.{key}'; {hint}")
+                                  f"'{prefix}gates.{kind}.{key}'; {advice}")
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
                 raise ConfigError(f"{path}: key '{prefix}gates.{kind}.{key}' must be a number, "
                                   f"not {_toml_type(threshold)} {threshold!r}")

@@ -60,13 +60,34 @@ class CountTable:
         idx = [self.columns.index(c) for c in columns]
         if len(self.keys) == 0:
             return [], np.zeros((0, len(self.cell_names)), dtype=np.int64)
-        sub = self.keys[:, idx]
+        sub = np.stack([self._same(c)[self.keys[:, c]] for c in idx], axis=1)
         uniq, inverse = np.unique(sub, axis=0, return_inverse=True)
         out = np.zeros((len(uniq), self.cells.shape[1]), dtype=np.int64)
         np.add.at(out, inverse.reshape(-1), self.cells)
         keys = [tuple(self.levels[c][int(k)] for c, k in zip(idx, row, strict=True))
                 for row in uniq]
         return keys, out
+
+    def _same(self, c: int) -> IntArray:
+        """Per level of column ``c``, the level it is counted under.
+
+        Files of one input may type a column differently (an integer in a
+        parquet file, text in a CSV file): values that read the same, 1 and
+        "1", are one group, counted under the typed value. Missing stays apart.
+        """
+        levels = self.levels[c]
+        first: dict[str, int] = {}
+        out = np.arange(len(levels), dtype=np.int64)
+        for i, value in enumerate(levels):
+            if value is None:
+                continue
+            j = first.setdefault(str(value), i)
+            if j != i and isinstance(levels[j], str) and not isinstance(value, str):
+                first[str(value)] = i  # the typed value stands for the group
+        for i, value in enumerate(levels):
+            if value is not None:
+                out[i] = first[str(value)]
+        return out
 
     def merge(self, other: CountTable) -> CountTable:
         """The table of both inputs' rows together."""

@@ -95,11 +95,11 @@ class Decoder:
     def _binary(self, col: pa.Array | pa.ChunkedArray, name: str, role: str, where: Where
                 ) -> tuple[npt.NDArray[np.uint8], BoolArray | None]:
         """0/1 per row (1 = positive) and where the value is missing (``None``: nowhere)."""
+        if pa.types.is_null(col.type):  # an all-empty CSV column: every row is missing
+            return _all_missing(len(col))
         if self.roles.positive_label is not None:
             return self._positive(col, name, role, where)
         arr = _plain(col)
-        if pa.types.is_null(arr.type):  # an all-empty CSV column: every row is missing
-            return _all_missing(len(arr))
         t = arr.type
         absent = arrays.missing(arr)
         if pa.types.is_boolean(t):

@@ -93,7 +93,7 @@ def config_from(**settings: Any) -> AuditConfig:
     gates: list[GateSpec] = []
     for kind in ("max_gap", "min_ratio"):
         for key, value in (flags.pop(kind, None) or {}).items():
-            gates.append(parse_gate(f"{key}={value}", kind))  # type: ignore[arg-type]
+            gates.append(parse_gate(f"{key}={value}", kind))
     flags["gates"] = gates
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
@@ -150,7 +150,7 @@ class _Pass:
         return self.roles.groups + (self.categorical if src.format == "parquet" else ())
 
     def count(self, batch: pa.RecordBatch, where: Where, acc: Accumulator) -> None:
-        cells = self.decoder.cells(batch, where)
+        cells: npt.NDArray[Any] = self.decoder.cells(batch, where)
         if self.checker is not None:
             cells = self.checker.cells(batch, cells, where.file)
         acc.add([batch.column(g) for g in self.roles.groups], cells)
@@ -386,7 +386,7 @@ def now() -> str:
 
 
 def _groupings(config: AuditConfig) -> list[tuple[str, ...]]:
-    out = [(g,) for g in config.groups]
+    out: list[tuple[str, ...]] = [(g,) for g in config.groups]
     if config.intersections and len(config.groups) > 1:
         out.append(tuple(config.groups))
     return out
@@ -441,20 +441,25 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
                                         if (p := gaps[n].p_value) is not None), default=None))
                 for k, (c, gap) in enumerate(criteria.items())}
 
+    # one conversion to Python numbers per array: a 10,000-level column makes
+    # hundreds of thousands of rates, and numpy scalars one at a time cost seconds
+    rates = _rates(num, den, np.stack([lo, hi], axis=-1), metrics)
+    vs_d, vs_r = _numbers(vs_diff), _numbers(vs_ratio)
+    vs_dci, vs_rci = _pairs(boot.versus_difference), _pairs(boot.versus_ratio)
+    drops = cells[:, [CELLS.index(r) for r in DROP_REASONS]].tolist()
+    count_list = counts.tolist()
+    small_list = small.tolist()
     groups = []
     for i, key in enumerate(keys):
         groups.append(GroupResult(
-            key=dict(zip(columns, key)),
+            key=dict(zip(columns, key, strict=True)),
             label=labels[i],
-            count=int(counts[i]),
-            share=float(counts[i]) / rows_used,
-            small=bool(small[i]),
-            dropped={r: int(cells[i, CELLS.index(r)]) for r in DROP_REASONS},
-            metrics={m.name: _rate(num[i, j], den[i, j], m, (lo[i, j], hi[i, j]))
-                     for j, m in enumerate(metrics)},
-            versus_reference={n: Comparison(_num(vs_diff[i, j]), _num(vs_ratio[i, j]),
-                                            _pair(boot.versus_difference[i, j]),
-                                            _pair(boot.versus_ratio[i, j]))
+            count=count_list[i],
+            share=count_list[i] / rows_used,
+            small=small_list[i],
+            dropped=dict(zip(DROP_REASONS, drops[i], strict=True)),
+            metrics=dict(zip(names, rates[i], strict=True)),
+            versus_reference={n: Comparison(vs_d[i][j], vs_r[i][j], vs_dci[i][j], vs_rci[i][j])
                               for j, n in enumerate(names)},
             is_reference=i == ref_index,
         ))
@@ -504,6 +509,40 @@ def _pair(bounds: npt.ArrayLike) -> tuple[float, float] | None:
     return None if np.isnan(low) or np.isnan(high) else (low, high)
 
 
+def _numbers(a: npt.NDArray[np.float64]) -> list[Any]:
+    """An array as nested lists of floats, ``None`` for NaN."""
+    out = a.astype(object)
+    out[np.isnan(a)] = None
+    return out.tolist()  # type: ignore[no-any-return]
+
+
+def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
+    """An array of ``(..., 2)`` intervals as nested lists of pairs, ``None`` where an end is NaN."""
+    a = np.asarray(a, dtype=np.float64)
+    out = np.empty(a.shape[:-1], dtype=object)
+    bad = np.isnan(a).any(axis=-1)
+    flat = out.reshape(-1)
+    flat[:] = [None if b else (x, y) for b, (x, y) in
+               zip(bad.reshape(-1).tolist(), a.reshape(-1, 2).tolist(), strict=True)]
+    return out.tolist()  # type: ignore[no-any-return]
+
+
+def _rates(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
+           ci: npt.NDArray[np.float64], metrics: Sequence[Metric]) -> list[list[Rate]]:
+    """Per group, its rate of every metric (what :func:`_rate` makes, for whole arrays)."""
+    cis = _pairs(ci)
+    out = []
+    for n_row, d_row, ci_row in zip(num.tolist(), den.tolist(), cis, strict=True):
+        row = []
+        for m, n, d, c in zip(metrics, n_row, d_row, ci_row, strict=True):
+            if d == 0:
+                row.append(Rate(None, int(n), 0, f"no {m.denominator_name}"))
+            else:
+                row.append(Rate(n / d, int(n), int(d), ci=c))
+        out.append(row)
+    return out
+
+
 def _rate(numerator: float, denominator: float, metric: Metric,
           ci: tuple[float, float] | None = None) -> Rate:
     if denominator == 0:
@@ -547,7 +586,8 @@ def _combine(parts: list[Gap]) -> Gap:
             excluded.setdefault(e.group, e)
     reason = next((p.reason for p in parts if p.reason), None)
     return Gap(
-        difference=None if any(d is None for d in diffs) else max(d for d in diffs if d is not None),
+        difference=None if any(d is None for d in diffs)
+        else max(d for d in diffs if d is not None),
         ratio=None if any(r is None for r in ratios) else min(r for r in ratios if r is not None),
         groups_used=min(p.groups_used for p in parts),
         excluded=tuple(excluded.values()),

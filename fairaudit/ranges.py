@@ -31,7 +31,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import stats
 from .counts import CountTable
@@ -390,6 +389,8 @@ class Checker:
 
     def _categories(self, f: int, spec: RangeSpec, arr: pa.Array, file: str
                     ) -> npt.NDArray[np.uint8]:
+        import pyarrow.compute as pc  # only allowed-set checks need it; it is slow to import
+
         if pa.types.is_dictionary(arr.type):
             allowed = self._value_set(f, spec, arr.type.value_type, file)
             dictionary = arr.dictionary

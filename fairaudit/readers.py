@@ -233,22 +233,40 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str], use
         return "error"
 
     delimiter = _delimiter(src)
+    types: dict[str, pa.DataType] = {c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}
+    late: list[str] = []  # columns empty in the first block, typed batch by batch instead
     # the raw file's position tells how far the (compressed) input has been read
     raw = pa.OSFile(src.path)
     stream = pa.CompressedInputStream(raw, "gzip") if src.path.lower().endswith(".gz") else raw
     try:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=use_threads),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=list(columns),
-                column_types={c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary},
-                strings_can_be_null=True,
-            ),
-        )
+        for attempt in range(2):
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=use_threads),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                 invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=list(columns), column_types=types,
+                    strings_can_be_null=True,
+                ),
+            )
+            # arrow fixes each column's type from the first block: a column empty there
+            # is null-typed, and its first value in a later block would be refused
+            empty = [f.name for f in reader.schema if pa.types.is_null(f.type)]
+            if attempt or not empty:
+                break
+            reader.close()
+            stream.close()
+            raw.close()
+            raw = pa.OSFile(src.path)
+            stream = pa.CompressedInputStream(raw, "gzip") \
+                if src.path.lower().endswith(".gz") else raw
+            late = empty
+            types.update({c: pa.string() for c in late})
         with reader:
             for batch in reader:
+                if late:
+                    batch = _typed(batch, late)
                 yield batch, min(raw.tell(), src.size)
     except pa.ArrowInvalid as exc:
         if bad_row:
@@ -263,6 +281,28 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str], use
     finally:
         stream.close()
         raw.close()
+
+
+def _typed(batch: pa.RecordBatch, names: Sequence[str]) -> pa.RecordBatch:
+    """Give text columns the type arrow would have inferred: whole numbers, numbers, booleans
+    or text.
+
+    A column read as text because the first block of its file held no value is
+    cast back, batch by batch, so "0"/"1" labels stay numbers.
+    """
+    arrays = list(batch.columns)
+    for name in names:
+        i = batch.schema.get_field_index(name)
+        if arrays[i].null_count == len(arrays[i]):
+            arrays[i] = pa.nulls(len(arrays[i]))  # still empty: typed as arrow types it
+            continue
+        for target in (pa.int64(), pa.float64(), pa.bool_()):
+            try:
+                arrays[i] = arrays[i].cast(target)
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 _EMPTY_CSV = "{path}: the file is empty (0 bytes); a CSV needs a header row and data rows"

@@ -6,7 +6,8 @@ never downloads a browser. Without one the tests skip, except under CI (``CI``
 set), where they fail: CI must run them.
 
 ``FAIRAUDIT_REFRESH_SCREENSHOT=1`` also writes the COMPAS screenshot to
-``docs/compas-audit.png``, the one the README shows.
+``docs/compas-audit.png``, the one the README shows, and the bank example's
+range checks across age bands to ``docs/bank-audit.png`` (docs/ranges.md).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ CHROMIUM = os.environ.get("FAIRAUDIT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "docs" / "compas-audit.png"
+BANK_SCREENSHOT = ROOT / "docs" / "bank-audit.png"
+BANK = ROOT / "examples" / "bank"
 
 
 def _unavailable() -> str | None:
@@ -141,6 +144,74 @@ def test_compas_audit_renders(browser, tmp_path):
         assert shot.stat().st_size > 50_000
         if os.environ.get("FAIRAUDIT_REFRESH_SCREENSHOT"):
             _keep(shot, SCREENSHOT)
+    finally:
+        v.close()
+
+
+def _bank_html(tmp_path: Path) -> Path:
+    out = tmp_path / "bank-audit.html"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SOURCE_DATE_EPOCH": "1700000000"}
+    # the example's own config: ranges, range gates and two fairness gates
+    proc = subprocess.run([sys.executable, "-m", "fairaudit", "run", "--html", str(out),
+                           "--quiet"],
+                          cwd=BANK, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    return out
+
+
+def test_bank_audit_with_ranges_renders(browser, tmp_path):
+    path = _bank_html(tmp_path)
+    size = path.stat().st_size
+    v = Visit(browser, path)
+    try:
+        timing = v.page.evaluate(
+            "() => { const t = performance.getEntriesByType('navigation')[0];"
+            " return [t.domContentLoadedEventEnd, t.loadEventEnd]; }")
+        print(f"\nbank example with ranges: HTML {size:,} bytes; load event at "
+              f"{timing[1]:.0f} ms (DOMContentLoaded {timing[0]:.0f} ms); goto() returned "
+              f"after {v.seconds * 1000:.0f} ms")
+        assert v.errors == []
+        assert v.requests == [v.url]
+        banner = v.page.inner_text("#verdict")
+        assert "FAIL" in banner
+        # each figure with its interval, when the audit has one
+        ci = r"( \[[0-9.]+, [0-9.]+\])?"
+        assert re.search(rf"Share of income out of range across age_band: 0\.413{ci} in 18-25",
+                         banner)
+        assert "Range coverage gap across age_band: 0.677" in banner
+        # three groupings (sex, age_band, sex&age_band): a metric chart each, and in the
+        # range section an out-of-range chart each
+        assert v.page.locator("figure svg.chart").count() == 6
+        charts = v.page.locator("#ranges figure svg.chart")
+        assert charts.count() == 3
+        for i in range(3):
+            box = charts.nth(i).bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 60
+        titles = _svg_text(v.page)
+        for feature in ("Outside any range", "income", "debt", "age", "employment"):
+            assert titles.count(feature) == 3
+        block = v.page.locator("#ranges-2")
+        text = block.inner_text()
+        assert "Most often out of range: 18-25" in text
+        assert "Range coverage gap across age_band: difference 0.677" in text
+        # range gates by word and shape
+        assert re.search(rf"✗ FAIL income out of range: 0\.413{ci} in 18-25, threshold 0\.2", text)
+        assert "✓ PASS debt out of range" in text
+        rows = v.page.locator("#ranges-2 table.ranges tbody tr")
+        assert rows.count() == 5  # four age bands and all rows
+        assert "most often out of range" in rows.first.inner_text()
+        # nothing spills out of the page sideways
+        assert v.page.evaluate("document.documentElement.scrollWidth") <= 1200
+        shot = tmp_path / "bank-audit.png"
+        box = block.bounding_box()
+        assert box is not None
+        # the block with a margin, as it sits on the page
+        v.page.screenshot(path=str(shot), full_page=True, clip={
+            "x": box["x"] - 28, "y": box["y"] - 20, "width": box["width"] + 56,
+            "height": box["height"] + 36})
+        assert shot.stat().st_size > 50_000
+        if os.environ.get("FAIRAUDIT_REFRESH_SCREENSHOT"):
+            _keep(shot, BANK_SCREENSHOT)
     finally:
         v.close()
 

@@ -15,7 +15,9 @@ from fairaudit import engine, readers
 from fairaudit.decode import Roles
 from tests.conftest import COMPAS_CSV, COMPAS_PARQUET, ROOT
 
-HEAVY = {"pandas", "sklearn", "fairlearn"}
+# the DataFrame and oracle libraries, scipy (Clopper-Pearson only), the HTML
+# report's matplotlib and jinja2, and pydantic (which newer typer releases load)
+HEAVY = {"pandas", "sklearn", "fairlearn", "scipy", "matplotlib", "jinja2", "pydantic"}
 COMPAS_ARGS = ["--label", "two_year_recid", "--prediction", "prediction",
                "-g", "race", "-g", "sex", "-g", "age_cat"]
 
@@ -32,7 +34,7 @@ def _env() -> dict[str, str]:
     [str(COMPAS_CSV), "--positive-label", "1"],
     [str(COMPAS_PARQUET.parent)],
 ])
-def test_run_does_not_import_pandas_sklearn_or_fairlearn(args, tmp_path):
+def test_run_imports_no_heavy_library(args, tmp_path):
     out = tmp_path / "audit.json"
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "fairaudit", "run", *args, *COMPAS_ARGS,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -11,7 +13,7 @@ import pytest
 
 import fairaudit
 from fairaudit.report.json import to_dict
-from tests.cli_support import COMPAS, schema, validate_report
+from tests.cli_support import COMPAS, ROOT, invoke, schema, validate_report
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +142,135 @@ def test_every_field_written_is_described_in_the_schema(compas_doc, make):
     assert not missing, (
         "fields the JSON report writes but docs/audit.schema.json does not describe: "
         f"{missing[:10]}; add them to the schema (fields may be added, never renamed)")
+
+
+# -- audits with declared ranges -------------------------------------------------------
+
+BANK_CONFIG = ROOT / "examples" / "bank" / "fairaudit.toml"
+COMPAS_RANGES = ROOT / "examples" / "compas" / "ranges.toml"
+
+
+def _written(config: Path, tmp: Path) -> dict[str, Any]:
+    """The JSON the CLI writes for an example config, read back from the file."""
+    out = tmp / "audit.json"
+    result = invoke("run", "--config", config, "--json", out, "--quiet")
+    assert result.exit_code in (0, 1), result.stderr
+    loaded: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def bank_doc(tmp_path_factory) -> dict[str, Any]:
+    return _written(BANK_CONFIG, tmp_path_factory.mktemp("bank"))
+
+
+@pytest.fixture(scope="module")
+def compas_ranges_doc(tmp_path_factory) -> dict[str, Any]:
+    return _written(COMPAS_RANGES, tmp_path_factory.mktemp("compas"))
+
+
+def test_bank_report_with_ranges_follows_the_schema(bank_doc):
+    doc = validate_report(bank_doc)
+    r = doc["ranges"]
+    assert [s["feature"] for s in r["specs"]] == ["income", "debt", "age", "employment"]
+    assert {s["kind"] for s in r["specs"]} == {"numeric", "categorical"}
+    assert [g["name"] for g in r["groupings"]] == ["sex", "age_band", "sex&age_band"]
+    assert [g["name"] for g in doc["trusted"]] == ["sex", "age_band", "sex&age_band"]
+    kinds = {g["kind"] for g in doc["gates"]}
+    assert kinds == {"max_gap", "min_ratio", "max_out_of_range"}
+    assert doc["provenance"]["config"]["ranges"]["employment"] == {
+        "allowed": ["retired", "salaried", "self-employed"]}
+    assert doc["provenance"]["config"]["gates"]["max_out_of_range"] == {"*": 0.2}
+
+
+def test_compas_report_with_ranges_follows_the_schema(compas_ranges_doc):
+    doc = validate_report(compas_ranges_doc)
+    assert [s["feature"] for s in doc["ranges"]["specs"]] == ["age", "priors_count"]
+    assert any(g["kind"] == "max_out_of_range" for g in doc["gates"])
+
+
+@pytest.mark.parametrize("which", ["bank", "compas"])
+def test_every_range_field_written_is_described_in_the_schema(bank_doc, compas_ranges_doc,
+                                                              which):
+    doc = bank_doc if which == "bank" else compas_ranges_doc
+    missing = sorted(set(_undocumented(doc, schema(), "$")))
+    assert not missing, f"undescribed in docs/audit.schema.json: {missing[:10]}"
+
+
+def _gate_index(doc: dict[str, Any]) -> int:
+    return next(i for i, g in enumerate(doc["gates"]) if g["kind"] == "max_out_of_range")
+
+
+@pytest.mark.parametrize(("path", "new"), [
+    (("ranges",), "range"),  # a misspelt section stays valid: ranges are optional
+    (("ranges", "specs"), "spec"),
+    (("ranges", "overall"), "all"),
+    (("ranges", "specs", 0, "kind"), "type"),
+    (("ranges", "specs", 0, "min"), "minimum"),
+    (("ranges", "specs", 3, "allowed"), "allow"),
+    (("ranges", "groupings", 0, "coverage"), "coverage_gap"),
+    (("ranges", "groupings", 1, "groups", 0, "unknown"), "missing"),
+    (("ranges", "overall", "features", "income", "below_share"), "below_shares"),
+    (("ranges", "overall", "features", "income", "not_allowed"), "notallowed"),
+    (("trusted", 0, "criteria"), "criterion"),
+    (("gates", "range", "feature"), "features"),
+    (("gates", "range", "group"), "worst"),
+    (("provenance", "config", "ranges", "income", "max"), "maximum"),
+])
+def test_a_misspelt_range_field_is_rejected(bank_doc, path, new):
+    if path[0] == "gates":
+        path = ("gates", _gate_index(bank_doc), *path[2:])
+    doc = _rename(bank_doc, path, new)
+    if path == ("ranges",):
+        # the schema lets later versions add sections, so a misspelt optional
+        # section is caught by the check that every field written is described
+        validate_report(doc)
+        assert _undocumented(doc, schema(), "$") == ["$.range"]
+        return
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report(doc)
+
+
+def test_a_misspelt_optional_range_field_is_undescribed(bank_doc):
+    doc = _rename(bank_doc, ("ranges", "groupings", 0, "groups", 0, "coverage", "ci"), "cl")
+    validate_report(doc)
+    assert _undocumented(doc, schema(), "$") == ["$.ranges.groupings[0].groups[0].coverage.cl"]
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("ranges", "specs", 0, "kind"), "range"),
+    (("ranges", "overall", "features", "income", "below"), -1),
+    (("ranges", "overall", "coverage", "value"), 1.2),
+    (("ranges", "specs", 3, "allowed"), []),
+    (("gates", "range", "criterion"), "range_coverage"),
+    (("gates", "range", "kind"), "max_out_of_ranges"),
+    (("provenance", "config", "ranges", "income"), {"min": 1, "max": 2, "allowed": ["a"]}),
+    (("provenance", "config", "gates", "max_out_of_range", "*"), 1.5),
+    (("ranges", "groupings", 0, "coverage", "difference_ci"), [0.1]),
+])
+def test_a_wrong_range_value_is_rejected(bank_doc, path, value):
+    if path[0] == "gates":
+        path = ("gates", _gate_index(bank_doc), *path[2:])
+    doc = copy.deepcopy(bank_doc)
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report(doc)
+
+
+def test_intervals_and_tests_on_range_figures_are_allowed(bank_doc):
+    # range shares carry an interval like any rate, and the coverage gap the bootstrap
+    # intervals and test of any gap
+    doc = copy.deepcopy(bank_doc)
+    group = doc["ranges"]["groupings"][1]["groups"][0]
+    group["coverage"]["ci"] = [0.25, 0.29]
+    group["features"]["income"]["below_share"]["ci"] = [0.39, 0.43]
+    group["features"]["income"]["missing_share"]["ci"] = None
+    gap = doc["ranges"]["groupings"][1]["coverage"]
+    gap.update(difference_ci=[0.66, 0.69], ratio_ci=[0.27, 0.30], p_value=1e-12,
+               p_adjusted=None)
+    doc["gates"][_gate_index(doc)]["ci"] = [0.10, 0.12]
+    validate_report(doc)
+    assert not _undocumented(doc, schema(), "$")

@@ -5,6 +5,12 @@ One chart per grouping: a row per group, a panel per key metric on a shared
 audit has one, a dashed line at the reference group's value. The reference
 group is a diamond; a group too small to judge is a hollow grey circle.
 
+With declared ranges, one more chart per grouping: a bar per group and
+feature for the share of values outside the feature's range (below solid,
+above hatched), after a panel for the share of rows outside any range; a
+dashed line at the share over all rows, a red line at a gate's threshold, and
+the group most often out of range in bold (and red when a range gate failed).
+
 matplotlib is imported here only, and only when a chart is drawn, so the
 terminal and CI paths never pay for it. Text stays SVG text (not outlines):
 the file stays small, the browser can search it, and matplotlib escapes it as
@@ -16,10 +22,11 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import FairauditError
+from ..ranges import FeatureCheck, RangeGroup, RangeSpec
 from ..result import GroupingResult, GroupResult
 from . import view
 
@@ -27,11 +34,13 @@ INK = "#1f2933"
 BLUE = "#2563a6"
 GREY = "#9aa5b1"
 REF = "#b7410e"
+FAIL = "#b42318"
+PALE = "#e4e7eb"
 LABEL_CHARS = 42
 
 _SVG = "{http://www.w3.org/2000/svg}"
 _ALLOWED = {"svg", "g", "path", "defs", "use", "text", "tspan", "style", "clipPath", "rect",
-            "metadata", "title", "desc", "line", "circle", "polyline", "polygon"}
+            "metadata", "title", "desc", "line", "circle", "polyline", "polygon", "pattern"}
 _ATTR_OK = re.compile(r"^(\{[^}]*\})?[A-Za-z][A-Za-z:-]*$")
 
 
@@ -65,8 +74,8 @@ def _rc() -> Any:  # matplotlib types rc keys as a Literal of every key
     }
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+def _short(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _label(grp: GroupResult) -> str:
@@ -147,6 +156,140 @@ def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
                     markeredgecolor=GREY, markeredgewidth=1.1, linestyle="")
         else:
             ax.plot([rate.value], [y], marker="o", markersize=5, color=BLUE, linestyle="")
+
+
+def range_chart(groups: Sequence[RangeGroup], specs: Sequence[RangeSpec],
+                overall: RangeGroup, thresholds: Mapping[str, float],
+                worst: RangeGroup | None, alarm: bool, uid: str) -> str:
+    """One SVG: the groups (in the order given, top first) against each declared range.
+
+    The first panel is the share of rows outside one or more ranges (one minus
+    range coverage); then one panel per feature with its share of known values
+    below the range (solid) and above it (hatched), or not allowed. Every
+    panel shares one axis, scaled to the largest share or gate threshold, so
+    that a small share looks small next to a large one.
+    """
+    Figure = _pyplot()
+    import matplotlib
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    n = len(groups)
+    k = 1 + len(specs)
+    label_in = 4.0
+    panel_in = 1.55
+    width = label_in + panel_in * k + 0.3
+    height = 0.95 + 0.28 * n
+    top = max([_range_extent(g, specs) for g in (*groups, overall)] + list(thresholds.values()))
+    xmax = next(c for c in _SCALE if c >= min(1.0, top * 1.08))
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(left=label_in / width, right=1 - 0.25 / width,
+                            top=1 - 0.6 / height, bottom=0.36 / height, wspace=0.14)
+        axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
+        ys = list(range(n))
+        _range_panel(axes[0], "Outside any range", "1 \u2212 in all ranges", groups,
+                     [_outside_any(g) for g in groups], None,
+                     _total(_outside_any(overall)), None, worst, alarm)
+        for ax, spec in zip(axes[1:], specs, strict=True):
+            bars = [_feature_bars(g.features[spec.feature], spec) for g in groups]
+            total = _feature_bars(overall.features[spec.feature], spec)
+            _range_panel(ax, spec.feature, _short_range(spec), groups, bars,
+                         spec.kind == "numeric", _total(total), thresholds.get(spec.feature),
+                         None, alarm)
+        for ax in axes:
+            ax.set_xlim(0, xmax)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
+            ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        axes[0].set_yticks(ys)
+        axes[0].set_yticklabels([_short(g.label) + ("  (too small)" if g.small else "")
+                                 for g in groups])
+        for tick, grp in zip(axes[0].get_yticklabels(), groups, strict=True):
+            if grp is worst:
+                tick.set_fontweight("bold")
+                tick.set_color(FAIL if alarm else INK)
+            elif grp.small:
+                tick.set_color(GREY)
+        axes[0].set_ylim(n - 0.5, -0.5)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04,
+                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return _inline(buf.getvalue(), uid)
+
+
+# axis ends a range chart may take: the first one past its largest share
+_SCALE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0)
+
+Bars = tuple[list[float], tuple[float, float] | None]
+
+
+def _tick(x: float, _pos: int) -> str:
+    return "0" if x == 0 else f"{x:g}".removeprefix("0")
+
+
+def _outside_any(g: RangeGroup) -> Bars:
+    """One minus range coverage, with its interval turned round when there is one."""
+    c = g.coverage
+    if c.value is None:
+        return [], None
+    ci = view.rate_ci(c)
+    return [1 - c.value], None if ci is None else (1 - ci[1], 1 - ci[0])
+
+
+def _feature_bars(check: FeatureCheck, spec: RangeSpec) -> Bars:
+    """Below and above (numbers) or not allowed (categories), and the interval of their sum."""
+    ci = view.rate_ci(check.outside_share)
+    if check.outside_share.value is None:
+        return [], None
+    if spec.kind == "numeric":
+        return [check.below_share.value or 0.0, check.above_share.value or 0.0], ci
+    return [check.not_allowed_share.value or 0.0], ci
+
+
+def _total(bars: Bars) -> float | None:
+    return sum(bars[0]) if bars[0] else None
+
+
+def _range_extent(g: RangeGroup, specs: Sequence[RangeSpec]) -> float:
+    bars = [_outside_any(g)] + [_feature_bars(g.features[s.feature], s) for s in specs]
+    return max([0.0] + [max(sum(v), ci[1] if ci else 0.0) for v, ci in bars if v])
+
+
+def _short_range(spec: RangeSpec, limit: int = 24) -> str:
+    text = spec.describe()
+    return text if len(text) <= limit else text[: limit - 2] + "…" + text[-1]
+
+
+def _range_panel(ax: Any, title: str, subtitle: str, groups: Sequence[RangeGroup],
+                 bars: Sequence[Bars], hatch_second: bool | None, overall: float | None,
+                 threshold: float | None, worst: RangeGroup | None, alarm: bool) -> None:
+    ax.set_title(_short(title, 20), fontsize=9.5, color=INK, loc="left", fontweight="bold",
+                 pad=13)
+    ax.text(0, 1.015, subtitle, transform=ax.transAxes, fontsize=7.5, color=GREY,
+            va="bottom", ha="left")
+    ax.grid(axis="x", color=PALE, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(axis="y", length=0)
+    ax.tick_params(axis="x", length=2, labelsize=8)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    if overall is not None:
+        ax.axvline(overall, color=INK, linewidth=0.8, linestyle=(0, (3, 2)))
+    if threshold is not None:
+        ax.axvline(threshold, color=FAIL, linewidth=1.1)
+    for y, (grp, (values, ci)) in enumerate(zip(groups, bars, strict=True)):
+        if not values:
+            ax.text(0, y, " undefined", fontsize=7, color=GREY, va="center")
+            continue
+        colour = GREY if grp.small else (FAIL if grp is worst and alarm else BLUE)
+        left = 0.0
+        for i, v in enumerate(values):
+            hatched = bool(hatch_second) and i == 1
+            solid = not (hatched or grp.small)
+            ax.barh([y], [v], left=[left], height=0.66, color=colour if solid else "white",
+                    edgecolor=colour, linewidth=0.6, hatch="//////" if hatched else None)
+            left += v
+        if ci is not None:
+            ax.plot([ci[0], ci[1]], [y, y], color=INK, linewidth=0.9, solid_capstyle="butt")
 
 
 def _inline(svg: str, uid: str) -> str:

@@ -9,22 +9,16 @@ are SVG text escaped by matplotlib and checked element by element.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..metrics import CRITERIA, METRICS
+from ..ranges import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
-from . import view
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    ci: str = ""
-    note: str = ""
+from . import range_section, view
+from .view import Cell
 
 
 def _env() -> Environment:
@@ -54,7 +48,23 @@ def _cells(grp: GroupResult, metrics: tuple[str, ...]) -> list[Cell]:
     return out
 
 
-def _criteria(g: GroupingResult, gated: set[tuple[str, str]]) -> list[dict[str, Any]]:
+def _coverage_pair(result: AuditResult, g: GroupingResult) -> dict[str, str] | None:
+    """For range coverage, the groups with the lowest and highest share inside every range."""
+    report = view.ranges(result)
+    if report is None:
+        return None
+    r = next((x for x in report.groupings if x.name == g.name), None)
+    groups = [x for x in r.groups if view.covered(r, x)] if r else []
+    if len(groups) < 2:
+        return None
+    ordered = sorted(groups, key=lambda x: x.coverage.value or 0.0)
+    return {"metric": "In all ranges", "low": ordered[0].label,
+            "low_value": view.number(ordered[0].coverage.value), "high": ordered[-1].label,
+            "high_value": view.number(ordered[-1].coverage.value)}
+
+
+def _criteria(result: AuditResult, g: GroupingResult,
+              gated: set[tuple[str, str]]) -> list[dict[str, Any]]:
     rows = []
     for name, gap in g.criteria.items():
         pair = view.criterion_extremes(g, name)
@@ -65,16 +75,17 @@ def _criteria(g: GroupingResult, gated: set[tuple[str, str]]) -> list[dict[str, 
             "difference": Cell(view.number(gap.difference),
                                view.interval(view.gap_ci(gap, "max_gap"), 2)),
             "ratio": Cell(view.number(gap.ratio), view.interval(view.gap_ci(gap, "min_ratio"), 2)),
-            "p": view.number(p) if p is not None else None,
-            "p_adjusted": view.number(p_adj) if p_adj is not None else None,
+            "p": view.p_text(p),
+            "p_adjusted": view.p_text(p_adj),
             "groups_used": gap.groups_used,
-            "pair": None if pair is None else {
-                "metric": view.metric_title(pair.metric),
-                "low": pair.low.label,
-                "low_value": view.number(pair.low.metrics[pair.metric].value),
-                "high": pair.high.label,
-                "high_value": view.number(pair.high.metrics[pair.metric].value),
-            },
+            "pair": _coverage_pair(result, g) if name == RANGE_COVERAGE else (
+                None if pair is None else {
+                    "metric": view.metric_title(pair.metric),
+                    "low": pair.low.label,
+                    "low_value": view.number(pair.low.metrics[pair.metric].value),
+                    "high": pair.high.label,
+                    "high_value": view.number(pair.high.metrics[pair.metric].value),
+                }),
             "reason": gap.reason,
         })
     return rows
@@ -124,7 +135,7 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
         "rows": rows,
         "overall": [Cell(view.number(g.overall[m].value)) for m in table_metrics],
         "total": f"{sum(x.count for x in g.groups):,}",
-        "criteria": _criteria(g, gated),
+        "criteria": _criteria(result, g, gated),
         "excluded": [{"group": k, "reason": v} for k, v in excluded.items()],
         "focus": [view.metric_title(m) for m in focus],
         "small": sum(1 for x in g.groups if x.small),
@@ -138,7 +149,8 @@ def _gates(result: AuditResult) -> list[dict[str, Any]]:
         rows.append({
             "status": view.status(gate),
             "grouping": gate.grouping,
-            "criterion": view.criterion_title(gate.criterion),
+            "criterion": view.gate_title(gate),
+            "worst": gate.group if gate.kind == "max_out_of_range" else None,
             "kind": f"{bound} {what}",
             "value": Cell(view.number(gate.value), view.interval(view.gate_ci(gate))),
             "threshold": view.threshold(gate.threshold),
@@ -146,35 +158,6 @@ def _gates(result: AuditResult) -> list[dict[str, Any]]:
             "reason": gate.reason,
         })
     return rows
-
-
-def _ranges(result: AuditResult) -> dict[str, Any] | None:
-    checks = view.ranges(result)
-    subset = view.trusted(result)
-    if checks is None and subset is None:
-        return None
-    out: dict[str, Any] = {"checks": None, "trusted": None, "beside": []}
-    if checks is not None:
-        out["checks"] = view.table_of(checks)
-    if subset is not None and hasattr(subset, "groupings"):
-        focus = view.focus_metrics(result)
-        for g in result.groupings:
-            other = next((t for t in subset.groupings if t.name == g.name), None)
-            if other is None:
-                continue
-            by_label = {x.label: x for x in other.groups}
-            rows = []
-            for grp in g.groups:
-                t = by_label.get(grp.label)
-                rows.append([grp.label, f"{grp.count:,}", f"{t.count:,}" if t else view.DASH]
-                            + [f"{view.number(grp.metrics[m].value)} → "
-                               f"{view.number(t.metrics[m].value) if t else view.DASH}"
-                               for m in focus])
-            out["beside"].append({"name": g.name, "metrics": [view.metric_title(m)
-                                                              for m in focus], "rows": rows})
-    elif subset is not None:
-        out["trusted"] = view.table_of(subset)
-    return out
 
 
 def _facts(result: AuditResult) -> list[tuple[str, str]]:
@@ -192,6 +175,12 @@ def _facts(result: AuditResult) -> list[tuple[str, str]]:
            ("Groups", ", ".join(str(x) for x in roles.get("groups") or ())),
            ("Reference groups", refs),
            ("Smallest group judged", f"{result.min_group_size:,} rows")]
+    report = view.ranges(result)
+    if report is not None:
+        o = report.overall
+        out.append(("Trusted ranges", f"{len(report.specs)} feature"
+                    f"{'s' if len(report.specs) != 1 else ''}; {o.trusted:,} of {o.rows:,} "
+                    "rows inside all"))
     return out
 
 
@@ -215,7 +204,7 @@ def render(result: AuditResult) -> str:
         "has_ci": view.has_intervals(result),
         "singles": [g for g in groupings if not g["intersection"]],
         "intersections": [g for g in groupings if g["intersection"]],
-        "ranges": _ranges(result),
+        "ranges": range_section.section(result, gated),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
@@ -10,7 +11,7 @@ from rich.text import Text
 
 from ..metrics import METRIC_BY_NAME
 from ..ranges import RangeGrouping, RangeReport
-from ..result import AuditResult, GateResult, GroupingResult, Interval, Rate
+from ..result import AuditResult, GateResult, GroupingResult, GroupResult, Interval, Rate
 
 # FNR is 1 - TPR (and its interval TPR's mirrored), so the table leaves it to the JSON
 KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy")
@@ -46,19 +47,50 @@ def _p(x: float | None) -> str:
     return "<0.001" if x < 0.001 else f"{x:.3f}"
 
 
+# A grouping with more groups (a store or zip-code column) shows the ones that matter
+# in the terminal; the JSON and HTML reports list every group.
+MAX_GROUPS = 30
+MAX_SMALL_LINES = 20
+
+
+def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
+                 ) -> list[GroupResult]:
+    """At most :data:`MAX_GROUPS` groups, in table order: the reference group, the
+    highest and lowest group of each metric among the groups that are judged, then
+    the largest groups."""
+    groups = g.groups
+    if len(groups) <= MAX_GROUPS:
+        return list(groups)
+    keep = {i for i, grp in enumerate(groups) if grp.is_reference}
+    for m in metrics:
+        judged = [(r.value, i) for i, grp in enumerate(groups)
+                  if not grp.small and (r := grp.metrics[m]).value is not None
+                  and r.denominator >= minimum]
+        if judged:
+            keep.update((min(judged)[1], max(judged)[1]))
+    for i in sorted(range(len(groups)), key=lambda i: -groups[i].count):
+        if len(keep) >= MAX_GROUPS:
+            break
+        keep.add(i)
+    return [groups[i] for i in sorted(keep)]
+
+
 def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
                     subset: str = "") -> Table:
     shown = [m for m in KEY_METRICS if m in metrics]
-    t = Table(title=f"{subset}[bold]{g.name}[/bold]  (reference: {g.reference}, "
-                    f"{g.reference_rule})",
-              title_justify="left", header_style="bold")
+    rows = shown_groups(g, shown, minimum)
+    title = f"{subset}[bold]{g.name}[/bold]  (reference: {g.reference}, {g.reference_rule})"
+    if len(rows) < len(g.groups):
+        title += (f"\n{len(rows)} of {len(g.groups):,} groups: the reference, the highest and "
+                  "lowest of each rate, the largest (--json and --html list every group)")
+    t = Table(title=title, title_justify="left", header_style="bold")
     t.add_column("group", max_width=48)
     t.add_column("rows", justify="right", no_wrap=True, min_width=5)
     t.add_column("share", justify="right", no_wrap=True, min_width=5)
     for m in shown:
         t.add_column(SHORT.get(m, METRIC_BY_NAME[m].title), justify="right", no_wrap=True,
                      min_width=14)
-    for grp in g.groups:
+    for grp in rows:
         name = Text(grp.label)
         if grp.is_reference:
             name.append(" (ref)", style="cyan")
@@ -97,8 +129,13 @@ def _too_small(g: GroupingResult) -> list[str]:
         which = "every metric" if len(metrics) == every else ", ".join(metrics)
         by_group.setdefault(group, []).append(f"{reason} ({which})")
     counts = {grp.label: grp.count for grp in g.groups}
-    return [f"  {group} ({counts.get(group, 0):,} rows): {'; '.join(reasons)}"
-            for group, reasons in sorted(by_group.items(), key=lambda kv: counts.get(kv[0], 0))]
+    ordered = sorted(by_group.items(), key=lambda kv: counts.get(kv[0], 0))
+    lines = [f"  {group} ({counts.get(group, 0):,} rows): {'; '.join(reasons)}"
+             for group, reasons in ordered[:MAX_SMALL_LINES]]
+    if len(ordered) > MAX_SMALL_LINES:
+        lines.append(f"  ... and {len(ordered) - MAX_SMALL_LINES:,} more groups "
+                     "(--json and --html list every one)")
+    return lines
 
 
 _STATUS = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]",

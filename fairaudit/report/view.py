@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..metrics import CRITERION_BY_NAME, METRIC_BY_NAME
+from ..ranges import RangeGroup, RangeGrouping, RangeReport, RangeSpec
 from ..result import AuditResult, Gap, GateResult, GroupingResult, GroupResult
 
 DASH = "\u2013"  # an en dash: an undefined number, never a zero
@@ -32,6 +33,15 @@ TABLE_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision"
 DEFAULT_FOCUS = ("demographic_parity", "equalized_odds")
 
 Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A number as a table shows it: the value, its interval, and a note for its tooltip."""
+
+    text: str
+    ci: str = ""
+    note: str = ""
 
 
 # -- optional fields --------------------------------------------------------------
@@ -107,6 +117,13 @@ def number(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
+def p_text(p: float | None) -> str | None:
+    """A p-value to three places; one below 0.001 is "<0.001", never "0.000"."""
+    if p is None:
+        return None
+    return "<0.001" if p < 0.001 else number(p)
+
+
 def interval(ci: Interval | None, digits: int = 3) -> str:
     return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
@@ -126,18 +143,37 @@ def criterion_title(name: str) -> str:
 
 def kind_words(kind: str) -> tuple[str, str]:
     """What a gate bounds and how: ``("gap", "largest allowed")``."""
+    if kind == "max_out_of_range":
+        return "share", "largest allowed"
     return ("gap", "largest allowed") if kind == "max_gap" else ("ratio", "smallest allowed")
 
 
+def gate_title(gate: GateResult) -> str:
+    """What a gate judges: the criterion, or for a range gate the feature."""
+    if gate.kind == "max_out_of_range":
+        return f"Out of range: {gate.feature}"
+    return criterion_title(gate.criterion)
+
+
 def gate_sentence(gate: GateResult) -> str:
-    """One line: "Equalized odds gap across race: 0.397, threshold 0.1 (largest allowed)"."""
+    """One line: "Equalized odds gap across race: 0.397, threshold 0.1 (largest allowed)".
+
+    A range gate names its feature and the group furthest out of range:
+    "Share of income out of range across age_band: 0.413 in 18-25, threshold 0.2
+    (largest allowed)".
+    """
     what, bound = kind_words(gate.kind)
     value = number(gate.value)
     ci = gate_ci(gate)
     if ci:
         value += f" {interval(ci)}"
-    text = (f"{criterion_title(gate.criterion)} {what} across {gate.grouping}: {value}, "
-            f"threshold {threshold(gate.threshold)} ({bound})")
+    if gate.kind == "max_out_of_range":
+        where = f" in {gate.group}" if gate.group is not None else ""
+        text = (f"Share of {gate.feature} out of range across {gate.grouping}: {value}{where}, "
+                f"threshold {threshold(gate.threshold)} ({bound})")
+    else:
+        text = (f"{criterion_title(gate.criterion)} {what} across {gate.grouping}: {value}, "
+                f"threshold {threshold(gate.threshold)} ({bound})")
     return text + (f"; {gate.reason}" if gate.reason else "")
 
 
@@ -315,7 +351,7 @@ def table_of(value: Any) -> tuple[list[str], list[list[str]]]:
 
 
 def config_rows(result: AuditResult) -> list[tuple[str, str, str]]:
-    """Every resolved config value with where it came from (flattened gates)."""
+    """Every resolved config value with where it came from (flattened gates and ranges)."""
     p = result.provenance
     rows = []
     for key, value in p.config.items():
@@ -325,6 +361,93 @@ def config_rows(result: AuditResult) -> list[tuple[str, str, str]]:
                     name = f"gates.{kind}.{gkey}"
                     rows.append((name, threshold(t), p.sources.get(name, DASH)))
             continue
+        if key == "ranges" and isinstance(value, Mapping):
+            for feature, spec in value.items():
+                name = f"ranges.{feature}"
+                rows.append((name, _declared(spec), p.sources.get(name, DASH)))
+            continue
         shown = f"{value:g}" if isinstance(value, float) else plain(value)
         rows.append((key, shown, p.sources.get(key, DASH)))
     return rows
+
+
+def _declared(spec: Any) -> str:
+    """A ``[ranges]`` entry as it would be written in the config file."""
+    if not isinstance(spec, Mapping):
+        return plain(spec)
+    if spec.get("allowed") is not None:
+        return "allowed = [" + ", ".join(repr(v) for v in spec["allowed"]) + "]"
+    return ", ".join(f"{k} = {bound(spec[k])}" for k in ("min", "max")
+                     if spec.get(k) is not None) or DASH
+
+
+# -- range checks -------------------------------------------------------------------
+
+
+def bound(x: float) -> str:
+    """A range bound as declared: 701.79, 93628 (never rounded, never 93628.0)."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return str(x)
+
+
+def range_text(spec: RangeSpec) -> str:
+    """A trusted range in words: "701.79 to 12307.73", "at most 50000", "one of a, b"."""
+    if spec.allowed is not None:
+        return "one of " + ", ".join(str(v) for v in spec.allowed)
+    if spec.min is not None and spec.max is not None:
+        return f"{bound(spec.min)} to {bound(spec.max)}"
+    if spec.min is not None:
+        return f"at least {bound(spec.min)}"
+    return f"at most {bound(spec.max)}" if spec.max is not None else DASH
+
+
+def covered(grouping: RangeGrouping, group: RangeGroup) -> bool:
+    """Whether the group counts in the coverage gap (big enough, and defined)."""
+    return group.coverage.value is not None and all(
+        e.group != group.label for e in grouping.coverage.excluded)
+
+
+def least_covered(grouping: RangeGrouping) -> RangeGroup | None:
+    """The group most often out of range: the lowest share inside every range.
+
+    Only groups the coverage gap compares are candidates, and only when some
+    group is out of range at all; ties go to the first group.
+    """
+    groups = [g for g in grouping.groups if covered(grouping, g)]
+    if len(groups) < 2:
+        return None
+    worst = min(groups, key=lambda g: g.coverage.value if g.coverage.value is not None else 1.0)
+    return worst if (worst.coverage.value or 0.0) < 1.0 else None
+
+
+@dataclass(frozen=True)
+class OutOfRange:
+    """The group with the largest share of a feature's known values out of range."""
+
+    feature: str
+    grouping: str
+    group: RangeGroup
+    share: float
+
+
+def worst_out_of_range(report: RangeReport, minimum: int) -> list[OutOfRange]:
+    """Per declared feature, over every grouping, the group furthest out of range.
+
+    Groups are judged as the out-of-range gates judge them: a group under
+    ``minimum`` rows, or with fewer known values, is left out.
+    """
+    out = []
+    for spec in report.specs:
+        best: OutOfRange | None = None
+        for grouping in report.groupings:
+            for g in grouping.groups:
+                check = g.features[spec.feature]
+                share = check.outside_share.value
+                if g.small or check.known < minimum or share is None:
+                    continue
+                if best is None or share > best.share:
+                    best = OutOfRange(spec.feature, grouping.name, g, share)
+        if best is not None:
+            out.append(best)
+    return out
