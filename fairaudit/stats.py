@@ -1,11 +1,13 @@
 """The uncertainty of an audit's figures: intervals, the bootstrap of gaps, tests, adjustments.
 
 - A group's rate gets a Wilson score interval (or Clopper-Pearson on request).
-- Gaps get a percentile bootstrap interval resampled from the counts: each
-  group's four confusion counts are a multinomial sample of the group's size,
-  so a replicate is drawn per group from its counts and every figure is
-  recomputed from the drawn counts. The cost depends on groups and
-  replicates, never on rows.
+- Gaps get bootstrap intervals resampled from the counts: each group's four
+  confusion counts are a multinomial sample of the group's size, so a
+  replicate is drawn per group from its counts and every figure is recomputed
+  from the drawn counts. The cost depends on groups and replicates, never on
+  rows. A group against the reference group gets a studentized interval; a
+  largest-minus-smallest gap gets ends built from the pairs of groups that
+  could be its extremes.
 - Each metric gets a chi-square test that its rate is the same in every
   eligible group, and the p-values of one audit are adjusted together (Holm, or
   Benjamini-Hochberg).
@@ -233,14 +235,15 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     per metric are :func:`fairaudit.metrics.spread` of the drawn rates, a
     criterion's the largest difference and smallest ratio of its metrics.
 
-    Comparisons with the reference group get percentile intervals. A gap is a
-    largest-minus-smallest (or smallest-over-largest), which the bootstrap
-    overstates when groups are close to tied for the extreme, so only the
-    percentile interval's safe end is kept as it is (the upper end of a
-    difference, the lower end of a ratio). The other end is the more cautious
-    of the percentile end and a bound over every pair of groups that could be
-    the extremes, with a critical value from the same replicates
-    (docs/statistics.md).
+    Comparisons with the reference group get studentized intervals. A gap is
+    a largest-minus-smallest (or smallest-over-largest), which the bootstrap
+    overstates when groups are close to tied for the extreme, so its ends come
+    from the pairs of groups that could be the extremes, with critical values
+    from the same replicates: the cautious end (a difference's lower, a
+    ratio's upper) bounds every such pair at once and is at least as cautious
+    as the percentile end; the safe end is the largest of the pairs' own
+    bounds (docs/statistics.md). The percentile intervals of the metrics'
+    gaps are kept too, for cross-checks with tools that report those.
     """
     groups, m, c = len(confusion), len(metrics), len(criteria)
     if replicates <= 0 or groups == 0:
@@ -282,13 +285,19 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     # every target (each metric, then each criterion) as one column
     diffs = np.concatenate([diff, _by_criterion(diff, criteria, np.max)], axis=1)
     ratios = np.concatenate([ratio, _by_criterion(ratio, criteria, np.min)], axis=1)
-    lower = np.array([pairs.bound(t, "d", stored, slot, alpha) for t in range(len(targets))])
-    upper = np.array([pairs.bound(t, "r", stored, slot, alpha) for t in range(len(targets))])
-    d_interval = np.stack([np.maximum(np.fmin(quantile(diffs, alpha / 2.0), lower), 0.0),
-                           quantile(diffs, 1.0 - alpha / 2.0)], axis=-1)
-    r_interval = np.stack([quantile(ratios, alpha / 2.0),
-                           np.minimum(np.fmax(quantile(ratios, 1.0 - alpha / 2.0), upper), 1.0)],
-                          axis=-1)
+    # per target, (cautious, safe) ends: a difference's (lower, upper), a ratio's (upper, lower)
+    d_ends = np.array([pairs.bounds(t, "d", stored, slot, alpha) for t in range(len(targets))])
+    r_ends = np.array([pairs.bounds(t, "r", stored, slot, alpha) for t in range(len(targets))])
+    d_ends = d_ends.reshape(len(targets), 2)
+    r_ends = r_ends.reshape(len(targets), 2)
+    # where a pair's replicates give no safe end, the percentile end stands in
+    d_high = np.where(np.isnan(d_ends[:, 1]), quantile(diffs, 1.0 - alpha / 2.0), d_ends[:, 1])
+    r_low = np.where(np.isnan(r_ends[:, 1]), quantile(ratios, alpha / 2.0), r_ends[:, 1])
+    d_interval = np.stack([np.maximum(np.fmin(quantile(diffs, alpha / 2.0), d_ends[:, 0]), 0.0),
+                           np.minimum(d_high, 1.0)], axis=-1)
+    r_interval = np.stack([np.maximum(r_low, 0.0),
+                           np.minimum(np.fmax(quantile(ratios, 1.0 - alpha / 2.0), r_ends[:, 0]),
+                                      1.0)], axis=-1)
     # a figure with no point estimate has no interval
     point_diff = spread(point, mask)[0]
     point_diff = np.concatenate([point_diff, _by_criterion(point_diff[None], criteria,
@@ -394,7 +403,7 @@ class _Pairs:
         self.sets: dict[tuple[str, tuple[int, ...]], dict[str, npt.NDArray[Any]] | None] = {
             (kind, key): self._select(key, kind)
             for kind, keys in self.keys.items() for key in set(keys)}
-        self._bounds: dict[tuple[str, tuple[int, ...]], float] = {}
+        self._bounds: dict[tuple[str, tuple[int, ...]], tuple[float, float]] = {}
 
     def _select(self, metrics: tuple[int, ...], kind: str
                 ) -> dict[str, npt.NDArray[Any]] | None:
@@ -423,8 +432,9 @@ class _Pairs:
         finite = ~np.isnan(est)
         keep = finite & (est + KAPPA * se >= np.where(finite, est - KAPPA * se, -np.inf)
                          .max(initial=-np.inf))
+        # a pair with a rate of 0 (no log) could be the largest: no safe end from pairs
         return {"metric": metric[keep], "i": i[keep], "j": k[keep], "est": est[keep],
-                "se": se[keep]}
+                "se": se[keep], "complete": bool(finite.all())}
 
     def stored_groups(self, replicates: int) -> IntArray:
         """Groups whose replicates the bounds need (none when there would be too many)."""
@@ -435,23 +445,27 @@ class _Pairs:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(kept, dtype=np.int64)
 
-    def bound(self, target: int, kind: str, stored: FloatArray, slot: IntArray,
-              alpha: float) -> float:
-        """The cautious end of a target's gap: a difference's lower, a ratio's upper bound.
+    def bounds(self, target: int, kind: str, stored: FloatArray, slot: IntArray,
+               alpha: float) -> tuple[float, float]:
+        """A target's (cautious, safe) ends: a difference's (lower, upper), a ratio's reverse.
 
-        Every kept functional's replicate error is studentized by the
+        Each kept functional's replicate error is studentized by the
         replicate's own standard error (a gap and its standard error move
-        together); the largest of them per replicate gives the critical value.
-        NaN when the target has no pair.
+        together). The cautious end needs every kept functional bounded at
+        once, so its critical value is the quantile of the largest
+        studentized error per replicate. The safe end needs only the true
+        largest functional bounded, so it is the largest of the functionals'
+        own studentized bounds. NaN when the target has no pair (or, for the
+        safe end, when some kept functional's replicates give no bound).
         """
         key = (kind, self.keys[kind][target])
         if key in self._bounds:
             return self._bounds[key]
         f = self.sets[key]
         if f is None:
-            value = self._projected(key[1], kind, alpha)
+            cautious, safe = self._projected(key[1], kind, alpha)
         elif len(f["i"]) == 0:
-            value = np.nan
+            cautious = safe = np.nan
         else:
             den_i = self.den[f["i"], f["metric"]][:, None]
             den_j = self.den[f["j"], f["metric"]][:, None]
@@ -465,32 +479,52 @@ class _Pairs:
                 else:  # a replicate rate of 0 gives an infinite log ratio: a wide bound
                     drawn = np.log(pi) - np.log(pj)
                     drawn_se = np.sqrt((sd_i / sm_i) ** 2 + (sd_j / sm_j) ** 2)
-                worst = np.fmax.reduce((drawn - f["est"][:, None]) / drawn_se, axis=0)
-            crit = float(quantile(worst, 1.0 - alpha / 2.0))
-            lowest = float(np.max(f["est"] - crit * f["se"]))
+                t = (drawn - f["est"][:, None]) / drawn_se
+                worst = np.fmax.reduce(t, axis=0)
+                crit = float(quantile(worst, 1.0 - alpha / 2.0))
+                lowest = float(np.max(f["est"] - crit * f["se"]))
+                own = quantile(t, alpha / 2.0, axis=1)  # each functional's own lower quantile
+                highest = float(np.max(f["est"] - own * f["se"])) if f["complete"] else np.nan
             with np.errstate(over="ignore"):
-                value = lowest if kind == "d" else float(np.exp(-lowest))
-        self._bounds[key] = value
-        return value
+                if kind == "d":
+                    cautious, safe = lowest, highest
+                else:
+                    cautious, safe = float(np.exp(-lowest)), float(np.exp(-highest))
+        self._bounds[key] = (cautious, safe)
+        return cautious, safe
 
-    def _projected(self, metrics: tuple[int, ...], kind: str, alpha: float) -> float:
-        """The bound from simultaneous (Bonferroni) bounds of the candidate groups' rates."""
+    def _projected(self, metrics: tuple[int, ...], kind: str, alpha: float
+                   ) -> tuple[float, float]:
+        """(cautious, safe) ends from bounds of the candidate groups' rates.
+
+        The cautious end needs every candidate group bounded at once
+        (Bonferroni over them); the safe end only the true largest and
+        smallest groups (each at ``alpha / 4``).
+        """
         count = sum(len(self.top[j]) + len(self.bottom[j]) for j in metrics)
         z = NormalDist().inv_cdf(1.0 - alpha / (2.0 * max(count, 1)))
-        values = []
+        z_safe = NormalDist().inv_cdf(1.0 - alpha / 4.0)
+        cautious, safe = [], []
         for j in metrics:
             top, bottom = self.top[j], self.bottom[j]
             if not len(top):
                 continue
-            top_low = (self.point[top, j] - z * self.sd[top, j]).max()
-            bottom_high = (self.point[bottom, j] + z * self.sd[bottom, j]).min()
+            p_top, s_top = self.point[top, j], self.sd[top, j]
+            p_bottom, s_bottom = self.point[bottom, j], self.sd[bottom, j]
+            top_low, bottom_high = (p_top - z * s_top).max(), (p_bottom + z * s_bottom).min()
+            top_high = (p_top + z_safe * s_top).max()
+            bottom_low = max((p_bottom - z_safe * s_bottom).min(), 0.0)
             if kind == "d":
-                values.append(top_low - bottom_high)
+                cautious.append(top_low - bottom_high)
+                safe.append(top_high - bottom_low)
             else:
-                values.append(min(bottom_high / top_low, 1.0) if top_low > 0 else 1.0)
-        if not values:
-            return np.nan
-        return float(max(values) if kind == "d" else min(values))
+                cautious.append(min(bottom_high / top_low, 1.0) if top_low > 0 else 1.0)
+                safe.append(bottom_low / top_high if top_high > 0 else 0.0)
+        if not cautious:
+            return np.nan, np.nan
+        if kind == "d":
+            return float(max(cautious)), float(max(safe))
+        return float(min(cautious)), float(min(safe))
 
 
 def _by_criterion(per_metric: FloatArray, criteria: Sequence[Sequence[int]],

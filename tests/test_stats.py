@@ -171,14 +171,31 @@ def test_pairs_keep_only_groups_that_could_be_the_extremes():
     assert len(wide.top[0]) == len(wide.bottom[0]) == 5
 
 
-def test_too_many_pairs_fall_back_to_a_wider_bound(monkeypatch):
+def test_too_many_pairs_fall_back_to_wider_bounds(monkeypatch):
     exact = _boot(CONFUSION, replicates=1000)
     monkeypatch.setattr(stats, "_MAX_PAIRS", 0)
     projected = _boot(CONFUSION, replicates=1000)
     ok = ~np.isnan(exact.difference[:, 0])
     assert (projected.difference[ok, 0] <= exact.difference[ok, 0] + 1e-12).all()
     assert (projected.ratio[ok, 1] >= exact.ratio[ok, 1] - 1e-12).all()
-    np.testing.assert_array_equal(projected.difference[:, 1], exact.difference[:, 1])
+    # the safe ends: bounds on the candidate groups' rates at alpha / 4 each
+    assert (projected.difference[ok, 1] >= exact.difference[ok, 1] - 1e-12).all()
+    assert (projected.ratio[ok, 0] <= exact.ratio[ok, 0] + 1e-12).all()
+
+
+def test_two_groups_far_apart_the_safe_end_is_the_comparison_with_the_reference():
+    # group 1 (rate 0.7) far above the reference group 0 (0.3): one pair can be the
+    # extremes, so the gap's upper end is that pair's studentized bound, which is the
+    # upper end of group 1 minus the reference; and the ratio's lower end (0 over 1)
+    # is one over the upper end of group 1 over the reference
+    confusion = np.array([[700, 300, 0, 0], [300, 700, 0, 0]])
+    got = _boot(confusion, replicates=2000)
+    sr = [m.name for m in METRICS].index("selection_rate")
+    assert got.difference[sr, 1] == pytest.approx(got.versus_difference[1, sr, 1], abs=1e-12)
+    assert got.ratio[sr, 0] == pytest.approx(1 / got.versus_ratio[1, sr, 1], abs=1e-12)
+    # and both are about the normal-approximation ends (Monte Carlo error ~0.1 se)
+    se = np.sqrt(2 * 0.3 * 0.7 / 1000)
+    assert got.difference[sr, 1] == pytest.approx(0.4 + 1.96 * se, abs=0.3 * se)
 
 
 def test_bootstrap_from_counts_is_the_stratified_row_bootstrap():
