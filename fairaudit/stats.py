@@ -123,29 +123,36 @@ def quantile(samples: FloatArray, q: float, axis: int = 0) -> FloatArray:
     gets NaN. Quantiles interpolate linearly between order statistics (numpy's
     default definition).
     """
+    return quantiles(samples, (q,), axis)[0]
+
+
+def quantiles(samples: FloatArray, qs: Sequence[float], axis: int = 0) -> FloatArray:
+    """Several quantiles (first axis, one per ``q``) from one sort; see :func:`quantile`."""
     x = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, 0)
     total = x.shape[0]
     if total == 0:
-        return np.full(x.shape[1:], np.nan)
+        return np.full((len(qs), *x.shape[1:]), np.nan)
     x = np.sort(x, axis=0)  # NaN sorts last
     valid = (~np.isnan(x)).sum(axis=0)
     enough = (valid >= 1) & (total - valid <= MAX_UNDEFINED_SHARE * total)
-    pos = q * (np.maximum(valid, 1) - 1)
-    below = np.floor(pos).astype(np.int64)
-    above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-    lo = np.take_along_axis(x, below[None], axis=0)[0]
-    hi = np.take_along_axis(x, above[None], axis=0)[0]
-    with np.errstate(invalid="ignore"):  # infinite order statistics: no interpolation
-        value = np.where(hi == lo, lo, lo + (pos - below) * (hi - lo))
-    return np.where(enough, value, np.nan)
+    out = []
+    for q in qs:
+        pos = q * (np.maximum(valid, 1) - 1)
+        below = np.floor(pos).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
+        lo = np.take_along_axis(x, below[None], axis=0)[0]
+        hi = np.take_along_axis(x, above[None], axis=0)[0]
+        with np.errstate(invalid="ignore"):  # infinite order statistics: no interpolation
+            value = np.where(hi == lo, lo, lo + (pos - below) * (hi - lo))
+        out.append(np.where(enough, value, np.nan))
+    return np.stack(out)
 
 
 def percentile_interval(samples: FloatArray, confidence: float, axis: int = 0
                         ) -> FloatArray:
     """The central ``confidence`` percentile interval along ``axis``, (low, high) last."""
     alpha = 1.0 - confidence
-    return np.stack([quantile(samples, alpha / 2.0, axis),
-                     quantile(samples, 1.0 - alpha / 2.0, axis)], axis=-1)
+    return np.moveaxis(quantiles(samples, (alpha / 2.0, 1.0 - alpha / 2.0), axis), 0, -1)
 
 
 # -- the bootstrap of gaps from counts ----------------------------------------------
@@ -291,13 +298,14 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     d_ends = d_ends.reshape(len(targets), 2)
     r_ends = r_ends.reshape(len(targets), 2)
     # where a pair's replicates give no safe end, the percentile end stands in
-    d_high = np.where(np.isnan(d_ends[:, 1]), quantile(diffs, 1.0 - alpha / 2.0), d_ends[:, 1])
-    r_low = np.where(np.isnan(r_ends[:, 1]), quantile(ratios, alpha / 2.0), r_ends[:, 1])
-    d_interval = np.stack([np.maximum(np.fmin(quantile(diffs, alpha / 2.0), d_ends[:, 0]), 0.0),
+    d_q_low, d_q_high = quantiles(diffs, (alpha / 2.0, 1.0 - alpha / 2.0))
+    r_q_low, r_q_high = quantiles(ratios, (alpha / 2.0, 1.0 - alpha / 2.0))
+    d_high = np.where(np.isnan(d_ends[:, 1]), d_q_high, d_ends[:, 1])
+    r_low = np.where(np.isnan(r_ends[:, 1]), r_q_low, r_ends[:, 1])
+    d_interval = np.stack([np.maximum(np.fmin(d_q_low, d_ends[:, 0]), 0.0),
                            np.minimum(d_high, 1.0)], axis=-1)
     r_interval = np.stack([np.maximum(r_low, 0.0),
-                           np.minimum(np.fmax(quantile(ratios, 1.0 - alpha / 2.0), r_ends[:, 0]),
-                                      1.0)], axis=-1)
+                           np.minimum(np.fmax(r_q_high, r_ends[:, 0]), 1.0)], axis=-1)
     # a figure with no point estimate has no interval
     point_diff = spread(point, mask)[0]
     point_diff = np.concatenate([point_diff, _by_criterion(point_diff[None], criteria,
@@ -351,14 +359,14 @@ def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: F
     se = np.sqrt(sd**2 + ref_sd**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (values - ref[None] - est[:, None, :]) / np.sqrt(sd_d**2 + sd_r**2)
-        diff = np.stack([est - quantile(t, 1.0 - alpha / 2.0, axis=1) * se,
-                         est - quantile(t, alpha / 2.0, axis=1) * se], axis=-1)
+        upper, lower = quantiles(t, (1.0 - alpha / 2.0, alpha / 2.0), axis=1)
+        diff = np.stack([est - upper * se, est - lower * se], axis=-1)
         log_est = np.log(point) - np.log(ref_point)
         log_se = np.sqrt((sd / sm) ** 2 + (ref_sd / ref_sm) ** 2)
         t = (np.log(values) - np.log(ref[None]) - log_est[:, None, :]) / np.sqrt(
             (sd_d / sm_d) ** 2 + (sd_r / sm_r) ** 2)
-        ratio = np.exp(np.stack([log_est - quantile(t, 1.0 - alpha / 2.0, axis=1) * log_se,
-                                 log_est - quantile(t, alpha / 2.0, axis=1) * log_se], axis=-1))
+        upper, lower = quantiles(t, (1.0 - alpha / 2.0, alpha / 2.0), axis=1)
+        ratio = np.exp(np.stack([log_est - upper * log_se, log_est - lower * log_se], axis=-1))
         fallback = percentile_interval(safe_divide(values, np.broadcast_to(ref, values.shape)),
                                        confidence, axis=1)
     ratio = np.where(np.isfinite(ratio).all(axis=-1, keepdims=True), ratio, fallback)
