@@ -123,7 +123,8 @@ def quantile(samples: FloatArray, q: float, axis: int = 0) -> FloatArray:
     gets NaN. Quantiles interpolate linearly between order statistics (numpy's
     default definition).
     """
-    return quantiles(samples, (q,), axis)[0]
+    out: FloatArray = quantiles(samples, (q,), axis)[0]
+    return out
 
 
 def quantiles(samples: FloatArray, qs: Sequence[float], axis: int = 0) -> FloatArray:

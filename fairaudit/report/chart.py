@@ -109,19 +109,28 @@ def metric_chart(grouping: GroupingResult, groups: Sequence[GroupResult],
         ref = next((g for g in grouping.groups if g.is_reference), None)
         for ax, metric in zip(axes, metrics, strict=True):
             _panel(ax, groups, metric, ys, ref)
-        axes[0].set_yticks(ys)
-        axes[0].set_yticklabels([_label(g) for g in groups])
-        for tick, grp in zip(axes[0].get_yticklabels(), groups, strict=True):
-            if grp.is_reference:
-                tick.set_fontweight("bold")
-                tick.set_color(REF)
-            elif grp.small:
-                tick.set_color(GREY)
-        axes[0].set_ylim(n - 0.5, -0.5)
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04,
-                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    return _inline(buf.getvalue(), uid)
+        svg = _finish(fig, axes[0], [_label(g) for g in groups],
+                      [(True, REF) if g.is_reference else (False, GREY if g.small else None)
+                       for g in groups])
+    return _inline(svg, uid)
+
+
+def _finish(fig: Any, first: Any, labels: Sequence[str],
+            looks: Sequence[tuple[bool, str | None]]) -> str:
+    """Group names down the first panel (bold or coloured as ``looks`` says), as SVG text."""
+    n = len(labels)
+    first.set_yticks(list(range(n)))
+    first.set_yticklabels(labels)
+    for tick, (bold, color) in zip(first.get_yticklabels(), looks, strict=True):
+        if bold:
+            tick.set_fontweight("bold")
+        if color is not None:
+            tick.set_color(color)
+    first.set_ylim(n - 0.5, -0.5)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04,
+                metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return buf.getvalue()
 
 
 def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
@@ -186,7 +195,6 @@ def range_chart(groups: Sequence[RangeGroup], specs: Sequence[RangeSpec],
         fig.subplots_adjust(left=label_in / width, right=1 - 0.25 / width,
                             top=1 - 0.6 / height, bottom=0.36 / height, wspace=0.14)
         axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
-        ys = list(range(n))
         _range_panel(axes[0], "Outside any range", "1 \u2212 in all ranges", groups,
                      [_outside_any(g) for g in groups], None,
                      _total(_outside_any(overall)), None, worst, alarm)
@@ -200,20 +208,11 @@ def range_chart(groups: Sequence[RangeGroup], specs: Sequence[RangeSpec],
             ax.set_xlim(0, xmax)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
             ax.xaxis.set_major_formatter(FuncFormatter(_tick))
-        axes[0].set_yticks(ys)
-        axes[0].set_yticklabels([_short(g.label) + ("  (too small)" if g.small else "")
-                                 for g in groups])
-        for tick, grp in zip(axes[0].get_yticklabels(), groups, strict=True):
-            if grp is worst:
-                tick.set_fontweight("bold")
-                tick.set_color(FAIL if alarm else INK)
-            elif grp.small:
-                tick.set_color(GREY)
-        axes[0].set_ylim(n - 0.5, -0.5)
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04,
-                    metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    return _inline(buf.getvalue(), uid)
+        svg = _finish(fig, axes[0],
+                      [_short(g.label) + ("  (too small)" if g.small else "") for g in groups],
+                      [(True, FAIL if alarm else INK) if g is worst
+                       else (False, GREY if g.small else None) for g in groups])
+    return _inline(svg, uid)
 
 
 # axis ends a range chart may take: the first one past its largest share
