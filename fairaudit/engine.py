@@ -519,12 +519,12 @@ def _numbers(a: npt.NDArray[np.float64]) -> list[Any]:
 def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
     """An array of ``(..., 2)`` intervals as nested lists of pairs, ``None`` where an end is NaN."""
     a = np.asarray(a, dtype=np.float64)
-    out = np.empty(a.shape[:-1], dtype=object)
-    bad = np.isnan(a).any(axis=-1)
-    flat = out.reshape(-1)
-    flat[:] = [None if b else (x, y) for b, (x, y) in
-               zip(bad.reshape(-1).tolist(), a.reshape(-1, 2).tolist(), strict=True)]
-    return out.tolist()  # type: ignore[no-any-return]
+    bad = np.isnan(a).any(axis=-1).reshape(-1).tolist()
+    flat: list[Any] = [None if b else (x, y) for b, (x, y) in
+                       zip(bad, a.reshape(-1, 2).tolist(), strict=True)]
+    for size in reversed(a.shape[1:-1]):  # nest back, innermost axis first
+        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+    return flat
 
 
 def _rates(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
