@@ -7,6 +7,7 @@ input); 3 internal error.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -335,7 +336,14 @@ def derive(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    The cycle collector is off for the process: an audit of a 10,000-level
+    column builds hundreds of thousands of small result objects, none in a
+    reference cycle, and collecting while they are made costs a third of the
+    run. The process is short-lived; reference counting still frees memory.
+    """
+    gc.disable()
     app()
 
 

@@ -459,8 +459,8 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
             small=small_list[i],
             dropped=dict(zip(DROP_REASONS, drops[i], strict=True)),
             metrics=dict(zip(names, rates[i], strict=True)),
-            versus_reference={n: Comparison(vs_d[i][j], vs_r[i][j], vs_dci[i][j], vs_rci[i][j])
-                              for j, n in enumerate(names)},
+            versus_reference=dict(zip(names, map(Comparison, vs_d[i], vs_r[i], vs_dci[i],
+                                                 vs_rci[i]), strict=True)),
             is_reference=i == ref_index,
         ))
     total_conf = confusion.sum(axis=0)

@@ -9,7 +9,6 @@ laid out like ``groupings``). A ``max_out_of_range`` gate adds ``feature`` and
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
@@ -28,11 +27,11 @@ from ..result import (
 
 
 def _f(x: float | None) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+    return x if x == x else None  # NaN (the only value unequal to itself) as null
 
 
 def _ci(ci: Interval | None) -> list[float] | None:
-    return None if ci is None else [ci[0], ci[1]]
+    return None if ci is None else list(ci)
 
 
 def _excluded(e: Exclusion) -> dict[str, Any]:
