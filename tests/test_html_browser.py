@@ -97,6 +97,14 @@ def _keep(shot: Path, target: Path) -> None:
         small.save(target, optimize=True)
 
 
+def _drawn(charts, n: int) -> None:
+    """Exactly ``n`` charts, each laid out at a readable size."""
+    assert charts.count() == n
+    for i in range(n):
+        box = charts.nth(i).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 60
+
+
 def _svg_text(page) -> list[str]:
     # SVG text has no innerText; textContent is what the page shows
     return page.eval_on_selector_all("svg.chart text", "els => els.map(e => e.textContent)")
@@ -128,11 +136,7 @@ def test_compas_audit_renders(browser, tmp_path):
                          r"threshold 0\.1 \(largest allowed\)", banner), banner
         assert "Demographic parity ratio across race&sex: 0.257" in banner
         # one chart per grouping (race, sex, race&sex), five metric panels each
-        charts = v.page.locator("figure svg.chart")
-        assert charts.count() == 3
-        for i in range(3):
-            box = charts.nth(i).bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 60
+        _drawn(v.page.locator("figure svg.chart"), 3)
         titles = _svg_text(v.page)
         for metric in ("Selection rate", "TPR", "FPR", "Precision", "Accuracy"):
             assert titles.count(metric) == 3
@@ -182,11 +186,7 @@ def test_bank_audit_with_ranges_renders(browser, tmp_path):
         # three groupings (sex, age_band, sex&age_band): a metric chart each, and in the
         # range section an out-of-range chart each
         assert v.page.locator("figure svg.chart").count() == 6
-        charts = v.page.locator("#ranges figure svg.chart")
-        assert charts.count() == 3
-        for i in range(3):
-            box = charts.nth(i).bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 60
+        _drawn(v.page.locator("#ranges figure svg.chart"), 3)
         titles = _svg_text(v.page)
         for feature in ("Outside any range", "income", "debt", "age", "employment"):
             assert titles.count(feature) == 3
