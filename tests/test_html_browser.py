@@ -97,6 +97,16 @@ def _keep(shot: Path, target: Path) -> None:
         small.save(target, optimize=True)
 
 
+def _print_timing(v, what: str, size: int) -> None:
+    """The page's size and load times, printed for the record (never asserted)."""
+    timing = v.page.evaluate(
+        "() => { const t = performance.getEntriesByType('navigation')[0];"
+        " return [t.domContentLoadedEventEnd, t.loadEventEnd]; }")
+    print(f"\n{what}: HTML {size:,} bytes; load event at {timing[1]:.0f} ms "
+          f"(DOMContentLoaded {timing[0]:.0f} ms); goto() returned after "
+          f"{v.seconds * 1000:.0f} ms")
+
+
 def _drawn(charts, n: int) -> None:
     """Exactly ``n`` charts, each laid out at a readable size."""
     assert charts.count() == n
@@ -168,12 +178,7 @@ def test_bank_audit_with_ranges_renders(browser, tmp_path):
     size = path.stat().st_size
     v = Visit(browser, path)
     try:
-        timing = v.page.evaluate(
-            "() => { const t = performance.getEntriesByType('navigation')[0];"
-            " return [t.domContentLoadedEventEnd, t.loadEventEnd]; }")
-        print(f"\nbank example with ranges: HTML {size:,} bytes; load event at "
-              f"{timing[1]:.0f} ms (DOMContentLoaded {timing[0]:.0f} ms); goto() returned "
-              f"after {v.seconds * 1000:.0f} ms")
+        _print_timing(v, "bank example with ranges", size)
         assert v.errors == []
         assert v.requests == [v.url]
         banner = v.page.inner_text("#verdict")
@@ -251,12 +256,7 @@ def test_size_and_load_time_for_sixty_intersections(browser, tmp_path):
     size = path.stat().st_size
     v = Visit(browser, path)
     try:
-        timing = v.page.evaluate(
-            "() => { const t = performance.getEntriesByType('navigation')[0];"
-            " return [t.domContentLoadedEventEnd, t.loadEventEnd]; }")
-        print(f"\n3 group columns, 60 intersection groups: HTML {size:,} bytes; "
-              f"load event at {timing[1]:.0f} ms (DOMContentLoaded {timing[0]:.0f} ms); "
-              f"goto() returned after {v.seconds * 1000:.0f} ms")
+        _print_timing(v, "3 group columns, 60 intersection groups", size)
         assert size < 2_000_000
         assert v.errors == [] and v.requests == [v.url]
         assert v.page.locator("figure svg.chart").count() == 4
