@@ -467,7 +467,8 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     tn, tden = fractions(total_conf, metrics)
     tlo, thi = stats.proportion_interval(tn, tden, config.interval,  # type: ignore[arg-type]
                                          config.confidence)
-    overall = {m.name: _rate(tn[j], tden[j], m, (tlo[j], thi[j])) for j, m in enumerate(metrics)}
+    overall = dict(zip(names, _rates(tn[None], tden[None], np.stack([tlo, thi], axis=-1)[None],
+                                     metrics)[0], strict=True))
     return GroupingResult(
         name=name,
         columns=columns,
@@ -529,7 +530,8 @@ def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
 
 def _rates(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
            ci: npt.NDArray[np.float64], metrics: Sequence[Metric]) -> list[list[Rate]]:
-    """Per group, its rate of every metric (what :func:`_rate` makes, for whole arrays)."""
+    """Per group, its rate of every metric: undefined (with the reason) where the
+    denominator is 0."""
     cis = _pairs(ci)
     out = []
     for n_row, d_row, ci_row in zip(num.tolist(), den.tolist(), cis, strict=True):
@@ -541,14 +543,6 @@ def _rates(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
                 row.append(Rate(n / d, int(n), int(d), ci=c))
         out.append(row)
     return out
-
-
-def _rate(numerator: float, denominator: float, metric: Metric,
-          ci: tuple[float, float] | None = None) -> Rate:
-    if denominator == 0:
-        return Rate(None, int(numerator), 0, f"no {metric.denominator_name}")
-    return Rate(float(numerator) / float(denominator), int(numerator), int(denominator),
-                ci=None if ci is None else _pair(ci))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],
