@@ -1,23 +1,27 @@
-"""Terminal tables with rich: per-group figures, criteria, gates and the verdict."""
+"""The terminal report: per-group figures, criteria, gates and the verdict, as text tables."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from operator import attrgetter, itemgetter
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+import numpy as np
 
 from ..metrics import METRIC_BY_NAME
 from ..ranges import RangeGrouping, RangeReport
 from ..result import AuditResult, GateResult, GroupingResult, GroupResult, Interval, Rate
+from .table import BOLD, BOLD_RED, CYAN, DIM, GREEN, YELLOW, Column, Printer, Table, Text, clean
 
 # FNR is 1 - TPR (and its interval TPR's mirrored), so the table leaves it to the JSON
 KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy")
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
          "accuracy": "acc"}
 DASH = "-"
+# the width of a report that does not go to a terminal: seven rates with their
+# intervals next to a group name
+PIPE_WIDTH = 160
 
 
 def _pct(x: float | None) -> str:
@@ -28,16 +32,20 @@ def _ci(ci: Interval | None) -> str:
     return "" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def _with_ci(x: float | None, ci: Interval | None) -> str:
-    """``0.397 [0.371, 0.424]``; a dash when undefined."""
-    return _pct(x) if x is None or ci is None else f"{_pct(x)} {_ci(ci)}"
-
-
 def _rate_cell(r: Rate) -> Text:
     """The value, and its interval on a second line, so the table stays narrow."""
-    text = Text(_pct(r.value))
+    text = Text(_pct(r.value), keep=True)
     if r.value is not None and r.ci is not None:
-        text.append("\n" + _ci(r.ci), style="dim")
+        text.append("\n").append(_ci(r.ci), DIM, keep=True)
+    return text
+
+
+def _with_ci(x: float | None, ci: Interval | None) -> Text:
+    """``0.397 [0.371, 0.424]``, a dash when undefined; a narrow table may wrap it
+    between the value and its interval, never inside either."""
+    text = Text(_pct(x), keep=True)
+    if x is not None and ci is not None:
+        text.append(" ").append(_ci(ci), keep=True)
     return text
 
 
@@ -51,27 +59,43 @@ def _p(x: float | None) -> str:
 # in the terminal; the JSON and HTML reports list every group.
 MAX_GROUPS = 30
 MAX_SMALL_LINES = 20
+_VALUE = attrgetter("value")
+_DENOMINATOR = attrgetter("denominator")
 
 
 def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
                  ) -> list[GroupResult]:
     """At most :data:`MAX_GROUPS` groups, in table order: the reference group, the
     highest and lowest group of each metric among the groups that are judged, then
-    the largest groups."""
+    the largest groups.
+
+    Ties go to the first group for the lowest value and to the last for the
+    highest; among groups of one size, to the first.
+    """
     groups = g.groups
-    if len(groups) <= MAX_GROUPS:
+    n = len(groups)
+    if n <= MAX_GROUPS:
         return list(groups)
     keep = {i for i, grp in enumerate(groups) if grp.is_reference}
+    # one pass of C-level getters per array: a grouping may have 10,000 groups
+    rate_sets = list(map(attrgetter("metrics"), groups))
+    open_ = ~np.fromiter(map(attrgetter("small"), groups), bool, n)
     for m in metrics:
-        judged = [(r.value, i) for i, grp in enumerate(groups)
-                  if not grp.small and (r := grp.metrics[m]).value is not None
-                  and r.denominator >= minimum]
-        if judged:
-            keep.update((min(judged)[1], max(judged)[1]))
-    for i in sorted(range(len(groups)), key=lambda i: -groups[i].count):
-        if len(keep) >= MAX_GROUPS:
-            break
-        keep.add(i)
+        rates = list(map(itemgetter(m), rate_sets))
+        values = np.array(list(map(_VALUE, rates)), dtype=float)  # None is NaN
+        judged = open_ & ~np.isnan(values)
+        judged &= np.fromiter(map(_DENOMINATOR, rates), np.int64, n) >= minimum
+        where = np.flatnonzero(judged)
+        if where.size:
+            v = values[where]
+            keep.add(int(where[np.argmin(v)]))
+            keep.add(int(where[where.size - 1 - np.argmax(v[::-1])]))
+    if len(keep) < MAX_GROUPS:
+        counts = np.fromiter(map(attrgetter("count"), groups), np.int64, n)
+        for i in np.argsort(-counts, kind="stable"):
+            keep.add(int(i))
+            if len(keep) >= MAX_GROUPS:
+                break
     return [groups[i] for i in sorted(keep)]
 
 
@@ -79,41 +103,39 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
                     subset: str = "") -> Table:
     shown = [m for m in KEY_METRICS if m in metrics]
     rows = shown_groups(g, shown, minimum)
-    title = f"{subset}[bold]{g.name}[/bold]  (reference: {g.reference}, {g.reference_rule})"
+    title = Text(subset).append(clean(g.name), BOLD).append(
+        f"  (reference: {clean(g.reference)}, {g.reference_rule})")
     if len(rows) < len(g.groups):
-        title += (f"\n{len(rows)} of {len(g.groups):,} groups: the reference, the highest and "
-                  "lowest of each rate, the largest (--json and --html list every group)")
-    t = Table(title=title, title_justify="left", header_style="bold")
-    t.add_column("group", max_width=48)
-    t.add_column("rows", justify="right", no_wrap=True, min_width=5)
-    t.add_column("share", justify="right", no_wrap=True, min_width=5)
-    for m in shown:
-        t.add_column(SHORT.get(m, METRIC_BY_NAME[m].title), justify="right", no_wrap=True,
-                     min_width=14)
+        title.append(f"\n{len(rows)} of {len(g.groups):,} groups: the reference, the highest "
+                     "and lowest of each rate, the largest (--json and --html list every group)")
+    columns = [Column("group", max_width=48),
+               Column("rows", "right", no_wrap=True, min_width=5),
+               Column("share", "right", no_wrap=True, min_width=5)]
+    columns += [Column(SHORT.get(m, METRIC_BY_NAME[m].title), "right", no_wrap=True,
+                       min_width=14) for m in shown]
+    t = Table(title, columns)
     for grp in rows:
-        name = Text(grp.label)
+        name = Text(clean(grp.label))
         if grp.is_reference:
-            name.append(" (ref)", style="cyan")
+            name.append(" (ref)", CYAN)
         if grp.small:
-            name.append(" (small)", style="yellow")
+            name.append(" (small)", YELLOW)
         t.add_row(name, f"{grp.count:,}", f"{grp.share:.1%}",
                   *[_rate_cell(grp.metrics[m]) for m in shown],
-                  style="dim" if grp.small else None)
-    t.add_row(Text("overall", style="bold"), f"{sum(x.count for x in g.groups):,}", "100.0%",
+                  style=DIM if grp.small else "")
+    t.add_row(Text("overall", BOLD), f"{sum(x.count for x in g.groups):,}", "100.0%",
               *[_rate_cell(g.overall[m]) for m in shown], end_section=True)
     return t
 
 
 def _criteria_table(g: GroupingResult) -> Table:
-    t = Table(title=f"criteria across {g.name}", title_justify="left", header_style="bold")
-    t.add_column("criterion")
-    t.add_column("difference", justify="right")
-    t.add_column("ratio", justify="right")
-    t.add_column("p adj.", justify="right")
-    t.add_column("groups", justify="right")
+    t = Table(f"criteria across {clean(g.name)}", [
+        Column("criterion"), Column("difference", "right"), Column("ratio", "right"),
+        Column("p adj.", "right", no_wrap=True), Column("groups", "right", no_wrap=True)])
     for name, gap in g.criteria.items():
         t.add_row(name, _with_ci(gap.difference, gap.ci_difference),
-                  _with_ci(gap.ratio, gap.ci_ratio), _p(gap.p_adjusted), str(gap.groups_used))
+                  _with_ci(gap.ratio, gap.ci_ratio), _p(gap.p_adjusted),
+                  str(gap.groups_used))
     return t
 
 
@@ -138,61 +160,56 @@ def _too_small(g: GroupingResult) -> list[str]:
     return lines
 
 
-_STATUS = {"pass": "[green]PASS[/green]", "fail": "[bold red]FAIL[/bold red]",
-           "inconclusive": "[yellow]INCONCLUSIVE[/yellow]",
-           "skipped": "[yellow]SKIPPED[/yellow]"}
+_STATUS = {"pass": ("PASS", GREEN), "fail": ("FAIL", BOLD_RED),
+           "inconclusive": ("INCONCLUSIVE", YELLOW), "skipped": ("SKIPPED", YELLOW)}
 
 
 def _gate_table(gates: tuple[GateResult, ...]) -> Table:
-    t = Table(title="gates", title_justify="left", header_style="bold")
-    for col in ("grouping", "criterion", "gate", "value", "interval", "threshold", "rule",
-                "status"):
-        t.add_column(col, justify="right" if col in ("value", "interval", "threshold")
-                     else "left")
+    numbers = ("value", "interval", "threshold")
+    t = Table("gates", [Column(col, "right", no_wrap=True) if col in numbers else Column(col)
+                        for col in ("grouping", "criterion", "gate", *numbers, "rule",
+                                    "status")])
     for g in gates:
         criterion = g.criterion if g.feature is None else f"{g.feature} out of range"
         note = g.reason or (f"worst: {g.group}" if g.group and g.status == "fail" else None)
-        status = Text.from_markup(_STATUS[g.status])
+        status = Text(*_STATUS[g.status])
         if note:
-            status.append(f" ({note})")
-        t.add_row(g.grouping, criterion, g.kind, _pct(g.value), _ci(g.ci) or DASH,
-                  f"{g.threshold:g}", g.rule, status)
+            status.append(f" ({clean(note)})")
+        t.add_row(clean(g.grouping), clean(criterion), g.kind, _pct(g.value),
+                  _ci(g.ci) or DASH, f"{g.threshold:g}", g.rule, status)
     return t
 
 
 def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
-    t = Table(title=f"ranges across [bold]{r.name}[/bold]", title_justify="left",
-              header_style="bold")
-    t.add_column("group", no_wrap=True, max_width=40, overflow="ellipsis")
-    t.add_column("rows", justify="right")
-    t.add_column("in all ranges", justify="right")
-    t.add_column("feature")
-    for col in ("below", "above", "not allowed", "missing"):
-        t.add_column(col, justify="right")
+    t = Table(Text("ranges across ").append(clean(r.name), BOLD), [
+        Column("group", no_wrap=True, max_width=40, ellipsis=True),
+        Column("rows", "right", no_wrap=True), Column("in all ranges", "right", no_wrap=True),
+        Column("feature"),
+        *[Column(col, "right", no_wrap=True)
+          for col in ("below", "above", "not allowed", "missing")]])
     for grp in r.groups:
-        name = Text(grp.label)
+        name = Text(clean(grp.label))
         if grp.small:
-            name.append(" (small)", style="yellow")
+            name.append(" (small)", YELLOW)
         for i, (feature, c) in enumerate(grp.features.items()):
             bounded = feature in numeric
             first = i == 0
             t.add_row(name if first else "", f"{grp.rows:,}" if first else "",
-                      _rate_cell(grp.coverage) if first else "", feature,
+                      _rate_cell(grp.coverage) if first else "", clean(feature),
                       _rate_cell(c.below_share) if bounded else "",
                       _rate_cell(c.above_share) if bounded else "",
                       "" if bounded else _rate_cell(c.not_allowed_share),
                       _rate_cell(c.missing_share),
                       end_section=i == len(grp.features) - 1,
-                      style="dim" if grp.small else None)
+                      style=DIM if grp.small else "")
     return t
 
 
 def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
-    t = Table(title=f"criteria across {all_rows.name}: all rows and trusted rows",
-              title_justify="left", header_style="bold")
-    t.add_column("criterion")
-    for col in ("difference", "difference, trusted", "ratio", "ratio, trusted"):
-        t.add_column(col, justify="right")
+    t = Table(f"criteria across {clean(all_rows.name)}: all rows and trusted rows", [
+        Column("criterion"),
+        *[Column(col, "right", no_wrap=True)
+          for col in ("difference", "difference, trusted", "ratio", "ratio, trusted")]])
     for name, gap in trusted.criteria.items():
         full = all_rows.criteria[name]
         t.add_row(name, _pct(full.difference), _pct(gap.difference), _pct(full.ratio),
@@ -200,61 +217,94 @@ def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
     return t
 
 
-def _ranges_section(console: Console, result: AuditResult, ranges: RangeReport) -> None:
+def _ranges_section(p: Printer, result: AuditResult, ranges: RangeReport) -> None:
     numeric = {s.feature for s in ranges.specs if s.kind == "numeric"}
     specs = ", ".join(f"{s.feature} {s.describe()}" for s in ranges.specs)
     o = ranges.overall
-    console.print(f"ranges: {specs}")
-    console.print(f"{o.trusted:,} of {o.rows:,} rows inside every range (trusted rows), "
-                  f"{o.outside:,} outside one or more, {o.unknown:,} missing a value")
-    console.print("shares: below, above, not allowed of known values; missing of all rows; "
-                  "in all ranges of rows known inside or outside")
+    p.print(clean(f"ranges: {specs}"))
+    p.print(f"{o.trusted:,} of {o.rows:,} rows inside every range (trusted rows), "
+            f"{o.outside:,} outside one or more, {o.unknown:,} missing a value")
+    p.print("shares: below, above, not allowed of known values; missing of all rows; "
+            "in all ranges of rows known inside or outside")
     for r in ranges.groupings:
-        console.print()
-        console.print(_range_table(r, numeric))
+        p.print()
+        p.table(_range_table(r, numeric))
     for full, trusted in zip(result.groupings, result.trusted, strict=True):
-        console.print()
-        console.print(_grouping_table(trusted, result.metrics, result.min_group_size,
-                                      subset="trusted rows: "))
-        console.print(_compare_table(full, trusted))
+        p.print()
+        p.table(_grouping_table(trusted, result.metrics, result.min_group_size,
+                                subset="trusted rows: "))
+        p.table(_compare_table(full, trusted))
+
+
+def _terminal_width(out: TextIO) -> int:
+    """The width of the terminal ``out`` writes to: ``COLUMNS`` if set, else as it reports."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(out.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        import shutil
+
+        return shutil.get_terminal_size().columns
+
+
+def _printer(out: TextIO, width: int | None, color: bool | None) -> Printer:
+    """Escape codes when ``color`` is set, or left unset and ``out`` is a terminal (or
+    ``FORCE_COLOR`` is set) that is not ``TERM=dumb``; ``NO_COLOR`` then drops the colours
+    and keeps bold, dim and italic."""
+    try:
+        tty = out.isatty()
+    except ValueError:  # closed
+        tty = False
+    env = os.environ
+    if width is None:
+        width = _terminal_width(out) if tty else PIPE_WIDTH
+    if color is None:
+        styles = (tty or env.get("FORCE_COLOR", "") != "") and \
+            env.get("TERM", "").lower() not in ("dumb", "unknown")
+        colours = env.get("NO_COLOR", "") == ""
+    else:
+        styles = colours = color
+    encoding = (getattr(out, "encoding", None) or "utf-8").lower()
+    return Printer(width, styles=styles, colours=colours,
+                   ascii_only=not encoding.startswith("utf"))
 
 
 def render(result: AuditResult, out: TextIO, *, width: int | None = None,
            color: bool | None = None) -> None:
-    if width is None and not out.isatty():
-        # wide enough for seven rates with their intervals next to a group name
-        width = 160
-    console = Console(file=out, width=width, no_color=color is False,
-                      force_terminal=color if color else None, highlight=False)
-    p = result.provenance
-    files = f"{len(p.files)} file{'s' if len(p.files) != 1 else ''}"
-    dropped = sum(p.dropped.values())
-    line = f"{files}, {p.rows_read:,} rows read, {p.rows_used:,} audited"
+    """Write the report to ``out``: ``width`` cells wide (the terminal's, or
+    :data:`PIPE_WIDTH` when ``out`` is not a terminal), in colour on a terminal."""
+    p = _printer(out, width, color)
+    prov = result.provenance
+    files = f"{len(prov.files)} file{'s' if len(prov.files) != 1 else ''}"
+    dropped = sum(prov.dropped.values())
+    line = f"{files}, {prov.rows_read:,} rows read, {prov.rows_used:,} audited"
     if dropped:
-        parts = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in p.dropped.items() if n)
+        parts = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in prov.dropped.items() if n)
         line += f", {dropped:,} dropped ({parts})"
-    console.print(line)
+    p.print(line)
     for g in result.groupings:
-        console.print()
-        console.print(_grouping_table(g, result.metrics, result.min_group_size))
-        console.print(_criteria_table(g))
+        p.print()
+        p.table(_grouping_table(g, result.metrics, result.min_group_size))
+        p.table(_criteria_table(g))
         small = _too_small(g)
         if small:
-            console.print(f"too small to judge across {g.name} (left out of gaps and gates):",
-                          markup=False)
+            p.print(f"too small to judge across {clean(g.name)} (left out of gaps and gates):")
             for line in small:
-                console.print(line, markup=False)
+                p.print(clean(line))
     if result.ranges is not None:
-        console.print()
-        _ranges_section(console, result, result.ranges)
+        p.print()
+        _ranges_section(p, result, result.ranges)
     if result.gates:
-        console.print()
-        console.print(_gate_table(result.gates))
-    console.print()
+        p.print()
+        p.table(_gate_table(result.gates))
+    p.print()
     if any(grp.small for g in result.groupings for grp in g.groups):
-        console.print(f"(small): fewer than {result.min_group_size} rows; shown, but left out "
-                      "of gaps and gates")
-    console.print(verdict_line(result))
+        p.print(f"(small): fewer than {result.min_group_size} rows; shown, but left out "
+                "of gaps and gates")
+    p.print(verdict_line(result))
+    out.write(p.getvalue())
 
 
 def verdict_line(result: AuditResult) -> str:

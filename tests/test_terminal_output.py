@@ -1,0 +1,176 @@
+"""The terminal report's output: colour, width and encoding, numbers whole in any width,
+and the choice of groups in a large grouping."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+
+import pytest
+
+import fairaudit
+from fairaudit.report import terminal
+from fairaudit.result import GroupingResult, GroupResult, Rate
+from tests.conftest import COMPAS_PARQUET
+
+ESC = "\x1b["
+COLOURS = re.compile(r"\x1b\[[0-9;]*3[0-9]m")
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(scope="module")
+def compas() -> fairaudit.AuditResult:
+    return fairaudit.audit(str(COMPAS_PARQUET), label="two_year_recid",
+                           prediction="prediction", groups=["race", "sex"],
+                           reference=[("race", "Caucasian")], max_gap={"equalized_odds": 0.1})
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in ("NO_COLOR", "FORCE_COLOR", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    return monkeypatch
+
+
+def _render(result, out=None, **kw) -> str:
+    out = out if out is not None else io.StringIO()
+    terminal.render(result, out, **kw)
+    return out.getvalue()
+
+
+def test_colour_on_a_terminal_only(compas, env):
+    env.setenv("COLUMNS", "200")
+    assert ESC not in _render(compas)
+    tty = _render(compas, _Terminal())
+    assert "\x1b[36m (ref)\x1b[0m" in tty and "\x1b[1;31mFAIL\x1b[0m" in tty
+    # the same text, at the terminal's width
+    assert re.sub(r"\x1b\[[0-9;]*m", "", tty) == _render(compas, width=200)
+
+
+@pytest.mark.parametrize(("variables", "codes", "colours"), [
+    ({"NO_COLOR": "1"}, True, False),  # bold, dim and italic stay
+    ({"NO_COLOR": ""}, True, True),  # empty means unset
+    ({"TERM": "dumb"}, False, False),
+])
+def test_no_color_and_dumb_terminals(compas, env, variables, codes, colours):
+    for name, value in variables.items():
+        env.setenv(name, value)
+    text = _render(compas, _Terminal(), width=160)
+    assert (ESC in text) is codes
+    assert bool(COLOURS.search(text)) is colours
+    if codes:
+        assert "\x1b[1m group" in text and "\x1b[2m[0.498, 0.530]" in text
+
+
+def test_the_color_argument_wins(compas, env):
+    env.setenv("NO_COLOR", "1")
+    assert COLOURS.search(_render(compas, color=True))
+    assert ESC not in _render(compas, _Terminal(), color=False)
+    env.setenv("FORCE_COLOR", "1")
+    env.delenv("NO_COLOR")
+    assert COLOURS.search(_render(compas))  # not a terminal, but forced
+
+
+def test_the_width_of_a_terminal(compas, env):
+    env.setenv("COLUMNS", "100")
+    assert _render(compas, _Terminal(), color=False) == _render(compas, width=100)
+    # the criteria fit in 100 columns; the rates, with their intervals, need more
+    lines = _render(compas, width=100).splitlines()
+    start = [line.rstrip() for line in lines].index("criteria across race")
+    assert all(len(line) <= 100 for line in lines[start:start + 12])
+
+
+NUMBER = re.compile(r"\[\d\.\d{3}, \d\.\d{3}\]|<?\d[\d,]*(?:\.\d+)?%?")
+
+
+@pytest.mark.parametrize("width", [130, 100, 80, 60, 40])
+def test_every_number_stays_whole_in_a_narrow_terminal(compas, width):
+    wide = _render(compas, width=160)
+    narrow = _render(compas, width=width)
+    assert sorted(NUMBER.findall(narrow)) == sorted(NUMBER.findall(wide))
+    assert "[0.285, 0.472]" in wide  # the intervals are there to find
+
+
+def test_a_stream_that_cannot_hold_box_characters_gets_ascii_boxes(compas):
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii")
+    terminal.render(compas, out)
+    out.flush()
+    text = raw.getvalue().decode("ascii")
+    assert "+-----" in text and "| African-American " in text
+
+
+def test_user_strings_are_shown_as_text():
+    import pandas as pd
+
+    n = 40
+    df = pd.DataFrame({"y": [0, 1] * n, "p": [1, 1, 0, 1] * (n // 2),
+                       "g": ["[bold]x[/bold]", ":smile: \x1b[31mred\tcell"] * n})
+    text = _render(fairaudit.audit(df, label="y", prediction="p", groups=["g"]), width=160)
+    assert "│ [bold]x[/bold] " in text  # not markup
+    # no emoji, no escape code; the tab goes to the next multiple of 8 (from 16)
+    assert "(reference: :smile: \ufffd[31mred        cell," in text
+    assert "\x1b" not in text
+
+
+# -- the groups a large grouping shows -------------------------------------------------
+
+
+def _group(i: int, count: int, value: float | None, denominator: int = 50,
+           small: bool = False, reference: bool = False) -> GroupResult:
+    rate = Rate(value, 0, denominator)
+    return GroupResult({"g": i}, f"g{i}", count, 0.0, small, {}, {"selection_rate": rate},
+                       {}, reference)
+
+
+def test_ties_go_to_the_first_lowest_the_last_highest_and_the_first_largest():
+    n = terminal.MAX_GROUPS + 10  # 40 groups of 10 rows at 0.5, but:
+    groups = [_group(i, count=10, value=0.5) for i in range(n)]
+    groups[30] = _group(30, 10, 0.5, reference=True)
+    groups[33] = _group(33, 10, 0.2)  # the lowest, tied with 38
+    groups[38] = _group(38, 10, 0.2)
+    groups[31] = _group(31, 10, 0.9)  # the highest, tied with 36
+    groups[36] = _group(36, 10, 0.9)
+    groups[35] = _group(35, 99, 0.5)  # the largest
+    groups[37] = _group(37, 10, 0.0, small=True)  # lower, but too small to judge
+    groups[39] = _group(39, 10, 1.0, denominator=29)  # higher, but its denominator is small
+    groups[34] = _group(34, 10, None)  # undefined
+    grouping = GroupingResult("g", ("g",), tuple(groups), {}, "g30", "given", {}, {})
+    shown = [g.label for g in terminal.shown_groups(grouping, ["selection_rate"], 30)]
+    # the reference, 33 (first lowest), 36 (last highest), 35 (largest), then groups of
+    # 10 rows in table order up to MAX_GROUPS: 0 to 25
+    assert shown == [f"g{i}" for i in [*range(26), 30, 33, 35, 36]]
+
+
+def test_a_grouping_of_many_groups_shows_its_extremes_whatever_the_ties():
+    n = terminal.MAX_GROUPS * 3
+    groups = [_group(i, count=100 - i % 7, value=0.5) for i in range(n)]
+    groups[60] = _group(60, 1, 0.1)
+    groups[80] = _group(80, 1, 0.95)
+    grouping = GroupingResult("g", ("g",), tuple(groups), {}, "g0", "largest group", {}, {})
+    labels = [g.label for g in terminal.shown_groups(grouping, ["selection_rate"], 30)]
+    assert len(labels) == terminal.MAX_GROUPS
+    assert {"g60", "g80"} <= set(labels)
+    # the rest are the largest: count 100 (i % 7 == 0), then 99, in table order
+    sizes = sorted((-(100 - i % 7), i) for i in range(n) if i not in (60, 80))
+    expected = {i for _, i in sizes[:terminal.MAX_GROUPS - 2]} | {60, 80}
+    assert labels == [f"g{i}" for i in sorted(expected)]
+
+
+def test_shown_groups_keeps_the_table_order(compas):
+    race = compas.grouping("race")
+    groups = [dataclasses.replace(g, label=f"{g.label} {k}") for k in range(6)
+              for g in race.groups]  # 36 groups
+    many = dataclasses.replace(race, groups=tuple(groups))
+    shown = terminal.shown_groups(many, list(terminal.KEY_METRICS), 30)
+    assert len(shown) == terminal.MAX_GROUPS
+    positions = [[g.label for g in groups].index(s.label) for s in shown]
+    assert positions == sorted(positions)
