@@ -247,6 +247,40 @@ def test_a_header_wraps_before_a_column_of_numbers_is_cut():
     ]
 
 
+def test_a_table_too_wide_at_its_narrowest_is_drawn_in_parts():
+    t = Table("rates", [Column("group", repeat=True),
+                        *[Column(c, "right", no_wrap=True) for c in ("a", "b", "c")]])
+    t.add_row("African-American", "0.123456789", "0.223456789", "0.323456789")
+    # 18 + 3 * 13 + 5 = 62 cells: one part in 62, three (the group in each) in 40,
+    # where the narrowest group (10 + 2) and two numbers need 12 + 26 + 4 = 42
+    assert len(_draw(t, 62).splitlines()) == 6
+    assert _draw(t, 40) == (
+        "rates                             \n"
+        "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓\n"
+        "┃ group            ┃           a ┃\n"
+        "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩\n"
+        "│ African-American │ 0.123456789 │\n"
+        "└──────────────────┴─────────────┘\n"
+        "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓\n"
+        "┃ group            ┃           b ┃\n"
+        "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩\n"
+        "│ African-American │ 0.223456789 │\n"
+        "└──────────────────┴─────────────┘\n"
+        "┏━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓\n"
+        "┃ group            ┃           c ┃\n"
+        "┡━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩\n"
+        "│ African-American │ 0.323456789 │\n"
+        "└──────────────────┴─────────────┘\n")
+    # two parts where two numbers fit beside the narrowest group
+    assert [line for line in _draw(t, 42).splitlines() if "group" in line] == [
+        "┃ group      ┃           a ┃           b ┃",
+        "┃ group            ┃           c ┃"]
+    # without a column to repeat, a table is drawn whole, wider than asked
+    whole = Table("", [Column("group"), *[Column(c, "right", no_wrap=True) for c in "abc"]])
+    whole.add_row("African-American", "0.123456789", "0.223456789", "0.323456789")
+    assert {len(line) for line in _draw(whole, 40).splitlines()} == {12 + 3 * 13 + 5}
+
+
 def test_the_widest_wrappable_columns_give_way_first():
     assert tb.shrink([10, 30, 20], [5, 5, 5], 60) == [10, 30, 20]
     assert tb.shrink([10, 30, 20], [5, 5, 5], 50) == [10, 20, 20]

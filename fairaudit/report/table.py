@@ -270,7 +270,10 @@ class Column:
     ``no_wrap`` keeps every body cell on its own lines, never broken; the
     header may still wrap at its spaces. ``min_width`` and ``max_width`` bound
     the text width (padding excluded); ``ellipsis`` ends a no-wrap cell cut at
-    ``max_width`` with an ellipsis.
+    ``max_width``, or narrower in a narrowed table, with an ellipsis. A table
+    too wide for its width even with every column at its narrowest is drawn in
+    parts, one under the other, each with the ``repeat`` columns (the row
+    names) and as many others as fit.
     """
 
     header: str
@@ -279,6 +282,7 @@ class Column:
     min_width: int | None = None
     max_width: int | None = None
     ellipsis: bool = False
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,13 +369,15 @@ class Table:
             raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")
         self.rows.append(_Row([_as_text(c) for c in cells], style, end_section))
 
-    def widths(self, width: int) -> list[int]:
-        """Each column's width, padding included, for a table at most ``width`` wide."""
+    def _limits(self) -> tuple[list[int], list[int], list[int]]:
+        """Each column's (natural, word-wrapped, folded) width, padding included."""
         high, word, fold = [], [], []
         for i, col in enumerate(self.columns):
             sizes = [_measure(Text(col.header), False, True)]
             sizes += [_measure(row.cells[i], col.no_wrap, False) for row in self.rows]
             n, w, f = (max(s[k] for s in sizes) for k in range(3))
+            if col.ellipsis:  # cut short rather than fold
+                f = max(sizes[0][2], min(f, FOLD_FLOOR))
             if col.min_width is not None:
                 n, w, f = max(n, col.min_width), max(w, col.min_width), max(f, col.min_width)
             if col.max_width is not None:
@@ -379,11 +385,43 @@ class Table:
             high.append(n + 2)
             word.append(w + 2)
             fold.append(f + 2)
+        return high, word, fold
+
+    def widths(self, width: int) -> list[int]:
+        """Each column's width, padding included, for a table at most ``width`` wide."""
+        high, word, fold = self._limits()
         budget = width - len(self.columns) - 1
         widths = shrink(high, word, budget)
         return widths if sum(widths) <= budget else shrink(word, fold, budget)
 
+    def _parts(self, width: int) -> list[list[int]]:
+        """The columns of each part of a table drawn in parts (one part if it fits)."""
+        fold = self._limits()[2]
+        repeat = [i for i, c in enumerate(self.columns) if c.repeat]
+        if sum(fold) + len(fold) + 1 <= width or not repeat:
+            return [list(range(len(self.columns)))]
+        parts: list[list[int]] = []
+        for i in (i for i in range(len(self.columns)) if i not in repeat):
+            cols = sorted({*repeat, *(parts[-1] if parts else ()), i})
+            if parts and sum(fold[j] for j in cols) + len(cols) + 1 <= width:
+                parts[-1].append(i)
+            else:
+                parts.append([i])
+        return [sorted({*repeat, *part}) for part in parts]
+
     def lines(self, width: int, box: Box = HEAVY_HEAD) -> list[Line]:
+        parts = self._parts(width)
+        if len(parts) == 1:
+            return self._lines(width, box)
+        out: list[Line] = []
+        for k, cols in enumerate(parts):
+            part = Table(self.title if k == 0 else "", [self.columns[i] for i in cols])
+            part.rows = [_Row([row.cells[i] for i in cols], row.style, row.end_section)
+                         for row in self.rows]
+            out += part._lines(width, box)
+        return out
+
+    def _lines(self, width: int, box: Box) -> list[Line]:
         widths = self.widths(width)
         total = sum(widths) + len(widths) + 1
         out = wrap(self.title, total, base=ITALIC) if self.title.pieces else []

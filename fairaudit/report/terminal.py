@@ -108,7 +108,7 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
     if len(rows) < len(g.groups):
         title.append(f"\n{len(rows)} of {len(g.groups):,} groups: the reference, the highest "
                      "and lowest of each rate, the largest (--json and --html list every group)")
-    columns = [Column("group", max_width=48),
+    columns = [Column("group", max_width=48, repeat=True),
                Column("rows", "right", no_wrap=True, min_width=5),
                Column("share", "right", no_wrap=True, min_width=5)]
     columns += [Column(SHORT.get(m, METRIC_BY_NAME[m].title), "right", no_wrap=True,
@@ -130,7 +130,7 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
 
 def _criteria_table(g: GroupingResult) -> Table:
     t = Table(f"criteria across {clean(g.name)}", [
-        Column("criterion"), Column("difference", "right"), Column("ratio", "right"),
+        Column("criterion", repeat=True), Column("difference", "right"), Column("ratio", "right"),
         Column("p adj.", "right", no_wrap=True), Column("groups", "right", no_wrap=True)])
     for name, gap in g.criteria.items():
         t.add_row(name, _with_ci(gap.difference, gap.ci_difference),
@@ -166,7 +166,8 @@ _STATUS = {"pass": ("PASS", GREEN), "fail": ("FAIL", BOLD_RED),
 
 def _gate_table(gates: tuple[GateResult, ...]) -> Table:
     numbers = ("value", "interval", "threshold")
-    t = Table("gates", [Column(col, "right", no_wrap=True) if col in numbers else Column(col)
+    t = Table("gates", [Column(col, "right", no_wrap=True) if col in numbers
+                        else Column(col, repeat=col in ("grouping", "criterion"))
                         for col in ("grouping", "criterion", "gate", *numbers, "rule",
                                     "status")])
     for g in gates:
@@ -182,9 +183,9 @@ def _gate_table(gates: tuple[GateResult, ...]) -> Table:
 
 def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
     t = Table(Text("ranges across ").append(clean(r.name), BOLD), [
-        Column("group", no_wrap=True, max_width=40, ellipsis=True),
+        Column("group", no_wrap=True, max_width=40, ellipsis=True, repeat=True),
         Column("rows", "right", no_wrap=True), Column("in all ranges", "right", no_wrap=True),
-        Column("feature"),
+        Column("feature", repeat=True),
         *[Column(col, "right", no_wrap=True)
           for col in ("below", "above", "not allowed", "missing")]])
     for grp in r.groups:
@@ -207,7 +208,7 @@ def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
 
 def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
     t = Table(f"criteria across {clean(all_rows.name)}: all rows and trusted rows", [
-        Column("criterion"),
+        Column("criterion", repeat=True),
         *[Column(col, "right", no_wrap=True)
           for col in ("difference", "difference, trusted", "ratio", "ratio, trusted")]])
     for name, gap in trusted.criteria.items():
