@@ -71,11 +71,15 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
         data = [data]
     if isinstance(data, (list, tuple)):
         files = readers.resolve([str(p) for p in data])
-        # the digests are taken on another thread while the files are counted
+        # the digests are taken on another thread while the files are counted; the
+        # hashing thread holds one core's slot, so that three threads never share two
+        # cores and the hashing (one sequential stream) is not left to finish alone
         both = _ReadAndHashed(on_progress) if on_progress else None
-        with readers.Digests(files, both.hashed if both else None) as digests:
+        cores = _cores()
+        with readers.Digests(files, both.hashed if both else None, cores) as digests:
             table, rows = count_files(files, roles, config.ranges,
-                                      on_progress=both.counted if both else None)
+                                      on_progress=both.counted if both else None,
+                                      threads=cores.slots, cores=cores)
             hashes = digests.result()
         infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
                       for f, h, n in zip(files, hashes, rows, strict=True))
@@ -162,17 +166,19 @@ class _Pass:
 
 def count_files(files: Sequence[readers.SourceFile], roles: Roles,
                 ranges: Sequence[_ranges.RangeSpec] = (), *,
-                on_progress: ProgressFn | None = None, threads: int | None = None
-                ) -> tuple[CountTable, list[int]]:
+                on_progress: ProgressFn | None = None, threads: int | None = None,
+                cores: readers.Cores | None = None) -> tuple[CountTable, list[int]]:
     """Count every file in one streaming pass; also the rows read from each.
 
     Each file's footer is read once, to check its columns and split it into
     parts (runs of row groups); the parts are counted on ``threads`` threads
     (default: one a core), each into its own counts, added up at the end.
     Errors are raised as a one-thread pass would: the first part in file order
-    that fails names the problem.
+    that fails names the problem. ``cores``, if given, is shared with other work
+    (the hashing): a part is counted only while holding one of its slots.
     """
     threads = max(1, threads or os.cpu_count() or 1)
+    cores = cores or readers.Cores(threads)
     tracker = _Tracker(on_progress, sum(f.size for f in files))
     work = _Pass.of(roles, ranges)
 
@@ -187,9 +193,9 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
         inner = len(parts) < threads
         if threads == 1 or len(parts) <= 1:
             acc = work.accumulator()
-            part_rows = [_count_part(p, work, acc, tracker, inner) for p in parts]
+            part_rows = [_count_part(p, work, acc, tracker, inner, cores) for p in parts]
         else:
-            acc, part_rows = _count_parallel(pool, threads, parts, work, tracker)
+            acc, part_rows = _count_parallel(pool, threads, parts, work, tracker, cores)
     rows = []
     it = iter(part_rows)
     for ps in per_file:
@@ -213,22 +219,28 @@ def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[s
     return work.table(acc), rows
 
 
+def _cores() -> readers.Cores:
+    return readers.Cores(max(1, os.cpu_count() or 1))
+
+
 def _count_part(part: readers.Part, work: _Pass, acc: Accumulator,
-                tracker: _Tracker, use_threads: bool) -> int:
+                tracker: _Tracker, use_threads: bool, cores: readers.Cores) -> int:
     first = part.first_row
     done = 0
-    for batch, nbytes in readers.read_part(part, work.roles.columns, work.dictionary(part.src),
-                                           use_threads):
-        work.count(batch, Where(part.src.path, first), acc)
-        first += batch.num_rows
-        tracker.advance(batch.num_rows, nbytes - done)
-        done = nbytes
+    with cores:
+        for batch, nbytes in readers.read_part(part, work.roles.columns,
+                                               work.dictionary(part.src), use_threads):
+            work.count(batch, Where(part.src.path, first), acc)
+            first += batch.num_rows
+            tracker.advance(batch.num_rows, nbytes - done)
+            done = nbytes
     tracker.advance(0, part.bytes - done)
     return first - part.first_row
 
 
 def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.Part],
-                    work: _Pass, tracker: _Tracker) -> tuple[Accumulator, list[int]]:
+                    work: _Pass, tracker: _Tracker, cores: readers.Cores
+                    ) -> tuple[Accumulator, list[int]]:
     """Count parts on ``threads`` workers taking them in order; add their counts up."""
     part_rows = [0] * len(parts)
     failed: dict[int, BaseException] = {}
@@ -240,7 +252,7 @@ def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.
         acc = work.accumulator()
         while (i := next(taken)) < len(parts) and i < state["stop_after"]:
             try:
-                part_rows[i] = _count_part(parts[i], work, acc, tracker, False)
+                part_rows[i] = _count_part(parts[i], work, acc, tracker, False, cores)
             except BaseException as exc:  # re-raised on the calling thread, in file order
                 with lock:
                     failed[i] = exc

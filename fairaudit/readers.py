@@ -380,18 +380,40 @@ def sha256(path: str, stop: threading.Event | None = None,
     return h.hexdigest()
 
 
+class Cores:
+    """Slots for the machine's cores, shared by the threads of one audit.
+
+    A thread holds a slot while it works (``with cores:``), so that no more
+    threads run at once than there are cores.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, slots)
+        self._free = threading.BoundedSemaphore(self.slots)
+
+    def __enter__(self) -> Cores:
+        self._free.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._free.release()
+
+
 class Digests:
     """The SHA-256 of every file, computed in a background thread while the files are read.
 
     Use it as a context manager around the reading; :meth:`result` waits for
     the digests. Leaving the block early stops the hashing. ``on_bytes(n)`` is
-    called from the hashing thread after each piece of ``n`` bytes.
+    called from the hashing thread after each piece of ``n`` bytes. With
+    ``cores``, the hashing holds one slot until it is done.
     """
 
     def __init__(self, files: Sequence[SourceFile],
-                 on_bytes: Callable[[int], None] | None = None) -> None:
+                 on_bytes: Callable[[int], None] | None = None,
+                 cores: Cores | None = None) -> None:
         self._files = list(files)
         self._on_bytes = on_bytes
+        self._cores = cores
         self._digests: list[str] = []
         self._error: InputError | None = None
         self._stop = threading.Event()
@@ -406,6 +428,13 @@ class Digests:
         self._thread.join()
 
     def _run(self) -> None:
+        if self._cores is None:
+            self._hash_all()
+            return
+        with self._cores:
+            self._hash_all()
+
+    def _hash_all(self) -> None:
         for src in self._files:
             if self._stop.is_set():
                 return
