@@ -215,10 +215,12 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
 
     to_stdout = json_path == "-"
     if json_path and not to_stdout:
-        _write(json_path, json_report.dumps(result))
+        _write(json_path, json_report.encode(result))
     _reports(result, outputs)
     if to_stdout:
-        sys.stdout.write(json_report.dumps(result))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(json_report.encode(result))
+        sys.stdout.flush()
         terminal_out = sys.stderr
     else:
         terminal_out = sys.stdout
@@ -235,10 +237,14 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     return Exit.PASS
 
 
-def _write(path: str, text: str, mode: str = "w") -> None:
+def _write(path: str, text: str | bytes, mode: str = "w") -> None:
     try:
-        with open(path, mode, encoding="utf-8") as f:
-            f.write(text)
+        if isinstance(text, bytes):
+            with open(path, mode + "b") as f:
+                f.write(text)
+        else:
+            with open(path, mode, encoding="utf-8") as f:
+                f.write(text)
     except OSError as exc:
         raise FairauditError(f"{path}: cannot write the report ({exc.strerror})") from None
 

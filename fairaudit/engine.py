@@ -34,14 +34,13 @@ from .metrics import (
 )
 from .result import (
     AuditResult,
-    Comparison,
     Exclusion,
     FileInfo,
     Gap,
+    GroupFigures,
     GroupingResult,
-    GroupResult,
     Provenance,
-    Rate,
+    rate,
     show_value,
 )
 from .version import __version__
@@ -455,36 +454,39 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
 
     # one conversion to Python numbers per array: a 10,000-level column makes
     # hundreds of thousands of rates, and numpy scalars one at a time cost seconds
-    rates = _rates(num, den, np.stack([lo, hi], axis=-1), metrics)
-    vs_d, vs_r = _numbers(vs_diff), _numbers(vs_ratio)
-    vs_dci, vs_rci = _pairs(boot.versus_difference), _pairs(boot.versus_ratio)
-    drops = cells[:, [CELLS.index(r) for r in DROP_REASONS]].tolist()
-    count_list = counts.tolist()
-    small_list = small.tolist()
-    groups = []
-    for i, key in enumerate(keys):
-        groups.append(GroupResult(
-            key=dict(zip(columns, key, strict=True)),
-            label=labels[i],
-            count=count_list[i],
-            share=count_list[i] / rows_used,
-            small=small_list[i],
-            dropped=dict(zip(DROP_REASONS, drops[i], strict=True)),
-            metrics=dict(zip(names, rates[i], strict=True)),
-            versus_reference=dict(zip(names, map(Comparison, vs_d[i], vs_r[i], vs_dci[i],
-                                                 vs_rci[i]), strict=True)),
-            is_reference=i == ref_index,
-        ))
+    rate_values, nums, dens, cis = _rate_columns(num, den, lo, hi)
+    reasons = tuple(f"no {m.denominator_name}" for m in metrics)
+    figures = GroupFigures(
+        columns=columns,
+        metrics=tuple(names),
+        reasons=reasons,
+        drop_reasons=DROP_REASONS,
+        keys=keys,
+        labels=labels,
+        counts=counts.tolist(),
+        shares=(counts / rows_used).tolist() if rows_used else [0.0] * len(keys),
+        small=small.tolist(),
+        dropped=cells[:, [CELLS.index(r) for r in DROP_REASONS]].tolist(),
+        value=rate_values,
+        numerator=nums,
+        denominator=dens,
+        ci=cis,
+        versus_difference=_numbers(vs_diff),
+        versus_ratio=_numbers(vs_ratio),
+        versus_difference_ci=_pairs(boot.versus_difference),
+        versus_ratio_ci=_pairs(boot.versus_ratio),
+        reference=int(ref_index),
+    )
     total_conf = confusion.sum(axis=0)
     tn, tden = fractions(total_conf, metrics)
     tlo, thi = stats.proportion_interval(tn, tden, config.interval,  # type: ignore[arg-type]
                                          config.confidence)
-    overall = dict(zip(names, _rates(tn[None], tden[None], np.stack([tlo, thi], axis=-1)[None],
-                                     metrics)[0], strict=True))
+    ov, on, od, oc = (c[0] for c in _rate_columns(tn[None], tden[None], tlo[None], thi[None]))
+    overall = {n: rate(ov[j], on[j], od[j], oc[j], reasons[j]) for j, n in enumerate(names)}
     return GroupingResult(
         name=name,
         columns=columns,
-        groups=tuple(groups),
+        figures=figures,
         overall=overall,
         reference=labels[ref_index],
         reference_rule=rule,
@@ -530,31 +532,28 @@ def _numbers(a: npt.NDArray[np.float64]) -> list[Any]:
 
 
 def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
-    """An array of ``(..., 2)`` intervals as nested lists of pairs, ``None`` where an end is NaN."""
+    """An array of ``(..., 2)`` intervals as nested lists of ``[low, high]`` lists (as JSON
+    writes them), ``None`` where an end is NaN."""
     a = np.asarray(a, dtype=np.float64)
-    bad = np.isnan(a).any(axis=-1).reshape(-1).tolist()
-    flat: list[Any] = [None if b else (x, y) for b, (x, y) in
-                       zip(bad, a.reshape(-1, 2).tolist(), strict=True)]
-    for size in reversed(a.shape[1:-1]):  # nest back, innermost axis first
-        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
-    return flat
-
-
-def _rates(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
-           ci: npt.NDArray[np.float64], metrics: Sequence[Metric]) -> list[list[Rate]]:
-    """Per group, its rate of every metric: undefined (with the reason) where the
-    denominator is 0."""
-    cis = _pairs(ci)
-    out = []
-    for n_row, d_row, ci_row in zip(num.tolist(), den.tolist(), cis, strict=True):
-        row = []
-        for m, n, d, c in zip(metrics, n_row, d_row, ci_row, strict=True):
-            if d == 0:
-                row.append(Rate(None, int(n), 0, f"no {m.denominator_name}"))
-            else:
-                row.append(Rate(n / d, int(n), int(d), ci=c))
-        out.append(row)
+    out: list[Any] = a.tolist()
+    for where in np.argwhere(np.isnan(a).any(axis=-1)).tolist():
+        inner = out
+        for i in where[:-1]:
+            inner = inner[i]
+        inner[where[-1]] = None
     return out
+
+
+def _rate_columns(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
+                  lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
+                  ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Rates as nested lists of values (``None`` where the denominator is 0), numerators,
+    denominators and intervals (``None`` where undefined), each converted in one go."""
+    none = den == 0
+    value = np.divide(num, den, out=np.full(den.shape, np.nan), where=~none)
+    ci = np.where(none[..., None], np.nan, np.stack([lo, hi], axis=-1))
+    return (_numbers(value), num.astype(np.int64).tolist(), den.astype(np.int64).tolist(),
+            _pairs(ci))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],
