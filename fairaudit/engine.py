@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -535,13 +535,19 @@ def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
     """An array of ``(..., 2)`` intervals as nested lists of ``[low, high]`` lists (as JSON
     writes them), ``None`` where an end is NaN."""
     a = np.asarray(a, dtype=np.float64)
-    out: list[Any] = a.tolist()
-    for where in np.argwhere(np.isnan(a).any(axis=-1)).tolist():
-        inner = out
-        for i in where[:-1]:
-            inner = inner[i]
-        inner[where[-1]] = None
-    return out
+    bad = np.isnan(a).any(axis=-1)
+    if not bad.any():
+        return a.tolist()  # type: ignore[no-any-return]
+    flat: list[Any]
+    if bad.all():  # no intervals at all (no bootstrap), a common case worth its shortcut
+        flat = [None] * bad.size
+    else:
+        flat = cast(list[Any], a.reshape(-1, 2).tolist())
+        for i in np.flatnonzero(bad).tolist():
+            flat[i] = None
+    for size in reversed(bad.shape[1:]):  # nest back, innermost axis first
+        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+    return flat
 
 
 def _rate_columns(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
