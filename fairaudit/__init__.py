@@ -14,7 +14,7 @@ from .engine import audit, judge
 from .errors import ConfigError, FairauditError, InputError, UsageError
 from .metrics import CRITERIA, METRICS, Criterion, Metric
 from .ranges import RangeGate, RangeReport, RangeSpec
-from .result import AuditResult, GateResult, GroupingResult, GroupResult, Rate
+from .result import AuditResult, GateResult, GroupFigures, GroupingResult, GroupResult, Rate
 from .version import __version__
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "FairauditError",
     "GateResult",
     "GateSpec",
+    "GroupFigures",
     "GroupResult",
     "GroupingResult",
     "InputError",
