@@ -128,6 +128,11 @@ def run(
         "--fail-on-inconclusive/--pass-on-inconclusive",
         help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
     ] = None,
+    digest: Annotated[bool | None, typer.Option(
+        "--digest/--no-digest",
+        help="Record each input file's SHA-256 in the report. It reads every byte of every "
+             "file, where the audit reads only the columns it needs: about 1.5 CPU-seconds "
+             "a 2.6 GB file.  [default: on]")] = None,
     config: Annotated[str | None, typer.Option(
         help="Config file.  [default: ./fairaudit.toml, or [tool.fairaudit] in "
              "./pyproject.toml]")] = None,
@@ -163,6 +168,7 @@ def run(
             intersections=intersections, min_group_size=min_group_size,
             interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
             adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
+            digest=digest,
             gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
             + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
             ranges=[parse_range(r) for r in range_ or ()],

@@ -73,13 +73,18 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
         # the digests are taken on another thread while the files are counted; the
         # hashing thread holds one core's slot, so that three threads never share two
         # cores and the hashing (one sequential stream) is not left to finish alone
-        both = _ReadAndHashed(on_progress) if on_progress else None
         cores = _cores()
-        with readers.Digests(files, both.hashed if both else None, cores) as digests:
-            table, rows = count_files(files, roles, config.ranges,
-                                      on_progress=both.counted if both else None,
+        if config.digest:
+            both = _ReadAndHashed(on_progress) if on_progress else None
+            with readers.Digests(files, both.hashed if both else None, cores) as digests:
+                table, rows = count_files(files, roles, config.ranges,
+                                          on_progress=both.counted if both else None,
+                                          threads=cores.slots, cores=cores)
+                hashes = digests.result()
+        else:
+            table, rows = count_files(files, roles, config.ranges, on_progress=on_progress,
                                       threads=cores.slots, cores=cores)
-            hashes = digests.result()
+            hashes = [""] * len(files)
         infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
                       for f, h, n in zip(files, hashes, rows, strict=True))
     else:
