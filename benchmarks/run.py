@@ -114,6 +114,12 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
             programs.append(baseline("pandas", f"pandas-{size}", path, GROUPS))
             checks.append((f"fairaudit-{size}", f"pandas-{size}"))
         ratios = [(f"fairaudit-{size}", f"read-{size}")]
+        if size != "1e6":
+            # the SHA-256 of the whole file, the default, against the audit without it
+            programs.append(fairaudit(f"no-digest-{size}", path, GROUPS,
+                                      [*extra, "--no-digest"]))
+            ratios.append((f"no-digest-{size}", f"read-{size}"))
+            checks.append((f"no-digest-{size}", f"fairaudit-{size}"))
         if size == "1e6" and not args.no_fairlearn:
             programs.append(baseline("fairlearn", "fairlearn-1e6", path, GROUPS,
                                      runs=args.fairlearn_repeats))

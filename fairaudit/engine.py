@@ -49,7 +49,8 @@ INTERSECTION = "&"
 
 
 def audit(data: Any = None, config: AuditConfig | None = None, *,
-          on_progress: ProgressFn | None = None, **settings: Any) -> AuditResult:
+          on_progress: ProgressFn | None = None, digests: readers.Digests | None = None,
+          **settings: Any) -> AuditResult:
     """Audit predictions and return the result; nothing is printed and nothing exits.
 
     ``data`` is a path, a glob, a folder, a list of those, a pandas DataFrame or
@@ -57,7 +58,10 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
     ``min_ratio=``...). ``on_progress``, if given, is called from time to time as
-    files are read (see :data:`ProgressFn`).
+    files are read (see :data:`ProgressFn`). ``digests``, if given, is the
+    hashing of the input files already under way (the command line starts it
+    before the rest of the program has loaded); it is used if it hashes exactly
+    the files this audit reads, and stopped otherwise.
     """
     if config is None:
         config = config_from(**settings)
@@ -73,10 +77,16 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
         # the digests are taken on another thread while the files are counted; the
         # hashing thread holds one core's slot, so that three threads never share two
         # cores and the hashing (one sequential stream) is not left to finish alone
-        cores = _cores()
+        if digests is not None and (not config.digest or digests.files != files):
+            with digests:  # not the hashing this audit needs: stop it
+                digests = None
+        cores = digests.cores if digests is not None and digests.cores else _cores()
         if config.digest:
             both = _ReadAndHashed(on_progress) if on_progress else None
-            with readers.Digests(files, both.hashed if both else None, cores) as digests:
+            digests = digests or readers.Digests(files, None, cores)
+            if both:
+                digests.watch(both.hashed)
+            with digests:
                 table, rows = count_files(files, roles, config.ranges,
                                           on_progress=both.counted if both else None,
                                           threads=cores.slots, cores=cores)
@@ -224,7 +234,7 @@ def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[s
 
 
 def _cores() -> readers.Cores:
-    return readers.Cores(max(1, os.cpu_count() or 1))
+    return readers.Cores(os.cpu_count() or 1)
 
 
 def _count_part(part: readers.Part, work: _Pass, acc: Accumulator,

@@ -142,3 +142,16 @@ def test_no_digest_leaves_the_digest_empty_and_the_figures_alone(tmp_path, monke
                     "--json", str(tmp_path / "file.json"))
     assert result.exit_code == 0, result.output
     assert read_report(tmp_path / "file.json")["provenance"]["files"][0]["sha256"] == ""
+
+
+def test_every_public_name_loads_from_the_package():
+    """The package loads its names on first use; each one listed must be there."""
+    code = ("import sys, fairaudit; assert 'numpy' not in sys.modules; "
+            "missing = [n for n in fairaudit.__all__ if getattr(fairaudit, n, None) is None]; "
+            "print(missing)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+    with pytest.raises(AttributeError):
+        fairaudit.no_such_name  # noqa: B018
