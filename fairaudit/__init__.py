@@ -6,16 +6,37 @@ Use it from Python::
     result = fairaudit.audit("predictions.parquet", label="y", prediction="yhat",
                              groups=["race", "sex"], max_gap={"equalized_odds": 0.1})
     result.verdict  # "pass" or "fail"
+
+The names below load on first use: the command line starts reading its input
+files before numpy, pyarrow and the engine are imported.
 """
 
-from .config import AuditConfig, GateSpec
-from .counts import CountTable
-from .engine import audit, judge
-from .errors import ConfigError, FairauditError, InputError, UsageError
-from .metrics import CRITERIA, METRICS, Criterion, Metric
-from .ranges import RangeGate, RangeReport, RangeSpec
-from .result import AuditResult, GateResult, GroupingResult, GroupResult, Rate
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .config import AuditConfig, GateSpec
+    from .counts import CountTable
+    from .engine import audit, judge
+    from .errors import ConfigError, FairauditError, InputError, UsageError
+    from .metrics import CRITERIA, METRICS, Criterion, Metric
+    from .ranges import RangeGate, RangeReport, RangeSpec
+    from .result import AuditResult, GateResult, GroupFigures, GroupingResult, GroupResult, Rate
+
+_WHERE = {
+    "AuditConfig": "config", "GateSpec": "config", "CountTable": "counts",
+    "audit": "engine", "judge": "engine",
+    "ConfigError": "errors", "FairauditError": "errors", "InputError": "errors",
+    "UsageError": "errors",
+    "CRITERIA": "metrics", "METRICS": "metrics", "Criterion": "metrics", "Metric": "metrics",
+    "RangeGate": "ranges", "RangeReport": "ranges", "RangeSpec": "ranges",
+    "AuditResult": "result", "GateResult": "result", "GroupFigures": "result",
+    "GroupingResult": "result", "GroupResult": "result", "Rate": "result",
+}
 
 __all__ = [
     "CRITERIA",
@@ -28,6 +49,7 @@ __all__ = [
     "FairauditError",
     "GateResult",
     "GateSpec",
+    "GroupFigures",
     "GroupResult",
     "GroupingResult",
     "InputError",
@@ -41,3 +63,16 @@ __all__ = [
     "audit",
     "judge",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fairaudit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

@@ -12,17 +12,22 @@ import os
 import sys
 import tempfile
 import traceback
+from contextlib import nullcontext
 from enum import IntEnum
-from typing import Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 import typer.main
 
-from .config import build, find_config, load_file, parse_gate, parse_reference, parse_threshold
+from . import sources
 from .errors import FairauditError
-from .ranges import parse_gate as parse_range_gate
-from .ranges import parse_range
-from .result import AuditResult
+
+if TYPE_CHECKING:
+    from .result import AuditResult
+
+# The rest of fairaudit (numpy, pyarrow and the engine) is imported inside the
+# commands: `run` first finds its input files and starts hashing them, and the
+# hashing goes on, on another core, while those modules load.
 
 
 class Exit(IntEnum):
@@ -128,6 +133,11 @@ def run(
         "--fail-on-inconclusive/--pass-on-inconclusive",
         help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
     ] = None,
+    digest: Annotated[bool | None, typer.Option(
+        "--digest/--no-digest",
+        help="Record each input file's SHA-256 in the report. It reads every byte of every "
+             "file, where the audit reads only the columns it needs: about 1.5 CPU-seconds "
+             "a 2.6 GB file.  [default: on]")] = None,
     config: Annotated[str | None, typer.Option(
         help="Config file.  [default: ./fairaudit.toml, or [tool.fairaudit] in "
              "./pyproject.toml]")] = None,
@@ -155,21 +165,28 @@ def run(
 ) -> None:
     """Audit prediction files and judge them against the gates."""
     try:
-        code = _run(inputs, dict(
-            label=label, prediction=prediction, score=score,
-            threshold=None if threshold is None else parse_threshold(threshold),
-            groups=group or None, positive_label=positive_label,
-            reference=[parse_reference(r) for r in reference] if reference else None,
-            intersections=intersections, min_group_size=min_group_size,
-            interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
-            adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
-            gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
-            + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
-            ranges=[parse_range(r) for r in range_ or ()],
-            range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
-        ), config, json_path, exit_zero,
-            Outputs(html_path, markdown_path, junit_path, github_summary, quiet),
-            progress=not no_progress and sys.stderr.isatty())
+        early = _start_digests(inputs, digest)
+        with early or nullcontext():
+            from .config import parse_gate, parse_reference, parse_threshold
+            from .ranges import parse_gate as parse_range_gate
+            from .ranges import parse_range
+
+            code = _run(inputs, dict(
+                label=label, prediction=prediction, score=score,
+                threshold=None if threshold is None else parse_threshold(threshold),
+                groups=group or None, positive_label=positive_label,
+                reference=[parse_reference(r) for r in reference] if reference else None,
+                intersections=intersections, min_group_size=min_group_size,
+                interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
+                adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
+                digest=digest,
+                gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
+                + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
+                ranges=[parse_range(r) for r in range_ or ()],
+                range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
+            ), config, json_path, exit_zero,
+                Outputs(html_path, markdown_path, junit_path, github_summary, quiet),
+                progress=not no_progress and sys.stderr.isatty(), digests=early)
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
@@ -177,6 +194,21 @@ def run(
         _crash(exc, debug)
         code = Exit.INTERNAL
     raise typer.Exit(int(code))
+
+
+def _start_digests(inputs: list[str] | None, digest: bool | None) -> sources.Digests | None:
+    """Start hashing the input files named on the command line, if any, right away.
+
+    Inputs from a config file are hashed by the audit itself, as is everything
+    when the names cannot be resolved here (the audit then says what is wrong).
+    """
+    if not inputs or digest is False:
+        return None
+    try:
+        files = sources.resolve(inputs)
+    except (FairauditError, OSError):
+        return None
+    return sources.Digests(files, cores=sources.Cores(os.cpu_count() or 1)).start()
 
 
 class Outputs(NamedTuple):
@@ -191,7 +223,8 @@ class Outputs(NamedTuple):
 
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
          json_path: str | None, exit_zero: bool, outputs: Outputs | None = None,
-         progress: bool = False) -> Exit:
+         progress: bool = False, digests: sources.Digests | None = None) -> Exit:
+    from .config import build, find_config, load_file
     from .engine import audit
     from .report import json as json_report
     from .report import terminal
@@ -209,16 +242,18 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
         from .report.progress import ProgressBar
 
         with ProgressBar(sys.stderr) as bar:
-            result = audit(config=cfg, on_progress=bar.update)
+            result = audit(config=cfg, on_progress=bar.update, digests=digests)
     else:
-        result = audit(config=cfg)
+        result = audit(config=cfg, digests=digests)
 
     to_stdout = json_path == "-"
     if json_path and not to_stdout:
-        _write(json_path, json_report.dumps(result))
+        _write(json_path, json_report.encode(result))
     _reports(result, outputs)
     if to_stdout:
-        sys.stdout.write(json_report.dumps(result))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(json_report.encode(result))
+        sys.stdout.flush()
         terminal_out = sys.stderr
     else:
         terminal_out = sys.stdout
@@ -235,10 +270,14 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     return Exit.PASS
 
 
-def _write(path: str, text: str, mode: str = "w") -> None:
+def _write(path: str, text: str | bytes, mode: str = "w") -> None:
     try:
-        with open(path, mode, encoding="utf-8") as f:
-            f.write(text)
+        if isinstance(text, bytes):
+            with open(path, mode + "b") as f:
+                f.write(text)
+        else:
+            with open(path, mode, encoding="utf-8") as f:
+                f.write(text)
     except OSError as exc:
         raise FairauditError(f"{path}: cannot write the report ({exc.strerror})") from None
 

@@ -73,6 +73,8 @@ class AuditConfig:
     adjust: str = "holm"
     decide: str = "point"
     fail_on_inconclusive: bool = False
+    # the SHA-256 of every input file, for the provenance (it reads every byte)
+    digest: bool = True
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -148,6 +150,7 @@ class AuditConfig:
             "adjust": self.adjust,
             "decide": self.decide,
             "fail_on_inconclusive": self.fail_on_inconclusive,
+            "digest": self.digest,
             "gates": {
                 kind: {g.key: g.threshold for g in self.gates if g.kind == kind}
                 for kind in GATE_KINDS
@@ -265,7 +268,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
     "intersections": bool, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
-    "decide": str, "fail_on_inconclusive": bool,
+    "decide": str, "fail_on_inconclusive": bool, "digest": bool,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -277,7 +280,7 @@ _EXPECTED = {
     "interval": "'wilson' or 'clopper-pearson'", "confidence": "a number between 0 and 1",
     "bootstrap": "a whole number of replicates", "seed": "a whole number",
     "adjust": "'holm' or 'bh'", "decide": "'point', 'confident-fail' or 'confident-pass'",
-    "fail_on_inconclusive": "true or false",
+    "fail_on_inconclusive": "true or false", "digest": "true or false",
 }
 
 

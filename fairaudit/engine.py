@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,14 +34,13 @@ from .metrics import (
 )
 from .result import (
     AuditResult,
-    Comparison,
     Exclusion,
     FileInfo,
     Gap,
+    GroupFigures,
     GroupingResult,
-    GroupResult,
     Provenance,
-    Rate,
+    rate,
     show_value,
 )
 from .version import __version__
@@ -50,7 +49,8 @@ INTERSECTION = "&"
 
 
 def audit(data: Any = None, config: AuditConfig | None = None, *,
-          on_progress: ProgressFn | None = None, **settings: Any) -> AuditResult:
+          on_progress: ProgressFn | None = None, digests: readers.Digests | None = None,
+          **settings: Any) -> AuditResult:
     """Audit predictions and return the result; nothing is printed and nothing exits.
 
     ``data`` is a path, a glob, a folder, a list of those, a pandas DataFrame or
@@ -58,7 +58,10 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
     ``min_ratio=``...). ``on_progress``, if given, is called from time to time as
-    files are read (see :data:`ProgressFn`).
+    files are read (see :data:`ProgressFn`). ``digests``, if given, is the
+    hashing of the input files already under way (the command line starts it
+    before the rest of the program has loaded); it is used if it hashes exactly
+    the files this audit reads, and stopped otherwise.
     """
     if config is None:
         config = config_from(**settings)
@@ -71,12 +74,27 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
         data = [data]
     if isinstance(data, (list, tuple)):
         files = readers.resolve([str(p) for p in data])
-        # the digests are taken on another thread while the files are counted
-        both = _ReadAndHashed(on_progress) if on_progress else None
-        with readers.Digests(files, both.hashed if both else None) as digests:
-            table, rows = count_files(files, roles, config.ranges,
-                                      on_progress=both.counted if both else None)
-            hashes = digests.result()
+        # the digests are taken on another thread while the files are counted; the
+        # hashing thread holds one core's slot, so that three threads never share two
+        # cores and the hashing (one sequential stream) is not left to finish alone
+        if digests is not None and (not config.digest or digests.files != files):
+            with digests:  # not the hashing this audit needs: stop it
+                digests = None
+        cores = digests.cores if digests is not None and digests.cores else _cores()
+        if config.digest:
+            both = _ReadAndHashed(on_progress) if on_progress else None
+            digests = digests or readers.Digests(files, None, cores)
+            if both:
+                digests.watch(both.hashed)
+            with digests:
+                table, rows = count_files(files, roles, config.ranges,
+                                          on_progress=both.counted if both else None,
+                                          threads=cores.slots, cores=cores)
+                hashes = digests.result()
+        else:
+            table, rows = count_files(files, roles, config.ranges, on_progress=on_progress,
+                                      threads=cores.slots, cores=cores)
+            hashes = [""] * len(files)
         infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
                       for f, h, n in zip(files, hashes, rows, strict=True))
     else:
@@ -162,17 +180,19 @@ class _Pass:
 
 def count_files(files: Sequence[readers.SourceFile], roles: Roles,
                 ranges: Sequence[_ranges.RangeSpec] = (), *,
-                on_progress: ProgressFn | None = None, threads: int | None = None
-                ) -> tuple[CountTable, list[int]]:
+                on_progress: ProgressFn | None = None, threads: int | None = None,
+                cores: readers.Cores | None = None) -> tuple[CountTable, list[int]]:
     """Count every file in one streaming pass; also the rows read from each.
 
     Each file's footer is read once, to check its columns and split it into
     parts (runs of row groups); the parts are counted on ``threads`` threads
     (default: one a core), each into its own counts, added up at the end.
     Errors are raised as a one-thread pass would: the first part in file order
-    that fails names the problem.
+    that fails names the problem. ``cores``, if given, is shared with other work
+    (the hashing): a part is counted only while holding one of its slots.
     """
     threads = max(1, threads or os.cpu_count() or 1)
+    cores = cores or readers.Cores(threads)
     tracker = _Tracker(on_progress, sum(f.size for f in files))
     work = _Pass.of(roles, ranges)
 
@@ -187,9 +207,9 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
         inner = len(parts) < threads
         if threads == 1 or len(parts) <= 1:
             acc = work.accumulator()
-            part_rows = [_count_part(p, work, acc, tracker, inner) for p in parts]
+            part_rows = [_count_part(p, work, acc, tracker, inner, cores) for p in parts]
         else:
-            acc, part_rows = _count_parallel(pool, threads, parts, work, tracker)
+            acc, part_rows = _count_parallel(pool, threads, parts, work, tracker, cores)
     rows = []
     it = iter(part_rows)
     for ps in per_file:
@@ -213,22 +233,28 @@ def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[s
     return work.table(acc), rows
 
 
+def _cores() -> readers.Cores:
+    return readers.Cores(os.cpu_count() or 1)
+
+
 def _count_part(part: readers.Part, work: _Pass, acc: Accumulator,
-                tracker: _Tracker, use_threads: bool) -> int:
+                tracker: _Tracker, use_threads: bool, cores: readers.Cores) -> int:
     first = part.first_row
     done = 0
-    for batch, nbytes in readers.read_part(part, work.roles.columns, work.dictionary(part.src),
-                                           use_threads):
-        work.count(batch, Where(part.src.path, first), acc)
-        first += batch.num_rows
-        tracker.advance(batch.num_rows, nbytes - done)
-        done = nbytes
+    with cores:
+        for batch, nbytes in readers.read_part(part, work.roles.columns,
+                                               work.dictionary(part.src), use_threads):
+            work.count(batch, Where(part.src.path, first), acc)
+            first += batch.num_rows
+            tracker.advance(batch.num_rows, nbytes - done)
+            done = nbytes
     tracker.advance(0, part.bytes - done)
     return first - part.first_row
 
 
 def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.Part],
-                    work: _Pass, tracker: _Tracker) -> tuple[Accumulator, list[int]]:
+                    work: _Pass, tracker: _Tracker, cores: readers.Cores
+                    ) -> tuple[Accumulator, list[int]]:
     """Count parts on ``threads`` workers taking them in order; add their counts up."""
     part_rows = [0] * len(parts)
     failed: dict[int, BaseException] = {}
@@ -240,7 +266,7 @@ def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.
         acc = work.accumulator()
         while (i := next(taken)) < len(parts) and i < state["stop_after"]:
             try:
-                part_rows[i] = _count_part(parts[i], work, acc, tracker, False)
+                part_rows[i] = _count_part(parts[i], work, acc, tracker, False, cores)
             except BaseException as exc:  # re-raised on the calling thread, in file order
                 with lock:
                     failed[i] = exc
@@ -443,36 +469,39 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
 
     # one conversion to Python numbers per array: a 10,000-level column makes
     # hundreds of thousands of rates, and numpy scalars one at a time cost seconds
-    rates = _rates(num, den, np.stack([lo, hi], axis=-1), metrics)
-    vs_d, vs_r = _numbers(vs_diff), _numbers(vs_ratio)
-    vs_dci, vs_rci = _pairs(boot.versus_difference), _pairs(boot.versus_ratio)
-    drops = cells[:, [CELLS.index(r) for r in DROP_REASONS]].tolist()
-    count_list = counts.tolist()
-    small_list = small.tolist()
-    groups = []
-    for i, key in enumerate(keys):
-        groups.append(GroupResult(
-            key=dict(zip(columns, key, strict=True)),
-            label=labels[i],
-            count=count_list[i],
-            share=count_list[i] / rows_used,
-            small=small_list[i],
-            dropped=dict(zip(DROP_REASONS, drops[i], strict=True)),
-            metrics=dict(zip(names, rates[i], strict=True)),
-            versus_reference=dict(zip(names, map(Comparison, vs_d[i], vs_r[i], vs_dci[i],
-                                                 vs_rci[i]), strict=True)),
-            is_reference=i == ref_index,
-        ))
+    rate_values, nums, dens, cis = _rate_columns(num, den, lo, hi)
+    reasons = tuple(f"no {m.denominator_name}" for m in metrics)
+    figures = GroupFigures(
+        columns=columns,
+        metrics=tuple(names),
+        reasons=reasons,
+        drop_reasons=DROP_REASONS,
+        keys=keys,
+        labels=labels,
+        counts=counts.tolist(),
+        shares=(counts / rows_used).tolist() if rows_used else [0.0] * len(keys),
+        small=small.tolist(),
+        dropped=cells[:, [CELLS.index(r) for r in DROP_REASONS]].tolist(),
+        value=rate_values,
+        numerator=nums,
+        denominator=dens,
+        ci=cis,
+        versus_difference=_numbers(vs_diff),
+        versus_ratio=_numbers(vs_ratio),
+        versus_difference_ci=_pairs(boot.versus_difference),
+        versus_ratio_ci=_pairs(boot.versus_ratio),
+        reference=int(ref_index),
+    )
     total_conf = confusion.sum(axis=0)
     tn, tden = fractions(total_conf, metrics)
     tlo, thi = stats.proportion_interval(tn, tden, config.interval,  # type: ignore[arg-type]
                                          config.confidence)
-    overall = dict(zip(names, _rates(tn[None], tden[None], np.stack([tlo, thi], axis=-1)[None],
-                                     metrics)[0], strict=True))
+    ov, on, od, oc = (c[0] for c in _rate_columns(tn[None], tden[None], tlo[None], thi[None]))
+    overall = {n: rate(ov[j], on[j], od[j], oc[j], reasons[j]) for j, n in enumerate(names)}
     return GroupingResult(
         name=name,
         columns=columns,
-        groups=tuple(groups),
+        figures=figures,
         overall=overall,
         reference=labels[ref_index],
         reference_rule=rule,
@@ -518,31 +547,34 @@ def _numbers(a: npt.NDArray[np.float64]) -> list[Any]:
 
 
 def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
-    """An array of ``(..., 2)`` intervals as nested lists of pairs, ``None`` where an end is NaN."""
+    """An array of ``(..., 2)`` intervals as nested lists of ``[low, high]`` lists (as JSON
+    writes them), ``None`` where an end is NaN."""
     a = np.asarray(a, dtype=np.float64)
-    bad = np.isnan(a).any(axis=-1).reshape(-1).tolist()
-    flat: list[Any] = [None if b else (x, y) for b, (x, y) in
-                       zip(bad, a.reshape(-1, 2).tolist(), strict=True)]
-    for size in reversed(a.shape[1:-1]):  # nest back, innermost axis first
+    bad = np.isnan(a).any(axis=-1)
+    if not bad.any():
+        return a.tolist()  # type: ignore[no-any-return]
+    flat: list[Any]
+    if bad.all():  # no intervals at all (no bootstrap), a common case worth its shortcut
+        flat = [None] * bad.size
+    else:
+        flat = cast(list[Any], a.reshape(-1, 2).tolist())
+        for i in np.flatnonzero(bad).tolist():
+            flat[i] = None
+    for size in reversed(bad.shape[1:]):  # nest back, innermost axis first
         flat = [flat[i:i + size] for i in range(0, len(flat), size)]
     return flat
 
 
-def _rates(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
-           ci: npt.NDArray[np.float64], metrics: Sequence[Metric]) -> list[list[Rate]]:
-    """Per group, its rate of every metric: undefined (with the reason) where the
-    denominator is 0."""
-    cis = _pairs(ci)
-    out = []
-    for n_row, d_row, ci_row in zip(num.tolist(), den.tolist(), cis, strict=True):
-        row = []
-        for m, n, d, c in zip(metrics, n_row, d_row, ci_row, strict=True):
-            if d == 0:
-                row.append(Rate(None, int(n), 0, f"no {m.denominator_name}"))
-            else:
-                row.append(Rate(n / d, int(n), int(d), ci=c))
-        out.append(row)
-    return out
+def _rate_columns(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
+                  lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
+                  ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Rates as nested lists of values (``None`` where the denominator is 0), numerators,
+    denominators and intervals (``None`` where undefined), each converted in one go."""
+    none = den == 0
+    value = np.divide(num, den, out=np.full(den.shape, np.nan), where=~none)
+    ci = np.where(none[..., None], np.nan, np.stack([lo, hi], axis=-1))
+    return (_numbers(value), num.astype(np.int64).tolist(), den.astype(np.int64).tolist(),
+            _pairs(ci))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],

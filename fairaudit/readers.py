@@ -8,88 +8,24 @@ loads a whole file into memory. Every problem with a file becomes one
 
 from __future__ import annotations
 
-import glob
-import hashlib
-import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .errors import InputError, column_hint
+from .sources import Cores, Digests, Format, SourceFile, file_format, resolve, sha256
 
-Format = Literal["parquet", "csv"]
+__all__ = ["BATCH_ROWS", "PART_ROWS", "Cores", "Digests", "Format", "Part", "SourceFile",
+           "batches", "check_columns", "file_format", "parts", "read_part", "resolve",
+           "schema_names", "sha256"]
 
-_PARQUET = (".parquet", ".parq", ".pq")
-_CSV = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 BATCH_ROWS = 1 << 20
 # a part (the unit of work of one thread) is at least this many rows of whole row groups
 PART_ROWS = 1 << 19
 _CSV_BLOCK = 16 << 20
-_HASH_CHUNK = 1 << 18  # fits in L2: hashing from cache beats larger pieces
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: str
-    format: Format
-    size: int
-
-
-def file_format(path: str) -> Format | None:
-    lowered = path.lower()
-    if lowered.endswith(_PARQUET):
-        return "parquet"
-    if lowered.endswith(_CSV):
-        return "csv"
-    return None
-
-
-def resolve(inputs: Sequence[str]) -> list[SourceFile]:
-    """Expand files, globs and folders into data files, each once, in a stable order."""
-    if not inputs:
-        raise InputError("no input given; name a parquet or CSV file, a folder or a glob")
-    seen: dict[str, SourceFile] = {}
-    for spec in inputs:
-        for path in _expand(spec):
-            fmt = file_format(path)
-            if fmt is None:
-                raise InputError(
-                    f"{path}: not a parquet (.parquet) or CSV (.csv, .csv.gz) file; "
-                    "rename it or convert it"
-                )
-            real = os.path.normpath(path)
-            if real not in seen:
-                seen[real] = SourceFile(real, fmt, os.path.getsize(path))
-    return list(seen.values())
-
-
-def _expand(spec: str) -> list[str]:
-    if any(ch in spec for ch in "*?["):
-        matches = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
-        matches = [p for p in matches if file_format(p) is not None]
-        if not matches:
-            raise InputError(f"{spec}: the pattern matches no parquet or CSV file")
-        return matches
-    if os.path.isdir(spec):
-        found = []
-        for root, dirs, files in os.walk(spec):
-            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-            found += [os.path.join(root, f) for f in sorted(files)
-                      if not f.startswith((".", "_")) and file_format(f) is not None]
-        if not found:
-            raise InputError(
-                f"{spec}: the folder holds no parquet or CSV files; point at a folder of "
-                ".parquet or .csv files"
-            )
-        return found
-    if not os.path.exists(spec):
-        raise InputError(f"{spec}: no such file or folder; check the path")
-    return [spec]
 
 
 def schema_names(src: SourceFile) -> list[str]:
@@ -362,63 +298,3 @@ def _starts_like_parquet(path: str) -> bool:
             return f.read(4) == b"PAR1"
     except OSError:
         return False
-
-
-def sha256(path: str, stop: threading.Event | None = None,
-           on_bytes: Callable[[int], None] | None = None) -> str:
-    """The SHA-256 of a file, read in 256 KiB pieces (hashlib lets go of the GIL for each)."""
-    h = hashlib.sha256()
-    buf = bytearray(_HASH_CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
-            h.update(view[:n])
-            if on_bytes is not None:
-                on_bytes(n)
-            if stop is not None and stop.is_set():
-                break
-    return h.hexdigest()
-
-
-class Digests:
-    """The SHA-256 of every file, computed in a background thread while the files are read.
-
-    Use it as a context manager around the reading; :meth:`result` waits for
-    the digests. Leaving the block early stops the hashing. ``on_bytes(n)`` is
-    called from the hashing thread after each piece of ``n`` bytes.
-    """
-
-    def __init__(self, files: Sequence[SourceFile],
-                 on_bytes: Callable[[int], None] | None = None) -> None:
-        self._files = list(files)
-        self._on_bytes = on_bytes
-        self._digests: list[str] = []
-        self._error: InputError | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fairaudit-sha256", daemon=True)
-
-    def __enter__(self) -> Digests:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        for src in self._files:
-            if self._stop.is_set():
-                return
-            try:
-                self._digests.append(sha256(src.path, self._stop, self._on_bytes))
-            except OSError as exc:
-                self._error = InputError(f"{src.path}: cannot read it to take its digest "
-                                         f"({exc.strerror}); check the file")
-                return
-
-    def result(self) -> list[str]:
-        """The digests, in the order of the files (waits for the hashing to finish)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return list(self._digests)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -34,6 +35,18 @@ class Rate:
     denominator: int
     reason: str | None = None
     ci: Interval | None = None
+
+
+def _interval(pair: list[float] | None) -> Interval | None:
+    return None if pair is None else (pair[0], pair[1])
+
+
+def rate(value: float | None, numerator: int, denominator: int, ci: list[float] | None,
+         undefined: str) -> Rate:
+    """A rate from its columns: an undefined value (``None``) comes with its reason."""
+    if value is None:
+        return Rate(None, numerator, denominator, undefined)
+    return Rate(value, numerator, denominator, None, _interval(ci))
 
 
 @dataclass(frozen=True)
@@ -94,15 +107,77 @@ class GroupResult:
 
 
 @dataclass(frozen=True)
+class GroupFigures:
+    """Every group of a grouping as columns: entry ``i`` of each list is group ``i``.
+
+    A 10,000-level column has 240,000 rates and comparisons; kept as columns
+    they cost a few list conversions, and a report that lists every group (the
+    JSON) reads them from here. :meth:`group` builds one group's result.
+    ``value[i][j]`` is group ``i``'s rate of metric ``metrics[j]``, ``None``
+    where its denominator is 0 (``reasons[j]`` says why); ``ci`` holds an
+    interval as a ``[low, high]`` list (as the JSON writes it) or ``None``; the
+    ``versus_*`` lists compare with the reference.
+    """
+
+    columns: tuple[str, ...]
+    metrics: tuple[str, ...]
+    reasons: tuple[str, ...]
+    drop_reasons: tuple[str, ...]
+    keys: list[tuple[Any, ...]]
+    labels: list[str]
+    counts: list[int]
+    shares: list[float]
+    small: list[bool]
+    dropped: list[list[int]]
+    value: list[list[float | None]]
+    numerator: list[list[int]]
+    denominator: list[list[int]]
+    ci: list[list[list[float] | None]]
+    versus_difference: list[list[float | None]]
+    versus_ratio: list[list[float | None]]
+    versus_difference_ci: list[list[list[float] | None]]
+    versus_ratio_ci: list[list[list[float] | None]]
+    reference: int
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def rate(self, i: int, j: int) -> Rate:
+        return rate(self.value[i][j], self.numerator[i][j], self.denominator[i][j],
+                    self.ci[i][j], self.reasons[j])
+
+    def group(self, i: int) -> GroupResult:
+        return GroupResult(
+            key=dict(zip(self.columns, self.keys[i], strict=True)),
+            label=self.labels[i],
+            count=self.counts[i],
+            share=self.shares[i],
+            small=self.small[i],
+            dropped=dict(zip(self.drop_reasons, self.dropped[i], strict=True)),
+            metrics={m: self.rate(i, j) for j, m in enumerate(self.metrics)},
+            versus_reference={m: Comparison(d, r, _interval(dci), _interval(rci))
+                              for m, d, r, dci, rci in zip(
+                self.metrics, self.versus_difference[i], self.versus_ratio[i],
+                self.versus_difference_ci[i], self.versus_ratio_ci[i], strict=True)},
+            is_reference=i == self.reference,
+        )
+
+
+@dataclass(frozen=True)
 class GroupingResult:
     name: str
     columns: tuple[str, ...]
-    groups: tuple[GroupResult, ...]
+    figures: GroupFigures
     overall: dict[str, Rate]
     reference: str
     reference_rule: Literal["given", "largest group"]
     gaps: dict[str, Gap]
     criteria: dict[str, Gap]
+
+    @cached_property
+    def groups(self) -> tuple[GroupResult, ...]:
+        """Every group's result, built on first use from :attr:`figures`."""
+        return tuple(self.figures.group(i) for i in range(len(self.figures)))
 
 
 @dataclass(frozen=True)

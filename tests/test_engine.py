@@ -444,3 +444,38 @@ def test_the_default_minimum_group_size_is_30():
     result = _audit()
     assert result.min_group_size == 30
     assert all(g.small for g in result.grouping("g").groups)
+
+
+def test_the_json_groups_read_from_columns_match_the_group_results():
+    """The JSON writer reads the columns; the group results are built from them on first
+    use. Both must say the same, undefined rates, intervals and the reference included."""
+    from fairaudit.report.json import to_dict
+
+    df = pd.DataFrame({
+        "g": ["a"] * 40 + ["b"] * 35 + ["c"] * 5,
+        "y": [1] * 20 + [0] * 20 + [0] * 35 + [1] * 5,  # b has no positives: TPR undefined
+        "p": [1, 0] * 20 + [1] * 10 + [0] * 25 + [1] * 5,
+    })
+    result = fairaudit.audit(df, label="y", prediction="p", groups=["g"], bootstrap=200)
+    grouping = result.grouping("g")
+    written = to_dict(result)["groupings"][0]["groups"]
+    assert len(written) == len(grouping.groups) == 3
+    for row, grp in zip(written, grouping.groups, strict=True):
+        assert (row["label"], row["count"], row["small"], row["reference"]) == \
+            (grp.label, grp.count, grp.small, grp.is_reference)
+        for name, r in grp.metrics.items():
+            expected = {"value": r.value, "numerator": r.numerator,
+                        "denominator": r.denominator, "ci": None if r.ci is None else list(r.ci)}
+            if r.reason:
+                expected["reason"] = r.reason
+            assert row["metrics"][name] == expected
+        for name, c in grp.versus_reference.items():
+            assert row["versus_reference"][name] == {
+                "difference": c.difference, "ratio": c.ratio,
+                "difference_ci": None if c.ci_difference is None else list(c.ci_difference),
+                "ratio_ci": None if c.ci_ratio is None else list(c.ci_ratio)}
+    b = grouping.groups[1]
+    assert b.metrics["tpr"].value is None and b.metrics["tpr"].reason == "no actual positives"
+    assert b.metrics["tpr"].ci is None
+    assert grouping.groups[0].is_reference  # the largest group
+    assert grouping.groups[0].metrics["tpr"].value == 10 / 20

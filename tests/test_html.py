@@ -148,10 +148,8 @@ def _without_intervals(result):
     """The same audit with every rate's interval taken away."""
     groupings = []
     for g in result.groupings:
-        groups = [dataclasses.replace(grp, metrics={
-            k: dataclasses.replace(r, ci=None) for k, r in grp.metrics.items()})
-            for grp in g.groups]
-        groupings.append(dataclasses.replace(g, groups=tuple(groups)))
+        figures = dataclasses.replace(g.figures, ci=[[None] * len(row) for row in g.figures.ci])
+        groupings.append(dataclasses.replace(g, figures=figures))
     return dataclasses.replace(result, groupings=tuple(groupings))
 
 

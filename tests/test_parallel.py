@@ -121,6 +121,26 @@ def test_streaming_equals_one_shot(data, split_files, monkeypatch, batch_rows, p
         assert _observed(table, (g,)) == _expected(data, (g,))
 
 
+@pytest.mark.parametrize("slots", [1, 2, 3])
+def test_counting_beside_the_hashing_on_shared_cores(data, split_files, slots):
+    """The hashing holds a core's slot while the parts are counted in the others (with one
+    slot, one after the other): the counts and digests are those of separate passes."""
+    import hashlib
+
+    files = readers.resolve(split_files)
+    cores = readers.Cores(slots)
+    with readers.Digests(files, cores=cores) as digests:
+        table, rows = engine.count_files(files, ROLES, threads=slots, cores=cores)
+        hashes = digests.result()
+    assert _observed(table, GROUPS) == _expected(data, GROUPS)
+    assert rows == [pq.read_metadata(f.path).num_rows for f in files]
+    with open(files[0].path, "rb") as f:
+        assert hashes[0] == hashlib.sha256(f.read()).hexdigest()
+    assert len(hashes) == len(files)
+    for _ in range(slots):  # every slot was given back
+        assert cores._free.acquire(timeout=1)
+
+
 @pytest.mark.parametrize(("rows", "size"), [(500, 1), (60_000, 999), (60_000, 4096),
                                             (60_000, 60_000)])
 def test_in_memory_batches_equal_one_shot(data, rows, size):

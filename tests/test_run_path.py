@@ -118,3 +118,42 @@ def test_no_progress_when_stderr_is_not_a_terminal():
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert b"rows" not in err and b"reading" not in err
+
+
+def test_no_digest_leaves_the_digest_empty_and_the_figures_alone(tmp_path, monkeypatch):
+    import hashlib
+
+    from tests.cli_support import invoke, read_report, validate_report
+
+    with_digest, without = tmp_path / "with.json", tmp_path / "without.json"
+    for path, flag in ((with_digest, "--digest"), (without, "--no-digest")):
+        result = invoke("run", str(COMPAS_PARQUET), *COMPAS_ARGS, "--bootstrap", "0", flag,
+                        "--json", str(path))
+        assert result.exit_code == 0, result.output
+    a, b = validate_report(read_report(with_digest)), validate_report(read_report(without))
+    assert a["provenance"]["files"][0]["sha256"] == \
+        hashlib.sha256(COMPAS_PARQUET.read_bytes()).hexdigest()
+    assert b["provenance"]["files"][0]["sha256"] == ""
+    assert (a["provenance"]["config"]["digest"], b["provenance"]["config"]["digest"]) == \
+        (True, False)
+    assert a["groupings"] == b["groupings"]
+    # the config file says it too
+    (tmp_path / "fairaudit.toml").write_text("digest = false\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", str(COMPAS_PARQUET), *COMPAS_ARGS, "--bootstrap", "0",
+                    "--json", str(tmp_path / "file.json"))
+    assert result.exit_code == 0, result.output
+    assert read_report(tmp_path / "file.json")["provenance"]["files"][0]["sha256"] == ""
+
+
+def test_every_public_name_loads_from_the_package():
+    """The package loads its names on first use; each one listed must be there."""
+    code = ("import sys, fairaudit; assert 'numpy' not in sys.modules; "
+            "missing = [n for n in fairaudit.__all__ if getattr(fairaudit, n, None) is None]; "
+            "print(missing)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+    with pytest.raises(AttributeError):
+        fairaudit.no_such_name  # noqa: B018

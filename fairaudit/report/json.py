@@ -20,6 +20,7 @@ from ..result import (
     Exclusion,
     Gap,
     GateResult,
+    GroupFigures,
     GroupingResult,
     Interval,
     Rate,
@@ -58,28 +59,45 @@ def _gap(g: Gap) -> dict[str, Any]:
     return out
 
 
+def _groups(f: GroupFigures) -> list[dict[str, Any]]:
+    """Every group, read from the columns: a 10,000-level column writes 240,000 figures.
+
+    Intervals are tuples here; orjson writes them as arrays.
+    """
+    out = []
+    names, reasons = f.metrics, f.reasons
+    for i, (key, label, count, share, small, dropped, values, nums, dens, cis,
+            vd, vr, vdci, vrci) in enumerate(zip(
+            f.keys, f.labels, f.counts, f.shares, f.small, f.dropped, f.value, f.numerator,
+            f.denominator, f.ci, f.versus_difference, f.versus_ratio,
+            f.versus_difference_ci, f.versus_ratio_ci, strict=True)):
+        metrics = {}
+        for m, why, v, n, d, c in zip(names, reasons, values, nums, dens, cis, strict=True):
+            metrics[m] = {"value": v, "numerator": n, "denominator": d, "ci": c} \
+                if v is not None else \
+                {"value": None, "numerator": n, "denominator": d, "ci": None, "reason": why}
+        out.append({
+            "key": dict(zip(f.columns, key, strict=True)),
+            "label": label,
+            "count": count,
+            "share": share,
+            "small": small,
+            "reference": i == f.reference,
+            "dropped": dict(zip(f.drop_reasons, dropped, strict=True)),
+            "metrics": metrics,
+            "versus_reference": {
+                m: {"difference": d, "ratio": r, "difference_ci": dci, "ratio_ci": rci}
+                for m, d, r, dci, rci in zip(names, vd, vr, vdci, vrci, strict=True)},
+        })
+    return out
+
+
 def _grouping(g: GroupingResult) -> dict[str, Any]:
     return {
         "name": g.name,
         "columns": list(g.columns),
         "reference": {"group": g.reference, "rule": g.reference_rule},
-        "groups": [
-            {
-                "key": dict(grp.key),
-                "label": grp.label,
-                "count": grp.count,
-                "share": grp.share,
-                "small": grp.small,
-                "reference": grp.is_reference,
-                "dropped": dict(grp.dropped),
-                "metrics": {k: _rate(v) for k, v in grp.metrics.items()},
-                "versus_reference": {k: {"difference": _f(c.difference), "ratio": _f(c.ratio),
-                                         "difference_ci": _ci(c.ci_difference),
-                                         "ratio_ci": _ci(c.ci_ratio)}
-                                     for k, c in grp.versus_reference.items()},
-            }
-            for grp in g.groups
-        ],
+        "groups": _groups(g.figures),
         "overall": {"metrics": {k: _rate(v) for k, v in g.overall.items()}},
         "gaps": {k: _gap(v) for k, v in g.gaps.items()},
         "criteria": {k: _gap(v) for k, v in g.criteria.items()},
@@ -157,12 +175,18 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
     return out
 
 
-def dumps(result: AuditResult) -> str:
-    """The JSON report, compact (``jq .`` indents it for reading).
+def encode(result: AuditResult) -> bytes:
+    """The JSON report as UTF-8 bytes ending in a newline, compact (``jq .`` indents it).
 
     An audit of a 10,000-level column writes tens of megabytes: orjson encodes
     them seven times faster than the standard library (0.1 s against 0.7 s for
-    39 MB). NaN never reaches it: every undefined number is ``None`` by now.
+    39 MB), and bytes go to the file without another copy. NaN never reaches
+    it: every undefined number is ``None`` by now.
     """
     return orjson.dumps(to_dict(result), default=str,
-                        option=orjson.OPT_NON_STR_KEYS).decode() + "\n"
+                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+
+
+def dumps(result: AuditResult) -> str:
+    """The JSON report as text; see :func:`encode`."""
+    return encode(result).decode()

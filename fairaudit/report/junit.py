@@ -38,7 +38,7 @@ def render(result: AuditResult) -> str:
     props = ET.SubElement(suite, "properties")
     for name, value in (("fairaudit.version", p.version), ("verdict", view.verdict(result)),
                         ("rows_audited", str(p.rows_used)),
-                        *((f"input.{i}", f"{f.path} sha256:{f.sha256}")
+                        *((f"input.{i}", f"{f.path} sha256:{f.sha256}" if f.sha256 else f.path)
                           for i, f in enumerate(p.files, 1))):
         ET.SubElement(props, "property", {"name": name, "value": _text(value)})
     for g in gates:
