@@ -3,7 +3,6 @@ and the choice of groups in a large grouping."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import re
 
@@ -11,7 +10,7 @@ import pytest
 
 import fairaudit
 from fairaudit.report import terminal
-from fairaudit.result import GroupingResult, GroupResult, Rate
+from fairaudit.result import GroupFigures, GroupingResult
 from tests.conftest import COMPAS_PARQUET
 
 ESC = "\x1b["
@@ -129,53 +128,58 @@ def test_user_strings_are_shown_as_text():
 # -- the groups a large grouping shows -------------------------------------------------
 
 
-def _group(i: int, count: int, value: float | None, denominator: int = 50,
-           small: bool = False, reference: bool = False) -> GroupResult:
-    rate = Rate(value, 0, denominator)
-    return GroupResult({"g": i}, f"g{i}", count, 0.0, small, {}, {"selection_rate": rate},
-                       {}, reference)
+def _grouping(groups: list[tuple[int, float | None, int, bool]], reference: int
+              ) -> GroupingResult:
+    """A grouping of one rate from (rows, selection rate, its denominator, small) per group."""
+    n = len(groups)
+    figures = GroupFigures(
+        columns=("g",), metrics=("selection_rate",), reasons=("no rows",), drop_reasons=(),
+        keys=[(i,) for i in range(n)], labels=[f"g{i}" for i in range(n)],
+        counts=[g[0] for g in groups], shares=[0.0] * n, small=[g[3] for g in groups],
+        dropped=[[] for _ in groups], value=[[g[1]] for g in groups],
+        numerator=[[0] for _ in groups], denominator=[[g[2]] for g in groups],
+        ci=[[None] for _ in groups], versus_difference=[[None] for _ in groups],
+        versus_ratio=[[None] for _ in groups], versus_difference_ci=[[None] for _ in groups],
+        versus_ratio_ci=[[None] for _ in groups], reference=reference)
+    return GroupingResult("g", ("g",), figures, {}, f"g{reference}", "given", {}, {})
 
 
 def test_ties_go_to_the_first_lowest_the_last_highest_and_the_first_largest():
     n = terminal.MAX_GROUPS + 10  # 40 groups of 10 rows at 0.5, but:
-    groups = [_group(i, count=10, value=0.5) for i in range(n)]
-    groups[30] = _group(30, 10, 0.5, reference=True)
-    groups[33] = _group(33, 10, 0.2)  # the lowest, tied with 38
-    groups[38] = _group(38, 10, 0.2)
-    groups[31] = _group(31, 10, 0.9)  # the highest, tied with 36
-    groups[36] = _group(36, 10, 0.9)
-    groups[35] = _group(35, 99, 0.5)  # the largest
-    groups[37] = _group(37, 10, 0.0, small=True)  # lower, but too small to judge
-    groups[39] = _group(39, 10, 1.0, denominator=29)  # higher, but its denominator is small
-    groups[34] = _group(34, 10, None)  # undefined
-    grouping = GroupingResult("g", ("g",), tuple(groups), {}, "g30", "given", {}, {})
-    shown = [g.label for g in terminal.shown_groups(grouping, ["selection_rate"], 30)]
+    groups = [(10, 0.5, 50, False)] * n
+    groups[33] = (10, 0.2, 50, False)  # the lowest, tied with 38
+    groups[38] = (10, 0.2, 50, False)
+    groups[31] = (10, 0.9, 50, False)  # the highest, tied with 36
+    groups[36] = (10, 0.9, 50, False)
+    groups[35] = (99, 0.5, 50, False)  # the largest
+    groups[37] = (10, 0.0, 50, True)  # lower, but too small to judge
+    groups[39] = (10, 1.0, 29, False)  # higher, but its denominator is small
+    groups[34] = (10, None, 0, False)  # undefined
+    grouping = _grouping(groups, reference=30)
+    shown = terminal.shown_groups(grouping, ["selection_rate"], 30)
     # the reference, 33 (first lowest), 36 (last highest), 35 (largest), then groups of
     # 10 rows in table order up to MAX_GROUPS: 0 to 25
-    assert shown == [f"g{i}" for i in [*range(26), 30, 33, 35, 36]]
+    assert [g.label for g in shown] == [f"g{i}" for i in [*range(26), 30, 33, 35, 36]]
+    assert [g.is_reference for g in shown].index(True) == 26
+    # the groups shown are the grouping's own
+    assert shown[27] == grouping.groups[33]
 
 
 def test_a_grouping_of_many_groups_shows_its_extremes_whatever_the_ties():
     n = terminal.MAX_GROUPS * 3
-    groups = [_group(i, count=100 - i % 7, value=0.5) for i in range(n)]
-    groups[60] = _group(60, 1, 0.1)
-    groups[80] = _group(80, 1, 0.95)
-    grouping = GroupingResult("g", ("g",), tuple(groups), {}, "g0", "largest group", {}, {})
-    labels = [g.label for g in terminal.shown_groups(grouping, ["selection_rate"], 30)]
+    groups = [(100 - i % 7, 0.5, 50, False) for i in range(n)]
+    groups[60] = (1, 0.1, 50, False)
+    groups[80] = (1, 0.95, 50, False)
+    labels = [g.label for g in terminal.shown_groups(_grouping(groups, 0),
+                                                     ["selection_rate"], 30)]
     assert len(labels) == terminal.MAX_GROUPS
-    assert {"g60", "g80"} <= set(labels)
-    # the rest are the largest: count 100 (i % 7 == 0), then 99, in table order
-    sizes = sorted((-(100 - i % 7), i) for i in range(n) if i not in (60, 80))
-    expected = {i for _, i in sizes[:terminal.MAX_GROUPS - 2]} | {60, 80}
+    # the reference (0), the extremes, then the largest: 100 rows (i % 7 == 0), then
+    # 99, in table order
+    sizes = sorted((-(100 - i % 7), i) for i in range(n) if i not in (0, 60, 80))
+    expected = {i for _, i in sizes[:terminal.MAX_GROUPS - 3]} | {0, 60, 80}
     assert labels == [f"g{i}" for i in sorted(expected)]
 
 
-def test_shown_groups_keeps_the_table_order(compas):
+def test_a_small_grouping_shows_every_group_it_has(compas):
     race = compas.grouping("race")
-    groups = [dataclasses.replace(g, label=f"{g.label} {k}") for k in range(6)
-              for g in race.groups]  # 36 groups
-    many = dataclasses.replace(race, groups=tuple(groups))
-    shown = terminal.shown_groups(many, list(terminal.KEY_METRICS), 30)
-    assert len(shown) == terminal.MAX_GROUPS
-    positions = [[g.label for g in groups].index(s.label) for s in shown]
-    assert positions == sorted(positions)
+    assert terminal.shown_groups(race, list(terminal.KEY_METRICS), 30) == list(race.groups)

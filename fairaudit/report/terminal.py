@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from operator import attrgetter, itemgetter
 from typing import TextIO
 
 import numpy as np
@@ -59,8 +58,6 @@ def _p(x: float | None) -> str:
 # in the terminal; the JSON and HTML reports list every group.
 MAX_GROUPS = 30
 MAX_SMALL_LINES = 20
-_VALUE = attrgetter("value")
-_DENOMINATOR = attrgetter("denominator")
 
 
 def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
@@ -70,33 +67,31 @@ def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
     the largest groups.
 
     Ties go to the first group for the lowest value and to the last for the
-    highest; among groups of one size, to the first.
+    highest; among groups of one size, to the first. The choice is made on the
+    grouping's columns of figures, and only the groups shown are built.
     """
-    groups = g.groups
-    n = len(groups)
+    f = g.figures
+    n = len(f)
     if n <= MAX_GROUPS:
-        return list(groups)
-    keep = {i for i, grp in enumerate(groups) if grp.is_reference}
-    # one pass of C-level getters per array: a grouping may have 10,000 groups
-    rate_sets = list(map(attrgetter("metrics"), groups))
-    open_ = ~np.fromiter(map(attrgetter("small"), groups), bool, n)
+        return list(g.groups)
+    keep = {f.reference} if 0 <= f.reference < n else set()
+    open_ = ~np.array(f.small, dtype=bool)
     for m in metrics:
-        rates = list(map(itemgetter(m), rate_sets))
-        values = np.array(list(map(_VALUE, rates)), dtype=float)  # None is NaN
+        j = f.metrics.index(m)
+        values = np.array([row[j] for row in f.value], dtype=float)  # None is NaN
         judged = open_ & ~np.isnan(values)
-        judged &= np.fromiter(map(_DENOMINATOR, rates), np.int64, n) >= minimum
+        judged &= np.array([row[j] for row in f.denominator], dtype=np.int64) >= minimum
         where = np.flatnonzero(judged)
         if where.size:
             v = values[where]
             keep.add(int(where[np.argmin(v)]))
             keep.add(int(where[where.size - 1 - np.argmax(v[::-1])]))
     if len(keep) < MAX_GROUPS:
-        counts = np.fromiter(map(attrgetter("count"), groups), np.int64, n)
-        for i in np.argsort(-counts, kind="stable"):
+        for i in np.argsort(-np.array(f.counts, dtype=np.int64), kind="stable"):
             keep.add(int(i))
             if len(keep) >= MAX_GROUPS:
                 break
-    return [groups[i] for i in sorted(keep)]
+    return [f.group(i) for i in sorted(keep)]
 
 
 def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
@@ -105,8 +100,8 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
     rows = shown_groups(g, shown, minimum)
     title = Text(subset).append(clean(g.name), BOLD).append(
         f"  (reference: {clean(g.reference)}, {g.reference_rule})")
-    if len(rows) < len(g.groups):
-        title.append(f"\n{len(rows)} of {len(g.groups):,} groups: the reference, the highest "
+    if len(rows) < len(g.figures):
+        title.append(f"\n{len(rows)} of {len(g.figures):,} groups: the reference, the highest "
                      "and lowest of each rate, the largest (--json and --html list every group)")
     columns = [Column("group", max_width=48, repeat=True),
                Column("rows", "right", no_wrap=True, min_width=5),
@@ -123,7 +118,7 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
         t.add_row(name, f"{grp.count:,}", f"{grp.share:.1%}",
                   *[_rate_cell(grp.metrics[m]) for m in shown],
                   style=DIM if grp.small else "")
-    t.add_row(Text("overall", BOLD), f"{sum(x.count for x in g.groups):,}", "100.0%",
+    t.add_row(Text("overall", BOLD), f"{sum(g.figures.counts):,}", "100.0%",
               *[_rate_cell(g.overall[m]) for m in shown], end_section=True)
     return t
 
@@ -150,7 +145,7 @@ def _too_small(g: GroupingResult) -> list[str]:
     for (group, reason), metrics in left.items():
         which = "every metric" if len(metrics) == every else ", ".join(metrics)
         by_group.setdefault(group, []).append(f"{reason} ({which})")
-    counts = {grp.label: grp.count for grp in g.groups}
+    counts = dict(zip(g.figures.labels, g.figures.counts, strict=True))
     ordered = sorted(by_group.items(), key=lambda kv: counts.get(kv[0], 0))
     lines = [f"  {group} ({counts.get(group, 0):,} rows): {'; '.join(reasons)}"
              for group, reasons in ordered[:MAX_SMALL_LINES]]
@@ -301,7 +296,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         p.print()
         p.table(_gate_table(result.gates))
     p.print()
-    if any(grp.small for g in result.groupings for grp in g.groups):
+    if any(any(g.figures.small) for g in result.groupings):
         p.print(f"(small): fewer than {result.min_group_size} rows; shown, but left out "
                 "of gaps and gates")
     p.print(verdict_line(result))
