@@ -582,9 +582,8 @@ def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArr
          counts: npt.NDArray[np.int64], den: npt.NDArray[np.float64], labels: list[str],
          minimum: int) -> Gap:
     excluded = []
-    for i, label in enumerate(labels):
-        if eligible[i, j]:
-            continue
+    for i in np.flatnonzero(~eligible[:, j]).tolist():
+        label = labels[i]
         if small[i]:
             why = f"small group: {int(counts[i]):,} rows < {minimum}"
         elif den[i, j] == 0:
