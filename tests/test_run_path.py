@@ -157,3 +157,18 @@ def test_every_public_name_loads_from_the_package():
     assert proc.stdout.strip() == "[]"
     with pytest.raises(AttributeError):
         fairaudit.no_such_name  # noqa: B018
+
+
+def test_a_hashing_started_for_other_files_is_stopped_and_the_right_files_hashed():
+    import hashlib
+
+    from fairaudit import sources
+
+    other = sources.Digests(sources.resolve([str(COMPAS_CSV)]), cores=sources.Cores(2)).start()
+    result = fairaudit.audit(str(COMPAS_PARQUET), label="two_year_recid",
+                             prediction="prediction", groups=["race"], bootstrap=0,
+                             digests=other)
+    assert result.provenance.files[0].sha256 == \
+        hashlib.sha256(COMPAS_PARQUET.read_bytes()).hexdigest()
+    assert not other._thread.is_alive()
+    assert all(other.cores._free.acquire(timeout=1) for _ in range(2))  # its slot is back
