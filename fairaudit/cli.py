@@ -208,7 +208,7 @@ def _start_digests(inputs: list[str] | None, digest: bool | None) -> sources.Dig
         files = sources.resolve(inputs)
     except (FairauditError, OSError):
         return None
-    return sources.Digests(files, cores=sources.Cores(os.cpu_count() or 1)).start()
+    return sources.Digests(files, cores=sources.Cores()).start()
 
 
 class Outputs(NamedTuple):

@@ -80,7 +80,7 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
         if digests is not None and (not config.digest or digests.files != files):
             with digests:  # not the hashing this audit needs: stop it
                 digests = None
-        cores = digests.cores if digests is not None and digests.cores else _cores()
+        cores = digests.cores if digests is not None and digests.cores else readers.Cores()
         if config.digest:
             both = _ReadAndHashed(on_progress) if on_progress else None
             digests = digests or readers.Digests(files, None, cores)
@@ -231,10 +231,6 @@ def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[s
             first += batch.num_rows
         rows.append(first - 1)
     return work.table(acc), rows
-
-
-def _cores() -> readers.Cores:
-    return readers.Cores(os.cpu_count() or 1)
 
 
 def _count_part(part: readers.Part, work: _Pass, acc: Accumulator,
@@ -490,6 +486,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
         versus_ratio=_numbers(vs_ratio),
         versus_difference_ci=_pairs(boot.versus_difference),
         versus_ratio_ci=_pairs(boot.versus_ratio),
+        eligible=eligible.tolist(),
         reference=int(ref_index),
     )
     total_conf = confusion.sum(axis=0)

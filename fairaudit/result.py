@@ -116,7 +116,9 @@ class GroupFigures:
     ``value[i][j]`` is group ``i``'s rate of metric ``metrics[j]``, ``None``
     where its denominator is 0 (``reasons[j]`` says why); ``ci`` holds an
     interval as a ``[low, high]`` list (as the JSON writes it) or ``None``; the
-    ``versus_*`` lists compare with the reference.
+    ``versus_*`` lists compare with the reference. ``eligible[i][j]`` says
+    whether group ``i`` counts in the gap of metric ``j`` (big enough, with a
+    denominator big enough).
     """
 
     columns: tuple[str, ...]
@@ -137,6 +139,7 @@ class GroupFigures:
     versus_ratio: list[list[float | None]]
     versus_difference_ci: list[list[list[float] | None]]
     versus_ratio_ci: list[list[list[float] | None]]
+    eligible: list[list[bool]]
     reference: int
 
     def __len__(self) -> int:

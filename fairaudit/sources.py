@@ -107,8 +107,9 @@ class Cores:
     threads run at once than there are cores.
     """
 
-    def __init__(self, slots: int) -> None:
-        self.slots = max(1, slots)
+    def __init__(self, slots: int | None = None) -> None:
+        """``slots`` defaults to the machine's cores."""
+        self.slots = max(1, slots or os.cpu_count() or 1)
         self._free = threading.BoundedSemaphore(self.slots)
 
     def __enter__(self) -> Cores:

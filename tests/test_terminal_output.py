@@ -140,7 +140,9 @@ def _grouping(groups: list[tuple[int, float | None, int, bool]], reference: int
         numerator=[[0] for _ in groups], denominator=[[g[2]] for g in groups],
         ci=[[None] for _ in groups], versus_difference=[[None] for _ in groups],
         versus_ratio=[[None] for _ in groups], versus_difference_ci=[[None] for _ in groups],
-        versus_ratio_ci=[[None] for _ in groups], reference=reference)
+        versus_ratio_ci=[[None] for _ in groups],
+        # the audit's rule, written out: big enough, with a denominator of at least 30
+        eligible=[[not g[3] and g[2] >= 30] for g in groups], reference=reference)
     return GroupingResult("g", ("g",), figures, {}, f"g{reference}", "given", {}, {})
 
 
@@ -156,7 +158,7 @@ def test_ties_go_to_the_first_lowest_the_last_highest_and_the_first_largest():
     groups[39] = (10, 1.0, 29, False)  # higher, but its denominator is small
     groups[34] = (10, None, 0, False)  # undefined
     grouping = _grouping(groups, reference=30)
-    shown = terminal.shown_groups(grouping, ["selection_rate"], 30)
+    shown = terminal.shown_groups(grouping, ["selection_rate"])
     # the reference, 33 (first lowest), 36 (last highest), 35 (largest), then groups of
     # 10 rows in table order up to MAX_GROUPS: 0 to 25
     assert [g.label for g in shown] == [f"g{i}" for i in [*range(26), 30, 33, 35, 36]]
@@ -171,7 +173,7 @@ def test_a_grouping_of_many_groups_shows_its_extremes_whatever_the_ties():
     groups[60] = (1, 0.1, 50, False)
     groups[80] = (1, 0.95, 50, False)
     labels = [g.label for g in terminal.shown_groups(_grouping(groups, 0),
-                                                     ["selection_rate"], 30)]
+                                                     ["selection_rate"])]
     assert len(labels) == terminal.MAX_GROUPS
     # the reference (0), the extremes, then the largest: 100 rows (i % 7 == 0), then
     # 99, in table order
@@ -182,4 +184,4 @@ def test_a_grouping_of_many_groups_shows_its_extremes_whatever_the_ties():
 
 def test_a_small_grouping_shows_every_group_it_has(compas):
     race = compas.grouping("race")
-    assert terminal.shown_groups(race, list(terminal.KEY_METRICS), 30) == list(race.groups)
+    assert terminal.shown_groups(race, list(terminal.KEY_METRICS)) == list(race.groups)

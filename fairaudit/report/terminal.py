@@ -60,8 +60,7 @@ MAX_GROUPS = 30
 MAX_SMALL_LINES = 20
 
 
-def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
-                 ) -> list[GroupResult]:
+def shown_groups(g: GroupingResult, metrics: Sequence[str]) -> list[GroupResult]:
     """At most :data:`MAX_GROUPS` groups, in table order: the reference group, the
     highest and lowest group of each metric among the groups that are judged, then
     the largest groups.
@@ -75,12 +74,10 @@ def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
     if n <= MAX_GROUPS:
         return list(g.groups)
     keep = {f.reference} if 0 <= f.reference < n else set()
-    open_ = ~np.array(f.small, dtype=bool)
     for m in metrics:
         j = f.metrics.index(m)
         values = np.array([row[j] for row in f.value], dtype=float)  # None is NaN
-        judged = open_ & ~np.isnan(values)
-        judged &= np.array([row[j] for row in f.denominator], dtype=np.int64) >= minimum
+        judged = np.array([row[j] for row in f.eligible], dtype=bool) & ~np.isnan(values)
         where = np.flatnonzero(judged)
         if where.size:
             v = values[where]
@@ -94,10 +91,9 @@ def shown_groups(g: GroupingResult, metrics: Sequence[str], minimum: int
     return [f.group(i) for i in sorted(keep)]
 
 
-def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], minimum: int,
-                    subset: str = "") -> Table:
+def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], subset: str = "") -> Table:
     shown = [m for m in KEY_METRICS if m in metrics]
-    rows = shown_groups(g, shown, minimum)
+    rows = shown_groups(g, shown)
     title = Text(subset).append(clean(g.name), BOLD).append(
         f"  (reference: {clean(g.reference)}, {g.reference_rule})")
     if len(rows) < len(g.figures):
@@ -227,8 +223,7 @@ def _ranges_section(p: Printer, result: AuditResult, ranges: RangeReport) -> Non
         p.table(_range_table(r, numeric))
     for full, trusted in zip(result.groupings, result.trusted, strict=True):
         p.print()
-        p.table(_grouping_table(trusted, result.metrics, result.min_group_size,
-                                subset="trusted rows: "))
+        p.table(_grouping_table(trusted, result.metrics, subset="trusted rows: "))
         p.table(_compare_table(full, trusted))
 
 
@@ -282,7 +277,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
     p.print(line)
     for g in result.groupings:
         p.print()
-        p.table(_grouping_table(g, result.metrics, result.min_group_size))
+        p.table(_grouping_table(g, result.metrics))
         p.table(_criteria_table(g))
         small = _too_small(g)
         if small:
