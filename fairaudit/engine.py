@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from . import collector, readers, stats
 from . import ranges as _ranges
-from . import readers, stats
 from .config import AuditConfig, GateSpec, build, parse_gate
 from .counts import Accumulator, CountTable
 from .decode import CELLS, DROP_REASONS, Decoder, Roles, Where
@@ -329,6 +329,12 @@ class _Tracker:
 def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),
           timestamp: str | None = None) -> AuditResult:
     """Metrics, gaps and gate verdicts from counts (pure; no I/O)."""
+    with collector.held_off():
+        return _judge(table, config, files, timestamp)
+
+
+def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
+           timestamp: str | None) -> AuditResult:
     total = table.total[: len(CELLS)]  # the base family; range families count rows again
     used = int(total[:4].sum())
     dropped = {r: int(total[CELLS.index(r)]) for r in DROP_REASONS}

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import collector
+
 if TYPE_CHECKING:
     from .ranges import RangeReport
 
@@ -180,7 +182,8 @@ class GroupingResult:
     @cached_property
     def groups(self) -> tuple[GroupResult, ...]:
         """Every group's result, built on first use from :attr:`figures`."""
-        return tuple(self.figures.group(i) for i in range(len(self.figures)))
+        with collector.held_off():
+            return tuple(self.figures.group(i) for i in range(len(self.figures)))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from .. import collector
 from ..ranges import FeatureCheck, RangeGroup, RangeReport
 from ..result import (
     SCHEMA_VERSION,
@@ -183,8 +184,9 @@ def encode(result: AuditResult) -> bytes:
     39 MB), and bytes go to the file without another copy. NaN never reaches
     it: every undefined number is ``None`` by now.
     """
-    return orjson.dumps(to_dict(result), default=str,
-                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    with collector.held_off():
+        return orjson.dumps(to_dict(result), default=str,
+                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 def dumps(result: AuditResult) -> str:
