@@ -368,9 +368,11 @@ def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: F
             (sd_d / sm_d) ** 2 + (sd_r / sm_r) ** 2)
         upper, lower = quantiles(t, (1.0 - alpha / 2.0, alpha / 2.0), axis=1)
         ratio = np.exp(np.stack([log_est - upper * log_se, log_est - lower * log_se], axis=-1))
-        fallback = percentile_interval(safe_divide(values, np.broadcast_to(ref, values.shape)),
-                                       confidence, axis=1)
-    ratio = np.where(np.isfinite(ratio).all(axis=-1, keepdims=True), ratio, fallback)
+        # the percentile interval, only where it stands in (each figure's own replicates)
+        group, metric = np.nonzero(~np.isfinite(ratio).all(axis=-1))
+        if len(group):
+            ratio[group, metric] = percentile_interval(
+                safe_divide(values[group, :, metric], ref[:, metric].T), confidence, axis=1)
     return diff, ratio
 
 

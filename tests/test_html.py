@@ -496,3 +496,38 @@ def test_range_section_escapes_and_sorts(ranged_report):
 
 def test_no_range_section_without_ranges(compas_html):
     assert 'id="ranges"' not in compas_html and "Range checks" not in compas_html
+
+
+def test_a_large_grouping_charts_the_groups_that_matter_and_tables_them_all():
+    rng = np.random.default_rng(11)
+    n_groups, per = 200, 120
+    store = np.repeat([f"store-{i:03d}" for i in range(n_groups)], per)
+    frame = pd.DataFrame({
+        "store": store,
+        "y": rng.integers(0, 2, len(store)),
+        "p": rng.integers(0, 2, len(store)),
+    })
+    result = fairaudit.audit(frame, label="y", prediction="p", groups=["store"], bootstrap=0)
+    g = result.groupings[0]
+    text = html.render(result)
+    svg = re.findall(r'<svg class="chart".*?</svg>', text, re.S)[0]
+    charted = ["".join(t.itertext()) for t in
+               ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    charted = {t.split()[0] for t in charted if t.startswith("store-")}
+    assert len(charted) == view.MAX_SHOWN
+    # independently: the reference, and the lowest and highest judged group of each chart metric
+    must = {g.reference}
+    for m in view.CHART_METRICS:
+        judged = [x for x in g.groups if not x.small and x.metrics[m].value is not None
+                  and x.metrics[m].denominator >= result.min_group_size]
+        must.add(min(judged, key=lambda x: x.metrics[m].value).label)
+        # ties: the first lowest and the last highest
+        must.add(max(reversed(judged), key=lambda x: x.metrics[m].value).label)
+    assert must <= charted
+    # every group has its row in the table
+    assert all(f">store-{i:03d}<" in text for i in range(n_groups))
+    assert f"The chart shows {view.MAX_SHOWN} of {n_groups} groups" in text
+
+
+def test_a_small_grouping_charts_every_group(compas_html):
+    assert "The chart shows" not in compas_html

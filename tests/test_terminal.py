@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 import fairaudit
-from fairaudit.report import terminal
+from fairaudit.report import terminal, view
 
 
 def _many_groups(n: int, seed: int = 3) -> pd.DataFrame:
@@ -28,7 +28,7 @@ def test_a_large_grouping_shows_the_reference_the_extremes_and_the_largest():
     terminal.render(result, out, width=200)
     text = out.getvalue()
     listed = {grp.label for grp in grouping.groups if f"│ {grp.label} " in text}
-    assert len(listed) == terminal.MAX_GROUPS
+    assert len(listed) == view.MAX_SHOWN
     assert "30 of 120 groups" in text
     # computed from the data: per rate, the judged groups with the highest and lowest rate
     counts = df.groupby("g").size()

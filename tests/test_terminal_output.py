@@ -9,7 +9,7 @@ import re
 import pytest
 
 import fairaudit
-from fairaudit.report import terminal
+from fairaudit.report import terminal, view
 from fairaudit.result import GroupFigures, GroupingResult
 from tests.conftest import COMPAS_PARQUET
 
@@ -147,7 +147,7 @@ def _grouping(groups: list[tuple[int, float | None, int, bool]], reference: int
 
 
 def test_ties_go_to_the_first_lowest_the_last_highest_and_the_first_largest():
-    n = terminal.MAX_GROUPS + 10  # 40 groups of 10 rows at 0.5, but:
+    n = view.MAX_SHOWN + 10  # 40 groups of 10 rows at 0.5, but:
     groups = [(10, 0.5, 50, False)] * n
     groups[33] = (10, 0.2, 50, False)  # the lowest, tied with 38
     groups[38] = (10, 0.2, 50, False)
@@ -160,7 +160,7 @@ def test_ties_go_to_the_first_lowest_the_last_highest_and_the_first_largest():
     grouping = _grouping(groups, reference=30)
     shown = terminal.shown_groups(grouping, ["selection_rate"])
     # the reference, 33 (first lowest), 36 (last highest), 35 (largest), then groups of
-    # 10 rows in table order up to MAX_GROUPS: 0 to 25
+    # 10 rows in table order up to MAX_SHOWN: 0 to 25
     assert [g.label for g in shown] == [f"g{i}" for i in [*range(26), 30, 33, 35, 36]]
     assert [g.is_reference for g in shown].index(True) == 26
     # the groups shown are the grouping's own
@@ -168,17 +168,17 @@ def test_ties_go_to_the_first_lowest_the_last_highest_and_the_first_largest():
 
 
 def test_a_grouping_of_many_groups_shows_its_extremes_whatever_the_ties():
-    n = terminal.MAX_GROUPS * 3
+    n = view.MAX_SHOWN * 3
     groups = [(100 - i % 7, 0.5, 50, False) for i in range(n)]
     groups[60] = (1, 0.1, 50, False)
     groups[80] = (1, 0.95, 50, False)
     labels = [g.label for g in terminal.shown_groups(_grouping(groups, 0),
                                                      ["selection_rate"])]
-    assert len(labels) == terminal.MAX_GROUPS
+    assert len(labels) == view.MAX_SHOWN
     # the reference (0), the extremes, then the largest: 100 rows (i % 7 == 0), then
     # 99, in table order
     sizes = sorted((-(100 - i % 7), i) for i in range(n) if i not in (0, 60, 80))
-    expected = {i for _, i in sizes[:terminal.MAX_GROUPS - 3]} | {0, 60, 80}
+    expected = {i for _, i in sizes[:view.MAX_SHOWN - 3]} | {0, 60, 80}
     assert labels == [f"g{i}" for i in sorted(expected)]
 
 

@@ -102,6 +102,10 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
     standings = view.worst_off(g, focus) if intersection else [
         view.Standing(grp, None, None, None) for grp in g.groups]
     ordered = [s.group for s in standings]
+    # a chart of every group of a 10,000-level column would be metres tall and take
+    # minutes to draw: it shows the groups that matter, the table lists them all
+    charted = {id(g.groups[i]) for i in view.shown(g, chart_metrics)}
+    in_chart = [grp for grp in ordered if id(grp) in charted]
     excluded: dict[str, str] = {}
     for gap in g.gaps.values():
         for e in gap.excluded:
@@ -129,7 +133,8 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
         "intersection": intersection,
         "reference": g.reference,
         "reference_rule": g.reference_rule,
-        "chart": Markup(chart.metric_chart(g, ordered, chart_metrics, f"c{index}")),
+        "chart": Markup(chart.metric_chart(g, in_chart, chart_metrics, f"c{index}")),
+        "charted": len(in_chart),
         "chart_metrics": [view.metric_title(m) for m in chart_metrics],
         "table_metrics": [view.metric_title(m) for m in table_metrics],
         "rows": rows,

@@ -6,11 +6,10 @@ import os
 from collections.abc import Sequence
 from typing import TextIO
 
-import numpy as np
-
 from ..metrics import METRIC_BY_NAME
 from ..ranges import RangeGrouping, RangeReport
 from ..result import AuditResult, GateResult, GroupingResult, GroupResult, Interval, Rate
+from . import view
 from .table import BOLD, BOLD_RED, CYAN, DIM, GREEN, YELLOW, Column, Printer, Table, Text, clean
 
 # FNR is 1 - TPR (and its interval TPR's mirrored), so the table leaves it to the JSON
@@ -54,41 +53,13 @@ def _p(x: float | None) -> str:
     return "<0.001" if x < 0.001 else f"{x:.3f}"
 
 
-# A grouping with more groups (a store or zip-code column) shows the ones that matter
-# in the terminal; the JSON and HTML reports list every group.
-MAX_GROUPS = 30
 MAX_SMALL_LINES = 20
 
 
 def shown_groups(g: GroupingResult, metrics: Sequence[str]) -> list[GroupResult]:
-    """At most :data:`MAX_GROUPS` groups, in table order: the reference group, the
-    highest and lowest group of each metric among the groups that are judged, then
-    the largest groups.
-
-    Ties go to the first group for the lowest value and to the last for the
-    highest; among groups of one size, to the first. The choice is made on the
-    grouping's columns of figures, and only the groups shown are built.
-    """
+    """The groups the table shows (:func:`view.shown`); only those are built."""
     f = g.figures
-    n = len(f)
-    if n <= MAX_GROUPS:
-        return list(g.groups)
-    keep = {f.reference} if 0 <= f.reference < n else set()
-    for m in metrics:
-        j = f.metrics.index(m)
-        values = np.array([row[j] for row in f.value], dtype=float)  # None is NaN
-        judged = np.array([row[j] for row in f.eligible], dtype=bool) & ~np.isnan(values)
-        where = np.flatnonzero(judged)
-        if where.size:
-            v = values[where]
-            keep.add(int(where[np.argmin(v)]))
-            keep.add(int(where[where.size - 1 - np.argmax(v[::-1])]))
-    if len(keep) < MAX_GROUPS:
-        for i in np.argsort(-np.array(f.counts, dtype=np.int64), kind="stable"):
-            keep.add(int(i))
-            if len(keep) >= MAX_GROUPS:
-                break
-    return [f.group(i) for i in sorted(keep)]
+    return [f.group(i) for i in view.shown(g, metrics)]
 
 
 def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], subset: str = "") -> Table:

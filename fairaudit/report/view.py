@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..metrics import CRITERION_BY_NAME, METRIC_BY_NAME
 from ..ranges import RangeGroup, RangeGrouping, RangeReport, RangeSpec
 from ..result import AuditResult, Gap, GateResult, GroupingResult, GroupResult
@@ -226,12 +228,52 @@ def focus_metrics(result: AuditResult) -> tuple[str, ...]:
     return out or tuple(m for m in ("selection_rate",) if m in result.metrics)
 
 
-def eligible(grouping: GroupingResult, metric: str, group: GroupResult) -> bool:
-    """Whether the group counts in this metric's gap (big enough, and defined)."""
-    gap = grouping.gaps.get(metric)
-    if gap is None or group.metrics[metric].value is None:
-        return False
-    return all(e.group != group.label for e in gap.excluded)
+def judged(grouping: GroupingResult, metric: str) -> list[int]:
+    """The positions of the groups that count in this metric's gap (big enough, and
+    defined), read from the grouping's columns of figures."""
+    f = grouping.figures
+    if metric not in grouping.gaps:
+        return []
+    j = f.metrics.index(metric)
+    return [i for i, (ok, values) in enumerate(zip(f.eligible, f.value, strict=True))
+            if ok[j] and values[j] is not None]
+
+
+# A grouping with more groups (a store or zip-code column) shows the ones that matter
+# in the terminal table and the HTML chart; the JSON and the HTML table list every group.
+MAX_SHOWN = 30
+
+
+def shown(grouping: GroupingResult, metrics: Sequence[str], limit: int = MAX_SHOWN
+          ) -> list[int]:
+    """The positions of at most ``limit`` groups, in table order: the reference group,
+    the highest and lowest group of each metric among the groups that are judged,
+    then the largest groups.
+
+    Ties go to the first group for the lowest value and to the last for the
+    highest; among groups of one size, to the first. The choice is made on the
+    grouping's columns of figures, without building any group.
+    """
+    f = grouping.figures
+    n = len(f)
+    if n <= limit:
+        return list(range(n))
+    keep = {f.reference} if 0 <= f.reference < n else set()
+    for m in metrics:
+        j = f.metrics.index(m)
+        values = np.array([row[j] for row in f.value], dtype=float)  # None is NaN
+        ok = np.array([row[j] for row in f.eligible], dtype=bool) & ~np.isnan(values)
+        where = np.flatnonzero(ok)
+        if where.size:
+            v = values[where]
+            keep.add(int(where[np.argmin(v)]))
+            keep.add(int(where[where.size - 1 - np.argmax(v[::-1])]))
+    if len(keep) < limit:
+        for i in np.argsort(-np.array(f.counts, dtype=np.int64), kind="stable"):
+            keep.add(int(i))
+            if len(keep) >= limit:
+                break
+    return sorted(keep)
 
 
 @dataclass(frozen=True)
@@ -245,7 +287,7 @@ class Extremes:
 
 def extremes(grouping: GroupingResult, metric: str) -> Extremes | None:
     """The lowest and highest eligible groups on a metric: the pair that makes its gap."""
-    groups = [g for g in grouping.groups if eligible(grouping, metric, g)]
+    groups = [grouping.groups[i] for i in judged(grouping, metric)]
     if len(groups) < 2:
         return None
     ordered = sorted(groups, key=lambda g: g.metrics[metric].value or 0.0)
@@ -291,11 +333,12 @@ def worst_off(grouping: GroupingResult, metrics: Sequence[str]) -> list[Standing
     to the larger group.
     """
     out = []
-    for grp in grouping.groups:
+    counted = {m: set(judged(grouping, m)) for m in metrics}
+    for i, grp in enumerate(grouping.groups):
         best: tuple[float, str, float] | None = None
         for m in metrics:
             d = grp.versus_reference.get(m)
-            if d is None or d.difference is None or not eligible(grouping, m, grp):
+            if d is None or d.difference is None or i not in counted[m]:
                 continue
             if best is None or abs(d.difference) > best[0]:
                 best = (abs(d.difference), m, d.difference)
