@@ -129,20 +129,22 @@ def quantile(samples: FloatArray, q: float, axis: int = 0) -> FloatArray:
 
 def quantiles(samples: FloatArray, qs: Sequence[float], axis: int = 0) -> FloatArray:
     """Several quantiles (first axis, one per ``q``) from one sort; see :func:`quantile`."""
-    x = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, 0)
-    total = x.shape[0]
+    # the replicates made the last axis, in one piece of memory: sorting along it is a
+    # quarter faster than along a strided axis
+    x = np.ascontiguousarray(np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1))
+    total = x.shape[-1]
     if total == 0:
-        return np.full((len(qs), *x.shape[1:]), np.nan)
-    x = np.sort(x, axis=0)  # NaN sorts last
-    valid = (~np.isnan(x)).sum(axis=0)
+        return np.full((len(qs), *x.shape[:-1]), np.nan)
+    x.sort(axis=-1)  # NaN sorts last
+    valid = (~np.isnan(x)).sum(axis=-1)
     enough = (valid >= 1) & (total - valid <= MAX_UNDEFINED_SHARE * total)
     out = []
     for q in qs:
         pos = q * (np.maximum(valid, 1) - 1)
         below = np.floor(pos).astype(np.int64)
         above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-        lo = np.take_along_axis(x, below[None], axis=0)[0]
-        hi = np.take_along_axis(x, above[None], axis=0)[0]
+        lo = np.take_along_axis(x, below[..., None], axis=-1)[..., 0]
+        hi = np.take_along_axis(x, above[..., None], axis=-1)[..., 0]
         with np.errstate(invalid="ignore"):  # infinite order statistics: no interpolation
             value = np.where(hi == lo, lo, lo + (pos - below) * (hi - lo))
         out.append(np.where(enough, value, np.nan))
