@@ -12,9 +12,10 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from contextlib import nullcontext
 from enum import IntEnum
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 import typer.main
@@ -248,11 +249,11 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
 
     to_stdout = json_path == "-"
     if json_path and not to_stdout:
-        _write(json_path, json_report.encode(result))
+        _write(json_path, lambda f: json_report.write(result, f))
     _reports(result, outputs)
     if to_stdout:
         sys.stdout.flush()
-        sys.stdout.buffer.write(json_report.encode(result))
+        json_report.write(result, sys.stdout.buffer)
         sys.stdout.flush()
         terminal_out = sys.stderr
     else:
@@ -270,14 +271,15 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     return Exit.PASS
 
 
-def _write(path: str, text: str | bytes, mode: str = "w") -> None:
+def _write(path: str, text: str | Callable[[IO[bytes]], None], mode: str = "w") -> None:
+    """Write text, or let ``text(file)`` write bytes (a report streamed as it is encoded)."""
     try:
-        if isinstance(text, bytes):
-            with open(path, mode + "b") as f:
-                f.write(text)
-        else:
+        if isinstance(text, str):
             with open(path, mode, encoding="utf-8") as f:
                 f.write(text)
+        else:
+            with open(path, mode + "b") as f:
+                text(f)
     except OSError as exc:
         raise FairauditError(f"{path}: cannot write the report ({exc.strerror})") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import pandas as pd
@@ -479,3 +480,26 @@ def test_the_json_groups_read_from_columns_match_the_group_results():
     assert b.metrics["tpr"].ci is None
     assert grouping.groups[0].is_reference  # the largest group
     assert grouping.groups[0].metrics["tpr"].value == 10 / 20
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 5, 2_000])
+def test_the_streamed_json_is_the_one_shot_encoding(monkeypatch, at_once):
+    """Groups written a few at a time give the bytes of the whole document encoded at
+    once: every grouping, the trusted groupings of a range check, markup in labels."""
+    import orjson
+
+    from fairaudit.report import json as report_json
+    from tests.test_html import ranged
+
+    result = ranged()
+    assert result.trusted and len(result.groupings) == 3
+    whole = orjson.dumps(report_json.to_dict(result), default=str,
+                         option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+    monkeypatch.setattr(report_json, "GROUPS_AT_ONCE", at_once)
+    streamed = io.BytesIO()
+    report_json.write(result, streamed)
+    assert streamed.getvalue() == whole == report_json.encode(result)
+    assert b"fairaudit-groups-" not in whole
+    parsed = orjson.loads(whole)
+    assert [len(g["groups"]) for g in parsed["groupings"]] == \
+        [len(g.groups) for g in result.groupings]

@@ -9,7 +9,10 @@ laid out like ``groupings``). A ``max_out_of_range`` gate adds ``feature`` and
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import os
+from collections.abc import Callable
+from typing import IO, Any
 
 import orjson
 
@@ -60,18 +63,22 @@ def _gap(g: Gap) -> dict[str, Any]:
     return out
 
 
-def _groups(f: GroupFigures) -> list[dict[str, Any]]:
-    """Every group, read from the columns: a 10,000-level column writes 240,000 figures.
+def _groups(f: GroupFigures, start: int = 0, stop: int | None = None
+            ) -> list[dict[str, Any]]:
+    """The groups from ``start`` to ``stop`` (default: every group), read from the columns:
+    a 10,000-level column writes 240,000 figures.
 
     Intervals are tuples here; orjson writes them as arrays.
     """
     out = []
     names, reasons = f.metrics, f.reasons
+    part = slice(start, stop)
     for i, (key, label, count, share, small, dropped, values, nums, dens, cis,
             vd, vr, vdci, vrci) in enumerate(zip(
-            f.keys, f.labels, f.counts, f.shares, f.small, f.dropped, f.value, f.numerator,
-            f.denominator, f.ci, f.versus_difference, f.versus_ratio,
-            f.versus_difference_ci, f.versus_ratio_ci, strict=True)):
+            f.keys[part], f.labels[part], f.counts[part], f.shares[part], f.small[part],
+            f.dropped[part], f.value[part], f.numerator[part], f.denominator[part],
+            f.ci[part], f.versus_difference[part], f.versus_ratio[part],
+            f.versus_difference_ci[part], f.versus_ratio_ci[part], strict=True), start):
         metrics = {}
         for m, why, v, n, d, c in zip(names, reasons, values, nums, dens, cis, strict=True):
             metrics[m] = {"value": v, "numerator": n, "denominator": d, "ci": c} \
@@ -93,12 +100,16 @@ def _groups(f: GroupFigures) -> list[dict[str, Any]]:
     return out
 
 
-def _grouping(g: GroupingResult) -> dict[str, Any]:
+# how a grouping's list of groups is written: in full, or as a placeholder to stream
+_Groups = Callable[[GroupFigures], Any]
+
+
+def _grouping(g: GroupingResult, groups: _Groups = _groups) -> dict[str, Any]:
     return {
         "name": g.name,
         "columns": list(g.columns),
         "reference": {"group": g.reference, "rule": g.reference_rule},
-        "groups": _groups(g.figures),
+        "groups": groups(g.figures),
         "overall": {"metrics": {k: _rate(v) for k, v in g.overall.items()}},
         "gaps": {k: _gap(v) for k, v in g.gaps.items()},
         "criteria": {k: _gap(v) for k, v in g.criteria.items()},
@@ -149,13 +160,18 @@ def _gate(g: GateResult) -> dict[str, Any]:
 
 
 def to_dict(result: AuditResult) -> dict[str, Any]:
+    """The JSON report as plain Python data."""
+    return _document(result, _groups)
+
+
+def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
     p = result.provenance
     out = {
         "schema_version": SCHEMA_VERSION,
         "verdict": result.verdict,
         "min_group_size": result.min_group_size,
         "metrics": list(result.metrics),
-        "groupings": [_grouping(g) for g in result.groupings],
+        "groupings": [_grouping(g, groups) for g in result.groupings],
         "gates": [_gate(g) for g in result.gates],
         "provenance": {
             "fairaudit_version": p.version,
@@ -172,21 +188,56 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
     }
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
-        out["trusted"] = [_grouping(g) for g in result.trusted]
+        out["trusted"] = [_grouping(g, groups) for g in result.trusted]
     return out
 
 
-def encode(result: AuditResult) -> bytes:
-    """The JSON report as UTF-8 bytes ending in a newline, compact (``jq .`` indents it).
+# groups encoded at once when the report is streamed: a few megabytes of JSON
+GROUPS_AT_ONCE = 2_000
+_OPTIONS = orjson.OPT_NON_STR_KEYS
 
-    An audit of a 10,000-level column writes tens of megabytes: orjson encodes
-    them seven times faster than the standard library (0.1 s against 0.7 s for
-    39 MB), and bytes go to the file without another copy. NaN never reaches
-    it: every undefined number is ``None`` by now.
+
+def write(result: AuditResult, out: IO[bytes]) -> None:
+    """Write the JSON report (UTF-8, compact, ending in a newline) to a binary stream.
+
+    A grouping's groups are encoded :data:`GROUPS_AT_ONCE` at a time, so that
+    the report of 60,000 intersection groups (250 MB of JSON) never sits in
+    memory whole, as text or as Python data; the bytes are those
+    :func:`encode` returns. orjson encodes seven times faster than the standard
+    library (0.1 s against 0.7 s for 39 MB). NaN never reaches it: every
+    undefined number is ``None`` by now.
     """
     with collector.held_off():
-        return orjson.dumps(to_dict(result), default=str,
-                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+        token = os.urandom(16).hex()  # no group label or column name can hold it
+        streamed: list[tuple[bytes, GroupFigures]] = []
+
+        def placeholder(f: GroupFigures) -> str:
+            mark = f"fairaudit-groups-{token}-{len(streamed)}"
+            streamed.append((orjson.dumps(mark), f))
+            return mark
+
+        text = orjson.dumps(_document(result, placeholder), default=str,
+                            option=_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+        at = 0
+        for where, mark, f in sorted(((text.index(m), m, f) for m, f in streamed),
+                                     key=lambda x: x[0]):
+            out.write(text[at:where])
+            out.write(b"[")
+            for start in range(0, len(f), GROUPS_AT_ONCE):
+                if start:
+                    out.write(b",")
+                out.write(orjson.dumps(_groups(f, start, start + GROUPS_AT_ONCE),
+                                       default=str, option=_OPTIONS)[1:-1])
+            out.write(b"]")
+            at = where + len(mark)
+        out.write(text[at:])
+
+
+def encode(result: AuditResult) -> bytes:
+    """The JSON report as bytes; see :func:`write`."""
+    buf = io.BytesIO()
+    write(result, buf)
+    return buf.getvalue()
 
 
 def dumps(result: AuditResult) -> str:
