@@ -219,8 +219,9 @@ def write(result: AuditResult, out: IO[bytes]) -> None:
         text = orjson.dumps(_document(result, placeholder), default=str,
                             option=_OPTIONS | orjson.OPT_APPEND_NEWLINE)
         at = 0
-        for where, mark, f in sorted(((text.index(m), m, f) for m, f in streamed),
-                                     key=lambda x: x[0]):
+        # the placeholders were made in the order the document lists the groupings
+        for mark, f in streamed:
+            where = text.index(mark, at)
             out.write(text[at:where])
             out.write(b"[")
             for start in range(0, len(f), GROUPS_AT_ONCE):
@@ -239,7 +240,3 @@ def encode(result: AuditResult) -> bytes:
     write(result, buf)
     return buf.getvalue()
 
-
-def dumps(result: AuditResult) -> str:
-    """The JSON report as text; see :func:`encode`."""
-    return encode(result).decode()
