@@ -23,9 +23,19 @@ if TYPE_CHECKING:
     from .counts import CountTable
     from .engine import audit, judge
     from .errors import ConfigError, FairauditError, InputError, UsageError
+    from .kinds import OutcomeKind, register
     from .metrics import CRITERIA, METRICS, Criterion, Metric
-    from .ranges import RangeGate, RangeReport, RangeSpec
-    from .result import AuditResult, GateResult, GroupFigures, GroupingResult, GroupResult, Rate
+    from .rangespec import RangeGate, RangeSpec
+    from .result import (
+        AuditResult,
+        Catalog,
+        GateResult,
+        GroupFigures,
+        GroupingResult,
+        GroupResult,
+        RangeReport,
+        Rate,
+    )
 
 _WHERE = {
     "AuditConfig": "config", "GateSpec": "config", "CountTable": "counts",
@@ -33,8 +43,9 @@ _WHERE = {
     "ConfigError": "errors", "FairauditError": "errors", "InputError": "errors",
     "UsageError": "errors",
     "CRITERIA": "metrics", "METRICS": "metrics", "Criterion": "metrics", "Metric": "metrics",
-    "RangeGate": "ranges", "RangeReport": "ranges", "RangeSpec": "ranges",
-    "AuditResult": "result", "GateResult": "result", "GroupFigures": "result",
+    "OutcomeKind": "kinds", "register": "kinds",
+    "RangeGate": "rangespec", "RangeSpec": "rangespec", "RangeReport": "result",
+    "AuditResult": "result", "Catalog": "result", "GateResult": "result", "GroupFigures": "result",
     "GroupingResult": "result", "GroupResult": "result", "Rate": "result",
 }
 
@@ -43,6 +54,7 @@ __all__ = [
     "METRICS",
     "AuditConfig",
     "AuditResult",
+    "Catalog",
     "ConfigError",
     "CountTable",
     "Criterion",
@@ -54,6 +66,7 @@ __all__ = [
     "GroupingResult",
     "InputError",
     "Metric",
+    "OutcomeKind",
     "RangeGate",
     "RangeReport",
     "RangeSpec",
@@ -62,6 +75,7 @@ __all__ = [
     "__version__",
     "audit",
     "judge",
+    "register",
 ]
 
 

@@ -169,8 +169,8 @@ def run(
         early = _start_digests(inputs, digest)
         with early or nullcontext():
             from .config import parse_gate, parse_reference, parse_threshold
-            from .ranges import parse_gate as parse_range_gate
-            from .ranges import parse_range
+            from .rangespec import parse_gate as parse_range_gate
+            from .rangespec import parse_range
 
             code = _run(inputs, dict(
                 label=label, prediction=prediction, score=score,

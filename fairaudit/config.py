@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
-from .metrics import CRITERION_BY_NAME
-from .ranges import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
+from .kinds import declared_criteria
+from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .stats import ADJUSTMENTS, DECISIONS, INTERVALS
 
 if sys.version_info >= (3, 11):
@@ -165,7 +165,7 @@ class AuditConfig:
 
 def _unknown_criterion(name: str) -> str | None:
     """None for a criterion a gate can name; else a hint naming the closest one."""
-    known = [*CRITERION_BY_NAME, RANGE_COVERAGE]
+    known = [c.name for c in declared_criteria()]
     if name in known:
         return None
     near = closest(name, known)

@@ -22,6 +22,8 @@ from . import arrays
 from .errors import InputError
 
 IntArray = npt.NDArray[np.int64]
+# one family of cells: a cell index per row, and where the family's cells start
+Family = tuple[npt.NDArray[np.integer[Any]], int]
 
 # A batch whose dense (local groups x cells) grid is at most this large (and not
 # much larger than the batch) is counted with one bincount; larger grids go
@@ -181,26 +183,25 @@ class Accumulator:
     # -- counting -----------------------------------------------------------
 
     def add(self, groups: Sequence[pa.Array | pa.ChunkedArray],
-            cell: npt.NDArray[np.integer[Any]]) -> None:
+            cell: npt.NDArray[np.integer[Any]] | Sequence[Family]) -> None:
         """Count one batch: its group columns (in order) and each row's cell index.
 
         ``cell`` is shaped ``(rows,)`` to add one count a row, or ``(k, rows)`` to
         add ``k`` counts a row (one in each of ``k`` cell families, such as the
-        confusion cell and a range-check cell).
+        confusion cell and a range-check cell); or it is a sequence of such arrays
+        with the offset of each one's cells in the layout (one an outcome kind).
         """
-        cells = np.asarray(cell)
-        if cells.ndim == 1:
-            cells = cells[None, :]
-        rows = cells.shape[1]
+        families = _families(cell)
+        rows = len(families[0][0]) if families else 0
         if rows == 0:
             return
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
         radices = [len(e.lut) for e in encoded]
         bins = int(np.prod(radices, dtype=np.float64)) * self._ncells
         if bins <= min(_DENSE_LIMIT, max(4 * rows, 1 << 16)):
-            self._add_dense(encoded, radices, cells, bins)
+            self._add_dense(encoded, radices, families, bins)
         else:
-            self._add_sparse(encoded, cells)
+            self._add_sparse(encoded, families)
 
     def _scratch(self, name: str, n: int, dtype: type[np.integer[Any]]
                  ) -> npt.NDArray[Any]:
@@ -211,8 +212,8 @@ class Accumulator:
         return buf[:n]
 
     def _add_dense(self, encoded: list[_Encoded], radices: list[int],
-                   cells: npt.NDArray[np.integer[Any]], bins: int) -> None:
-        n = cells.shape[1]
+                   families: list[Family], bins: int) -> None:
+        n = len(families[0][0])
         # int32 arithmetic in reused arrays keeps each pass over the rows short
         index = self._scratch("index", n, np.int32)
         tmp = self._scratch("tmp", n, np.int32)
@@ -230,9 +231,11 @@ class Accumulator:
                 index += codes
         index *= self._ncells
         # bincount counts intp values; it would convert anything else into a fresh array
-        flat = self._scratch("flat", n * len(cells), np.intp)
-        for j, family in enumerate(cells):
+        flat = self._scratch("flat", n * len(families), np.intp)
+        for j, (family, offset) in enumerate(families):
             np.copyto(tmp, family, casting="unsafe")
+            if offset:
+                tmp += offset
             tmp += index
             np.copyto(flat[j * n:(j + 1) * n], tmp)
         grid = np.bincount(flat, minlength=bins)
@@ -257,7 +260,7 @@ class Accumulator:
         self._grid, self._grid_luts = None, ()
         self._merge(self._compose(gids), sub)
 
-    def _add_sparse(self, encoded: list[_Encoded], cells: npt.NDArray[np.integer[Any]]) -> None:
+    def _add_sparse(self, encoded: list[_Encoded], families: list[Family]) -> None:
         local = []
         for e in encoded:
             codes = e.codes.astype(np.intp)
@@ -267,8 +270,8 @@ class Accumulator:
         composite_rows = self._compose(local)
         composite, inverse = np.unique(composite_rows, return_inverse=True)
         base = inverse.reshape(-1) * self._ncells
-        sub = np.bincount((base[None, :] + cells).ravel(),
-                          minlength=len(composite) * self._ncells)
+        flat = np.concatenate([base + family + offset for family, offset in families])
+        sub = np.bincount(flat, minlength=len(composite) * self._ncells)
         self._merge(composite, sub.reshape(len(composite), self._ncells).astype(np.int64))
 
     def add_table(self, table: CountTable) -> None:
@@ -325,6 +328,19 @@ class Accumulator:
             keys=keys,
             cells=self._cells.copy(),
         )
+
+
+def _families(cell: npt.NDArray[np.integer[Any]] | Sequence[Family]) -> list[Family]:
+    """Cell indices as one ``(rows,)`` array a family, each with its offset."""
+    if isinstance(cell, np.ndarray):
+        parts: Sequence[Family] = ((cell, 0),)
+    else:
+        parts = cell
+    out: list[Family] = []
+    for array, offset in parts:
+        array = np.asarray(array)
+        out += [(f, offset) for f in (array if array.ndim == 2 else array[None, :])]
+    return out
 
 
 def _normal(value: Any) -> Any:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import os
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -15,25 +12,19 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from . import collector, readers, stats
-from . import ranges as _ranges
+from . import collector, rangespec, readers, stats
 from .config import AuditConfig, GateSpec, build, parse_gate
-from .counts import Accumulator, CountTable
-from .decode import CELLS, DROP_REASONS, Decoder, Roles, Where
+from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
+from .counts import CountTable
+from .decode import Roles
 from .errors import InputError, UsageError
-from .gates import evaluate, verdict
-from .metrics import (
-    CRITERION_BY_NAME,
-    Metric,
-    criteria_for,
-    fractions,
-    metrics_for,
-    safe_divide,
-    spread,
-    versus_reference,
-)
+from .gates import evaluate, evaluate_ranges, verdict
+from .kinds import Context, OutcomeKind, kinds_for
+from .kinds.base import Resampler
+from .metrics import Criterion, Metric, fractions, safe_divide, spread, versus_reference
 from .result import (
     AuditResult,
+    Catalog,
     Exclusion,
     FileInfo,
     Gap,
@@ -44,6 +35,9 @@ from .result import (
     show_value,
 )
 from .version import __version__
+
+__all__ = ["INTERSECTION", "ProgressFn", "audit", "config_from", "count_batches", "count_files",
+           "judge", "now"]
 
 INTERSECTION = "&"
 
@@ -68,6 +62,7 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     elif settings:
         raise TypeError("give either config= or keyword settings, not both")
     roles = config.roles
+    kinds = kinds_for(config)
     if data is None:
         data = list(config.inputs)
     if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
@@ -89,18 +84,18 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
             with digests:
                 table, rows = count_files(files, roles, config.ranges,
                                           on_progress=both.counted if both else None,
-                                          threads=cores.slots, cores=cores)
+                                          threads=cores.slots, cores=cores, kinds=kinds)
                 hashes = digests.result()
         else:
             table, rows = count_files(files, roles, config.ranges, on_progress=on_progress,
-                                      threads=cores.slots, cores=cores)
+                                      threads=cores.slots, cores=cores, kinds=kinds)
             hashes = [""] * len(files)
         infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
                       for f, h, n in zip(files, hashes, rows, strict=True))
     else:
-        arrow = _as_arrow(data, roles, config.ranges)
+        arrow = _as_arrow(data, roles, config.ranges, kinds)
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
-                              ("<table>",), roles, config.ranges)[0]
+                              ("<table>",), roles, config.ranges, kinds)[0]
         infos = (FileInfo("<table>", "arrow", int(arrow.nbytes), "", arrow.num_rows),)
     return judge(table, config, infos)
 
@@ -115,15 +110,16 @@ def config_from(**settings: Any) -> AuditConfig:
     flags["gates"] = gates
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
-        declared = _ranges.specs_from_table(declared, "audit()")
-    flags["ranges"] = [_ranges.parse_range(r) if isinstance(r, str) else r for r in declared]
+        declared = rangespec.specs_from_table(declared, "audit()")
+    flags["ranges"] = [rangespec.parse_range(r) if isinstance(r, str) else r for r in declared]
     out_of_range = flags.pop("max_out_of_range", None)
     if out_of_range is not None:
-        flags["range_gates"] = _ranges.gates_from_file(out_of_range, "audit()")
+        flags["range_gates"] = rangespec.gates_from_file(out_of_range, "audit()")
     return build({}, None, flags)
 
 
-def _as_arrow(data: Any, roles: Roles, specs: Sequence[_ranges.RangeSpec] = ()) -> pa.Table:
+def _as_arrow(data: Any, roles: Roles, specs: Sequence[rangespec.RangeSpec],
+              kinds: Sequence[OutcomeKind]) -> pa.Table:
     if isinstance(data, pa.Table):
         table = data
     elif hasattr(data, "columns") and hasattr(data, "iloc"):
@@ -133,197 +129,12 @@ def _as_arrow(data: Any, roles: Roles, specs: Sequence[_ranges.RangeSpec] = ()) 
                         "DataFrame or a pyarrow Table")
     from .errors import column_hint
 
-    _ranges.check_columns(specs, table.column_names, "<table>")
-    for col in roles.columns:
+    rangespec.check_columns(specs, table.column_names, "<table>")
+    columns = list(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns)]))
+    for col in columns:
         if col not in table.column_names:
             raise InputError(f"<table>: no column '{col}'; {column_hint(col, table.column_names)}")
-    return table.select(list(roles.columns))
-
-
-ProgressFn = Callable[[int, int, int], None]
-"""Called as ``on_progress(rows_read, bytes_done, total_bytes)``; totals only grow."""
-
-
-@dataclass(frozen=True)
-class _Pass:
-    """What every thread of a counting pass shares: how to turn a batch into counts."""
-
-    roles: Roles
-    decoder: Decoder
-    checker: _ranges.Checker | None
-    categorical: tuple[str, ...]  # range features read dictionary-encoded from parquet
-
-    @classmethod
-    def of(cls, roles: Roles, ranges: Sequence[_ranges.RangeSpec]) -> _Pass:
-        return cls(roles, Decoder(roles), _ranges.Checker(ranges) if ranges else None,
-                   tuple(r.feature for r in ranges if r.allowed is not None))
-
-    def accumulator(self) -> Accumulator:
-        return Accumulator(self.roles.groups,
-                           self.checker.packed_names if self.checker else CELLS)
-
-    def dictionary(self, src: readers.SourceFile) -> tuple[str, ...]:
-        # categories are checked once per distinct value when parquet hands them over
-        # dictionary-encoded (this leaves non-text columns as they are)
-        return self.roles.groups + (self.categorical if src.format == "parquet" else ())
-
-    def count(self, batch: pa.RecordBatch, where: Where, acc: Accumulator) -> None:
-        cells: npt.NDArray[Any] = self.decoder.cells(batch, where)
-        if self.checker is not None:
-            cells = self.checker.cells(batch, cells, where.file)
-        acc.add([batch.column(g) for g in self.roles.groups], cells)
-
-    def table(self, acc: Accumulator) -> CountTable:
-        table = acc.table()
-        return self.checker.expand(table) if self.checker else table
-
-
-def count_files(files: Sequence[readers.SourceFile], roles: Roles,
-                ranges: Sequence[_ranges.RangeSpec] = (), *,
-                on_progress: ProgressFn | None = None, threads: int | None = None,
-                cores: readers.Cores | None = None) -> tuple[CountTable, list[int]]:
-    """Count every file in one streaming pass; also the rows read from each.
-
-    Each file's footer is read once, to check its columns and split it into
-    parts (runs of row groups); the parts are counted on ``threads`` threads
-    (default: one a core), each into its own counts, added up at the end.
-    Errors are raised as a one-thread pass would: the first part in file order
-    that fails names the problem. ``cores``, if given, is shared with other work
-    (the hashing): a part is counted only while holding one of its slots.
-    """
-    threads = max(1, threads or os.cpu_count() or 1)
-    cores = cores or readers.Cores(threads)
-    tracker = _Tracker(on_progress, sum(f.size for f in files))
-    work = _Pass.of(roles, ranges)
-
-    def split(f: readers.SourceFile) -> list[readers.Part]:
-        return readers.parts(f, roles.columns,
-                             check=lambda names: _ranges.check_columns(ranges, names, f.path))
-
-    with ThreadPoolExecutor(threads, thread_name_prefix="fairaudit") as pool:
-        per_file = list(pool.map(split, files))
-        parts = [p for ps in per_file for p in ps]
-        # with fewer parts than threads, pyarrow decodes a part's columns in parallel
-        inner = len(parts) < threads
-        if threads == 1 or len(parts) <= 1:
-            acc = work.accumulator()
-            part_rows = [_count_part(p, work, acc, tracker, inner, cores) for p in parts]
-        else:
-            acc, part_rows = _count_parallel(pool, threads, parts, work, tracker, cores)
-    rows = []
-    it = iter(part_rows)
-    for ps in per_file:
-        rows.append(sum(next(it) for _ in ps))
-    return work.table(acc), rows
-
-
-def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
-                  roles: Roles, ranges: Sequence[_ranges.RangeSpec] = ()
-                  ) -> tuple[CountTable, list[int]]:
-    """Count batches already in memory, one stream a file, on the calling thread."""
-    work = _Pass.of(roles, ranges)
-    acc = work.accumulator()
-    rows: list[int] = []
-    for name, stream in zip(names, streams, strict=False):
-        first = 1
-        for batch in stream:
-            work.count(batch, Where(name, first), acc)
-            first += batch.num_rows
-        rows.append(first - 1)
-    return work.table(acc), rows
-
-
-def _count_part(part: readers.Part, work: _Pass, acc: Accumulator,
-                tracker: _Tracker, use_threads: bool, cores: readers.Cores) -> int:
-    first = part.first_row
-    done = 0
-    with cores:
-        for batch, nbytes in readers.read_part(part, work.roles.columns,
-                                               work.dictionary(part.src), use_threads):
-            work.count(batch, Where(part.src.path, first), acc)
-            first += batch.num_rows
-            tracker.advance(batch.num_rows, nbytes - done)
-            done = nbytes
-    tracker.advance(0, part.bytes - done)
-    return first - part.first_row
-
-
-def _count_parallel(pool: ThreadPoolExecutor, threads: int, parts: list[readers.Part],
-                    work: _Pass, tracker: _Tracker, cores: readers.Cores
-                    ) -> tuple[Accumulator, list[int]]:
-    """Count parts on ``threads`` workers taking them in order; add their counts up."""
-    part_rows = [0] * len(parts)
-    failed: dict[int, BaseException] = {}
-    state = {"stop_after": len(parts)}  # parts after a failed one need not be read
-    lock = threading.Lock()
-    taken = itertools.count()
-
-    def worker() -> Accumulator:
-        acc = work.accumulator()
-        while (i := next(taken)) < len(parts) and i < state["stop_after"]:
-            try:
-                part_rows[i] = _count_part(parts[i], work, acc, tracker, False, cores)
-            except BaseException as exc:  # re-raised on the calling thread, in file order
-                with lock:
-                    failed[i] = exc
-                    state["stop_after"] = min(state["stop_after"], i)
-        return acc
-
-    futures = [pool.submit(worker) for _ in range(min(threads, len(parts)))]
-    try:
-        accs = [f.result() for f in futures]
-    except BaseException:
-        state["stop_after"] = -1  # interrupted: workers stop after their current part
-        raise
-    if failed:
-        raise failed[min(failed)]
-    total = accs[0]
-    for other in accs[1:]:
-        total.add_table(other.table())
-    return total, part_rows
-
-
-class _ReadAndHashed:
-    """Progress of reading and hashing together: a byte is done once it is counted and hashed."""
-
-    def __init__(self, callback: ProgressFn) -> None:
-        self._callback = callback
-        self._rows = self._counted = self._hashed = self._total = 0
-        self._lock = threading.Lock()
-
-    def counted(self, rows: int, bytes_done: int, total_bytes: int) -> None:
-        with self._lock:
-            self._rows, self._counted, self._total = rows, bytes_done, total_bytes
-            self._report()
-
-    def hashed(self, nbytes: int) -> None:
-        with self._lock:
-            before = min(self._counted, self._hashed)
-            self._hashed += nbytes
-            if self._total and min(self._counted, self._hashed) > before:
-                self._report()
-
-    def _report(self) -> None:
-        self._callback(self._rows, min(self._counted, self._hashed), self._total)
-
-
-class _Tracker:
-    """Sums rows and bytes done across threads and reports them, in order, to one callback."""
-
-    def __init__(self, callback: ProgressFn | None, total_bytes: int) -> None:
-        self._callback = callback
-        self._total = total_bytes
-        self._rows = 0
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def advance(self, rows: int, nbytes: int) -> None:
-        if self._callback is None or (rows == 0 and nbytes == 0):
-            return
-        with self._lock:
-            self._rows += rows
-            self._bytes += nbytes
-            self._callback(self._rows, self._bytes, self._total)
+    return table.select(columns)
 
 
 def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = (),
@@ -333,11 +144,64 @@ def judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo] = ()
         return _judge(table, config, files, timestamp)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where each outcome kind's cells sit in the count table, and what the audit computes."""
+
+    kinds: tuple[OutcomeKind, ...]
+    starts: tuple[int, ...]  # each kind's first cell in the table
+    catalog: Catalog
+
+    @classmethod
+    def of(cls, kinds: Sequence[OutcomeKind]) -> _Layout:
+        starts = tuple(int(x) for x in np.cumsum([0, *(len(k.cells) for k in kinds[:-1])]))
+        metrics: list[Metric] = []
+        criteria: list[Criterion] = []
+        offset = 0  # metrics index the metric cells of every kind, side by side
+        for kind in kinds:
+            metrics += [replace(m, numerator=tuple(i + offset for i in m.numerator),
+                                denominator=tuple(i + offset for i in m.denominator))
+                        for m in kind.metrics]
+            criteria += kind.criteria
+            offset += len(kind.metric_cells)
+        catalog = Catalog(tuple(metrics), tuple(criteria),
+                          *(tuple(m for k in kinds for m in getattr(k, what))
+                            for what in ("shown", "terminal", "charted")))
+        return cls(tuple(kinds), starts, catalog)
+
+    @property
+    def base(self) -> OutcomeKind:
+        return self.kinds[0]
+
+    def index(self, kind: int, cells: Sequence[str]) -> list[int]:
+        """The table columns of some of kind ``kind``'s cells."""
+        return [self.starts[kind] + self.kinds[kind].cells.index(c) for c in cells]
+
+    def metric_columns(self) -> list[int]:
+        return [i for k, kind in enumerate(self.kinds) if kind.metrics
+                for i in self.index(k, kind.metric_cells)]
+
+    def parts(self) -> list[tuple[int, Resampler]]:
+        """Per kind with metrics, its metric cells' width and how they are resampled."""
+        return [(len(k.metric_cells), k.resample) for k in self.kinds if k.metrics]
+
+    def view(self, table: CountTable, kind: int) -> CountTable:
+        """The base kind's cells and kind ``kind``'s, as a table of their own."""
+        cols = [*range(len(self.base.cells)),
+                *range(self.starts[kind], self.starts[kind] + len(self.kinds[kind].cells))]
+        return CountTable(table.columns, tuple(table.cell_names[i] for i in cols),
+                          table.levels, table.keys, np.ascontiguousarray(table.cells[:, cols]))
+
+
 def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
            timestamp: str | None) -> AuditResult:
-    total = table.total[: len(CELLS)]  # the base family; range families count rows again
-    used = int(total[:4].sum())
-    dropped = {r: int(total[CELLS.index(r)]) for r in DROP_REASONS}
+    layout = _Layout.of(kinds_for(config))
+    base = layout.base
+    if table.cell_names != tuple(c for k in layout.kinds for c in k.cells):
+        raise ValueError("the count table was not counted for this audit's outcome kinds")
+    total = table.total[: len(base.cells)]  # the base kind's cells count every row once
+    used = int(total[layout.index(0, base.metric_cells)].sum())
+    dropped = {r: int(total[base.cells.index(r)]) for r in base.drop_cells}
     if used == 0:
         what = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
         source = (f" in {files[0].path}" if len(files) == 1
@@ -347,26 +211,32 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
             + (f", all dropped ({what})" if what else "")
             + "; check the input files and the column roles"
         )
-    groupings = tuple(_grouping(table, cols, config, used) for cols in _groupings(config))
-    range_report: _ranges.RangeReport | None = None
+    names = _groupings(config)
+    groupings = tuple(_grouping(table, cols, config, used, layout) for cols in names)
+    context = Context(config.min_group_size, config.interval, config.confidence,
+                      config.bootstrap, config.seed, _sort_key)
+    sections: dict[str, tuple[OutcomeKind, Any]] = {}
     trusted: tuple[GroupingResult, ...] = ()
-    if config.ranges:
-        range_report = _ranges.report(
-            table, config.ranges, _groupings(config), config.min_group_size, _sort_key,
-            _ranges.Uncertainty(config.interval, config.confidence,  # type: ignore[arg-type]
-                                config.bootstrap, config.seed))
-        groupings = tuple(
-            replace(g, criteria={**g.criteria, _ranges.RANGE_COVERAGE: r.coverage})
-            for g, r in zip(groupings, range_report.groupings, strict=True))
-        view = _ranges.trusted_view(table)
-        trusted_used = max(int(view.total[:4].sum()), 1)
-        trusted = tuple(_grouping(view, cols, config, trusted_used)
-                        for cols in _groupings(config))
-    groupings = stats.adjust_groupings(groupings, config.adjust)  # type: ignore[arg-type]
-    trusted = stats.adjust_groupings(trusted, config.adjust)  # type: ignore[arg-type]
-    if range_report is not None:  # the coverage gaps with their adjusted p-values
-        range_report = _ranges.with_criteria(range_report, groupings)
-    gate_results = evaluate(config.gates, groupings, config.decide) + _ranges.evaluate(
+    for k, kind in enumerate(layout.kinds):
+        figures = kind.figures(layout.view(table, k), names, context)
+        if figures is None:
+            continue
+        groupings = tuple(replace(g, criteria={**g.criteria, **figures.criteria.get(g.name, {})})
+                          for g in groupings)
+        sections[kind.name] = (kind, figures.section)
+        if figures.subset is not None:  # the same audit once more, on a subset of the rows
+            alone = _Layout.of((base,))
+            subset_used = int(figures.subset.total[alone.metric_columns()].sum())
+            trusted = tuple(_grouping(figures.subset, cols, config, max(subset_used, 1), alone)
+                            for cols in names)
+    adjust = cast(stats.Adjustment, config.adjust)
+    groupings = stats.adjust_groupings(groupings, adjust, layout.catalog)
+    trusted = stats.adjust_groupings(trusted, adjust, layout.catalog)
+    adjusted = {g.name: g.criteria for g in groupings}
+    sections = {n: (kind, kind.adjusted(section, adjusted))
+                for n, (kind, section) in sections.items()}
+    range_report = sections.get("ranges", (None, None))[1]
+    gate_results = evaluate(config.gates, groupings, config.decide) + evaluate_ranges(
         config.range_gates, range_report, config.min_group_size, config.decide)
     roles = config.roles
     provenance = Provenance(
@@ -387,10 +257,11 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         groupings=groupings,
         gates=gate_results,
         provenance=provenance,
-        metrics=tuple(m.name for m in metrics_for(config.label is not None)),
+        metrics=tuple(m.name for m in layout.catalog.metrics),
         min_group_size=config.min_group_size,
         ranges=range_report,
         trusted=trusted,
+        catalog=layout.catalog,
     )
 
 
@@ -425,17 +296,18 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
-              rows_used: int) -> GroupingResult:
+              rows_used: int, layout: _Layout) -> GroupingResult:
     keys, cells = table.project(columns)
     order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
     keys = [keys[i] for i in order]
     cells = cells[order]
-    confusion = cells[:, :4]
+    # every kind's metric cells side by side: each metric is a fraction of some of them
+    confusion = cells[:, layout.metric_columns()]
     labels = [" & ".join(show_value(v) for v in k) for k in keys]
-    metrics = metrics_for(config.label is not None)
+    metrics = layout.catalog.metrics
     num, den = fractions(confusion, metrics)
     values = safe_divide(num, den)
-    counts = confusion.sum(axis=1)
+    counts = cells[:, layout.index(0, layout.base.metric_cells)].sum(axis=1)
     minimum = config.min_group_size
     small = counts < minimum
     eligible = (~small)[:, None] & (den >= minimum)
@@ -447,25 +319,24 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     gaps = {m.name: _gap(j, m, diff, ratio, eligible, small, counts, den, labels, minimum)
             for j, m in enumerate(metrics)}
     names = [m.name for m in metrics]
-    criteria = {c.name: _combine([gaps[n] for n in c.metrics])
-                for c in criteria_for(config.label is not None)}
+    criterion = {c.name: c for c in layout.catalog.criteria if c.metrics}
+    criteria = {c: _combine([gaps[n] for n in criterion[c].metrics]) for c in criterion}
 
     # uncertainty: rate intervals, bootstrap intervals of gaps, tests of homogeneity
     name = INTERSECTION.join(columns)
     lo, hi = stats.proportion_interval(num, den, config.interval,  # type: ignore[arg-type]
                                        config.confidence)
     boot = stats.bootstrap(confusion, metrics, eligible, ref_index,
-                           [[names.index(n) for n in CRITERION_BY_NAME[c].metrics]
-                            for c in criteria],
+                           [[names.index(n) for n in criterion[c].metrics] for c in criteria],
                            config.bootstrap, config.confidence,
-                           stats.seed_for(config.seed, name))
+                           stats.seed_for(config.seed, name), layout.parts())
     _, _, p_values = stats.homogeneity(num, den, eligible)
     gaps = {n: replace(gap, ci_difference=_pair(boot.difference[j]),
                        ci_ratio=_pair(boot.ratio[j]), p_value=_num(p_values[j]))
             for j, (n, gap) in enumerate(gaps.items())}
     criteria = {c: replace(gap, ci_difference=_pair(boot.criteria_difference[k]),
                            ci_ratio=_pair(boot.criteria_ratio[k]),
-                           p_value=min((p for n in CRITERION_BY_NAME[c].metrics
+                           p_value=min((p for n in criterion[c].metrics
                                         if (p := gaps[n].p_value) is not None), default=None))
                 for k, (c, gap) in enumerate(criteria.items())}
 
@@ -473,17 +344,18 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     # hundreds of thousands of rates, and numpy scalars one at a time cost seconds
     rate_values, nums, dens, cis = _rate_columns(num, den, lo, hi)
     reasons = tuple(f"no {m.denominator_name}" for m in metrics)
+    drops = [(k, c) for k, kind in enumerate(layout.kinds) for c in kind.drop_cells]
     figures = GroupFigures(
         columns=columns,
         metrics=tuple(names),
         reasons=reasons,
-        drop_reasons=DROP_REASONS,
+        drop_reasons=tuple(c for _, c in drops),
         keys=keys,
         labels=labels,
         counts=counts.tolist(),
         shares=(counts / rows_used).tolist() if rows_used else [0.0] * len(keys),
         small=small.tolist(),
-        dropped=cells[:, [CELLS.index(r) for r in DROP_REASONS]].tolist(),
+        dropped=cells[:, [layout.index(k, [c])[0] for k, c in drops]].tolist(),
         value=rate_values,
         numerator=nums,
         denominator=dens,

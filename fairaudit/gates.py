@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .config import GateSpec
-from .result import Gap, GateResult, GroupingResult, Interval, Verdict
+from .rangespec import RangeGate
+from .result import Gap, GateResult, GroupingResult, Interval, RangeGrouping, RangeReport, Verdict
 
 # A value this close to its threshold counts as at it: "exactly at the
 # threshold passes" must not hinge on the last bit of a float.
@@ -100,6 +101,53 @@ def _why_undefined(gap: Gap, kind: str) -> str:
     if kind == "min_ratio":
         return "undefined: the largest group rate is 0, so the ratio is 0/0"
     return gap.reason or "undefined"
+
+
+
+def evaluate_ranges(gates: Sequence[RangeGate], result: RangeReport | None, minimum: int,
+                    decide: str = "point") -> tuple[GateResult, ...]:
+    """One verdict per grouping and feature: the largest outside share of an eligible group."""
+    if not gates or result is None:
+        return ()
+    by_feature = {g.feature: g for g in gates}
+    out = []
+    for grouping in result.groupings:
+        for spec in result.specs:
+            gate = by_feature.get(spec.feature) or by_feature.get(None)
+            if gate is not None:
+                out.append(_judge_range(gate.threshold, spec.feature, grouping, minimum, decide))
+    return tuple(out)
+
+
+def _judge_range(threshold: float, feature: str, grouping: RangeGrouping, minimum: int,
+                 decide: str) -> GateResult:
+    """The largest share of an eligible group, judged by the audit's decision rule.
+
+    The interval of the largest share runs from the largest lower end to the
+    largest upper end of the eligible groups' share intervals: the gate fails
+    confidently when some group's whole interval is past the threshold, and
+    passes confidently when every group's is inside it.
+    """
+    worst: tuple[float, str] | None = None
+    ends: list[Interval | None] = []
+    for g in grouping.groups:
+        share = g.features[feature].outside_share
+        if g.small or share.denominator < minimum or share.value is None:
+            continue
+        if worst is None or share.value > worst[0]:
+            worst = (share.value, g.label)
+        ends.append(share.ci)
+    if worst is None:
+        return GateResult(grouping.name, "out_of_range", "max_out_of_range", threshold, None,
+                          "skipped", f"no group with at least {minimum} known values",
+                          feature=feature, rule=decide)
+    known = [e for e in ends if e is not None]
+    ci = (max(e[0] for e in known), max(e[1] for e in known)) if len(known) == len(ends) \
+        else None
+    status, reason = decision(worst[0], ci, threshold, "max_gap", decide)
+    return GateResult(grouping.name, "out_of_range", "max_out_of_range", threshold, worst[0],
+                      status, reason, feature=feature, group=worst[1], ci=ci,  # type: ignore[arg-type]
+                      rule=decide)
 
 
 def verdict(gates: Sequence[GateResult]) -> Verdict:

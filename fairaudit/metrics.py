@@ -117,9 +117,9 @@ def criteria_for(has_label: bool) -> tuple[Criterion, ...]:
     return tuple(c for c in CRITERIA if all(n in names for n in c.metrics))
 
 
-def _weights(metrics: tuple[Metric, ...]) -> tuple[FloatArray, FloatArray]:
-    num = np.zeros((4, len(metrics)))
-    den = np.zeros((4, len(metrics)))
+def _weights(metrics: tuple[Metric, ...], cells: int) -> tuple[FloatArray, FloatArray]:
+    num = np.zeros((cells, len(metrics)))
+    den = np.zeros((cells, len(metrics)))
     for j, m in enumerate(metrics):
         num[list(m.numerator), j] = 1.0
         den[list(m.denominator), j] = 1.0
@@ -129,9 +129,14 @@ def _weights(metrics: tuple[Metric, ...]) -> tuple[FloatArray, FloatArray]:
 def fractions(
     confusion: npt.NDArray[np.generic], metrics: tuple[Metric, ...]
 ) -> tuple[FloatArray, FloatArray]:
-    """Numerators and denominators of ``metrics`` for counts shaped ``(..., 4)``."""
-    wn, wd = _weights(metrics)
+    """Numerators and denominators of ``metrics`` for counts shaped ``(..., cells)``.
+
+    A metric's numerator and denominator index the last axis: the confusion
+    cells for the rates above, every outcome kind's metric cells side by side
+    in an audit with several kinds.
+    """
     c = np.asarray(confusion, dtype=np.float64)
+    wn, wd = _weights(metrics, c.shape[-1])
     return c @ wn, c @ wd
 
 

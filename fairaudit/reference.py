@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from . import readers
 from .errors import InputError, UsageError
-from .ranges import RangeSpec
+from .rangespec import RangeSpec
 
 DEFAULT_QUANTILES = (0.005, 0.995)
 DEFAULT_MIN_FREQUENCY = 0.005

@@ -1,15 +1,19 @@
-"""The result of an audit: plain frozen data that reporters format and never change."""
+"""The result of an audit: plain frozen data that reporters format and never change.
+
+These types know nothing of how they were computed: every stage of the audit
+fills them, and none of the code that computes them is imported here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from . import collector
-
-if TYPE_CHECKING:
-    from .ranges import RangeReport
+from .metrics import Criterion, Metric
+from .rangespec import RangeSpec
 
 MISSING = "(missing)"
 SCHEMA_VERSION = 1
@@ -223,6 +227,130 @@ class GateResult:
         return text + (f" ({': '.join(notes)})" if notes else "")
 
 
+# -- range checks ----------------------------------------------------------------------
+
+# The shares of a feature, in the order FeatureCheck.intervals and the interval
+# arrays of one grouping hold them.
+SHARES = ("outside", "below", "above", "not_allowed", "missing")
+
+
+@dataclass(frozen=True)
+class FeatureCheck:
+    """One feature's range states in one group. Outside shares are over the known values.
+
+    ``intervals`` holds each share's confidence interval, by share name
+    (``SHARES``), computed with the audit's interval method and level.
+    """
+
+    feature: str
+    rows: int
+    inside: int
+    below: int
+    above: int
+    not_allowed: int
+    missing: int
+    intervals: Mapping[str, Interval] = field(default_factory=dict, compare=False)
+
+    @property
+    def known(self) -> int:
+        return self.rows - self.missing
+
+    @property
+    def outside(self) -> int:
+        return self.below + self.above + self.not_allowed
+
+    def _share(self, name: str, count: int) -> Rate:
+        if self.known == 0:
+            return Rate(None, count, 0, "no known values")
+        return Rate(count / self.known, count, self.known, ci=self.intervals.get(name))
+
+    @property
+    def outside_share(self) -> Rate:
+        return self._share("outside", self.outside)
+
+    @property
+    def below_share(self) -> Rate:
+        return self._share("below", self.below)
+
+    @property
+    def above_share(self) -> Rate:
+        return self._share("above", self.above)
+
+    @property
+    def not_allowed_share(self) -> Rate:
+        return self._share("not_allowed", self.not_allowed)
+
+    @property
+    def missing_share(self) -> Rate:
+        if self.rows == 0:
+            return Rate(None, self.missing, 0, "no rows")
+        return Rate(self.missing / self.rows, self.missing, self.rows,
+                    ci=self.intervals.get("missing"))
+
+
+@dataclass(frozen=True)
+class RangeGroup:
+    """Range checks for one group: every row read, including rows dropped from the metrics.
+
+    ``coverage`` is the share of rows inside every range among the rows whose
+    standing is known (inside every range, or outside at least one); ``unknown``
+    counts rows outside no range but missing some value.
+    """
+
+    key: dict[str, Any]
+    label: str
+    rows: int
+    small: bool
+    coverage: Rate
+    trusted: int
+    outside: int
+    unknown: int
+    features: dict[str, FeatureCheck]
+
+
+@dataclass(frozen=True)
+class RangeGrouping:
+    name: str
+    columns: tuple[str, ...]
+    groups: tuple[RangeGroup, ...]
+    coverage: Gap
+
+
+@dataclass(frozen=True)
+class RangeReport:
+    specs: tuple[RangeSpec, ...]
+    overall: RangeGroup
+    groupings: tuple[RangeGrouping, ...]
+
+    def grouping(self, name: str) -> RangeGrouping:
+        for g in self.groupings:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The metrics and criteria an audit computed, in its order, and how reporters show them.
+
+    Metrics come from every outcome kind of the audit; ``shown``, ``terminal``
+    and ``charted`` name the metrics of the per-group tables (pages, then the
+    terminal) and of the charts.
+    """
+
+    metrics: tuple[Metric, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+    shown: tuple[str, ...] = ()
+    terminal: tuple[str, ...] = ()
+    charted: tuple[str, ...] = ()
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+    def criterion(self, name: str) -> Criterion | None:
+        return next((c for c in self.criteria if c.name == name), None)
+
+
 @dataclass(frozen=True)
 class FileInfo:
     path: str
@@ -257,6 +385,8 @@ class AuditResult:
     # trusted rows (inside every range)
     ranges: RangeReport | None = None
     trusted: tuple[GroupingResult, ...] = ()
+    # the definitions of the metrics and criteria above, from the audit's outcome kinds
+    catalog: Catalog = field(default_factory=Catalog, compare=False)
 
     @property
     def failed(self) -> tuple[GateResult, ...]:

@@ -32,8 +32,6 @@ import numpy as np
 import numpy.typing as npt
 
 from .metrics import (
-    CRITERION_BY_NAME,
-    METRIC_BY_NAME,
     FloatArray,
     IntArray,
     Metric,
@@ -43,7 +41,12 @@ from .metrics import (
 )
 
 if TYPE_CHECKING:
-    from .result import GroupingResult
+    from collections.abc import Callable
+
+    from .result import Catalog, GroupingResult
+
+    # how one outcome kind's cells are drawn again (fairaudit.kinds.base.Resampler)
+    Resampler = Callable[[IntArray, int, np.random.Generator], IntArray]
 
 IntervalMethod = Literal["wilson", "clopper-pearson"]
 Adjustment = Literal["holm", "bh"]
@@ -195,16 +198,29 @@ def seed_for(seed: int, name: str) -> list[int]:
 
 def resample(confusion: npt.NDArray[np.integer], replicates: int,
              rng: np.random.Generator) -> npt.NDArray[np.int64]:
-    """``replicates`` multinomial redraws of each group's counts, shaped (groups, replicates, 4).
+    """``replicates`` multinomial redraws of each group's counts: (groups, replicates, cells).
 
     Group-major: drawing a few groups at a time from one generator gives the
     same numbers as drawing them all at once.
     """
     counts = np.asarray(confusion, dtype=np.int64)
     n = counts.sum(axis=1)
-    probs = np.where(n[:, None] > 0, counts / np.maximum(n, 1)[:, None], 0.25)
+    probs = np.where(n[:, None] > 0, counts / np.maximum(n, 1)[:, None], 1.0 / counts.shape[1])
     return np.asarray(rng.multinomial(n[:, None], probs[:, None, :],
                                       size=(len(counts), replicates)), dtype=np.int64)
+
+
+def _draw(cells: npt.NDArray[np.integer[Any]], replicates: int, rng: np.random.Generator,
+          parts: Sequence[tuple[int, Resampler]]) -> IntArray:
+    """Replicates of every kind's block of cells, side by side, drawn one kind after another."""
+    counts: IntArray = np.asarray(cells, dtype=np.int64)
+    if len(parts) <= 1:
+        return (parts[0][1] if parts else resample)(counts, replicates, rng)
+    drawn, start = [], 0
+    for width, redraw in parts:
+        drawn.append(redraw(counts[:, start:start + width], replicates, rng))
+        start += width
+    return np.concatenate(drawn, axis=-1)
 
 
 class _Extremes:
@@ -236,10 +252,13 @@ class _Extremes:
 def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
               eligible: npt.NDArray[np.bool_], ref_index: int,
               criteria: Sequence[Sequence[int]], replicates: int, confidence: float,
-              seed: Sequence[int]) -> GapIntervals:
+              seed: Sequence[int], parts: Sequence[tuple[int, Resampler]] = ()
+              ) -> GapIntervals:
     """Bootstrap intervals of every gap of one grouping, resampled from its counts.
 
-    ``confusion`` is (groups, 4); ``eligible`` (groups, metrics) is the point
+    ``confusion`` is (groups, cells); ``parts`` splits the cells into the blocks of
+    the outcome kinds, each with how it is resampled (none: one multinomial over
+    every cell); ``eligible`` (groups, metrics) is the point
     estimate's mask, kept fixed in every replicate; ``criteria`` lists, per
     criterion, the indices of its metrics. A replicate's difference and ratio
     per metric are :func:`fairaudit.metrics.spread` of the drawn rates, a
@@ -280,7 +299,7 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     ref_values: FloatArray | None = None
     for start in range(0, groups, chunk):
         stop = min(groups, start + chunk)
-        num, den = fractions(resample(confusion[start:stop], replicates, rng), metrics)
+        num, den = fractions(_draw(confusion[start:stop], replicates, rng, parts), metrics)
         values = safe_divide(num, den)  # (chunk, replicates, metrics)
         if ref_values is None:
             ref_values = values[0]
@@ -640,8 +659,8 @@ def test_key(metric: Metric) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return den, min(num, rest)
 
 
-def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment
-                     ) -> tuple[GroupingResult, ...]:
+def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment,
+                     catalog: Catalog) -> tuple[GroupingResult, ...]:
     """Fill ``p_adjusted`` across every test of the audit.
 
     The family is every distinct test the audit makes: one per grouping and
@@ -649,30 +668,32 @@ def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment
     once since their tables are the same, and one per grouping for a
     criterion with a test of its own (``range_coverage``). A criterion over
     several metrics takes the smallest adjusted p of its metrics.
+    ``catalog`` holds the audit's metric and criterion definitions.
     """
+    keys = {m.name: test_key(m) for m in catalog.metrics}
+    over = {c.name: c.metrics for c in catalog.criteria if c.metrics}
     family: dict[tuple[str, object], float] = {}
     for g in groupings:
         for name, gap in g.gaps.items():
             if gap.p_value is not None:
-                family.setdefault((g.name, test_key(METRIC_BY_NAME[name])), gap.p_value)
+                family.setdefault((g.name, keys[name]), gap.p_value)
         for name, gap in g.criteria.items():
-            # a criterion not over confusion metrics (range_coverage) is its own test
-            if name not in CRITERION_BY_NAME and gap.p_value is not None:
+            # a criterion not over metrics (range_coverage) is its own test
+            if name not in over and gap.p_value is not None:
                 family[(g.name, name)] = gap.p_value
     adjusted = dict(zip(family, adjust(list(family.values()), method), strict=True))
     out = []
     for g in groupings:
         gaps = {
-            name: dataclasses.replace(
-                gap, p_adjusted=adjusted.get((g.name, test_key(METRIC_BY_NAME[name]))))
+            name: dataclasses.replace(gap, p_adjusted=adjusted.get((g.name, keys[name])))
             for name, gap in g.gaps.items()
         }
         criteria = {}
         for name, gap in g.criteria.items():
-            if name not in CRITERION_BY_NAME:  # not over confusion metrics: its own test
+            if name not in over:  # not over metrics: its own test
                 criteria[name] = dataclasses.replace(gap, p_adjusted=adjusted.get((g.name, name)))
                 continue
-            parts = [gaps[m] for m in CRITERION_BY_NAME[name].metrics if m in gaps]
+            parts = [gaps[m] for m in over[name] if m in gaps]
             ps = [p.p_value for p in parts if p.p_value is not None]
             qs = [p.p_adjusted for p in parts if p.p_adjusted is not None]
             criteria[name] = dataclasses.replace(gap, p_value=min(ps) if ps else None,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import fairaudit
 from fairaudit.errors import ConfigError, UsageError
-from fairaudit.ranges import RangeSpec, parse_gate, parse_range
+from fairaudit.rangespec import RangeSpec, parse_gate, parse_range
 
 NAN = float("nan")
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import fairaudit
 from fairaudit.cli import app
 from fairaudit.config import build, load_file
+from fairaudit.rangespec import parse_range
 from fairaudit.reference import derive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +123,7 @@ def test_range_coverage_gate_without_ranges_exits_2(rows):
 def test_flags_replace_the_file_range_per_feature(rows, tmp_path):
     _write_config(tmp_path, 'income = { min = 0, max = 9 }\nemployment = { allowed = ["a"] }')
     cfg = build(load_file(str(tmp_path / "fairaudit.toml")), "fairaudit.toml",
-                {"ranges": [fairaudit.ranges.parse_range("income=0:19")]})
+                {"ranges": [parse_range("income=0:19")]})
     assert [(r.feature, r.min, r.max, r.allowed) for r in cfg.ranges] == \
         [("income", 0, 19, None), ("employment", None, None, ("a",))]
     assert cfg.sources["ranges.income"] == "command line"

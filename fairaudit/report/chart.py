@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import FairauditError
-from ..ranges import FeatureCheck, RangeGroup, RangeSpec
-from ..result import GroupingResult, GroupResult
+from ..rangespec import RangeSpec
+from ..result import FeatureCheck, GroupingResult, GroupResult, RangeGroup
 from . import view
 
 INK = "#1f2933"

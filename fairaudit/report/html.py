@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..metrics import CRITERIA, METRICS
-from ..ranges import RANGE_COVERAGE
+from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
 from . import range_section, view
 from .view import Cell

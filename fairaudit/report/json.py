@@ -17,16 +17,18 @@ from typing import IO, Any
 import orjson
 
 from .. import collector
-from ..ranges import FeatureCheck, RangeGroup, RangeReport
 from ..result import (
     SCHEMA_VERSION,
     AuditResult,
     Exclusion,
+    FeatureCheck,
     Gap,
     GateResult,
     GroupFigures,
     GroupingResult,
     Interval,
+    RangeGroup,
+    RangeReport,
     Rate,
 )
 

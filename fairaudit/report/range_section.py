@@ -15,8 +15,17 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..ranges import RANGE_COVERAGE, FeatureCheck, RangeGroup, RangeGrouping, RangeReport
-from ..result import AuditResult, GateResult, GroupingResult, Rate
+from ..rangespec import RANGE_COVERAGE
+from ..result import (
+    AuditResult,
+    FeatureCheck,
+    GateResult,
+    GroupingResult,
+    RangeGroup,
+    RangeGrouping,
+    RangeReport,
+    Rate,
+)
 from . import view
 from .view import Cell
 

@@ -7,8 +7,16 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ..metrics import METRIC_BY_NAME
-from ..ranges import RangeGrouping, RangeReport
-from ..result import AuditResult, GateResult, GroupingResult, GroupResult, Interval, Rate
+from ..result import (
+    AuditResult,
+    GateResult,
+    GroupingResult,
+    GroupResult,
+    Interval,
+    RangeGrouping,
+    RangeReport,
+    Rate,
+)
 from . import view
 from .table import BOLD, BOLD_RED, CYAN, DIM, GREEN, YELLOW, Column, Printer, Table, Text, clean
 

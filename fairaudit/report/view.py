@@ -18,8 +18,17 @@ from typing import Any
 import numpy as np
 
 from ..metrics import CRITERION_BY_NAME, METRIC_BY_NAME
-from ..ranges import RangeGroup, RangeGrouping, RangeReport, RangeSpec
-from ..result import AuditResult, Gap, GateResult, GroupingResult, GroupResult
+from ..rangespec import RangeSpec
+from ..result import (
+    AuditResult,
+    Gap,
+    GateResult,
+    GroupingResult,
+    GroupResult,
+    RangeGroup,
+    RangeGrouping,
+    RangeReport,
+)
 
 DASH = "\u2013"  # an en dash: an undefined number, never a zero
 

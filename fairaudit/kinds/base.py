@@ -1,0 +1,185 @@
+"""What an outcome kind declares, and the registry the audit finds kinds in.
+
+An audit's count table is the sum of what its outcome kinds count. A kind
+declares:
+
+- the cells it adds to (:attr:`OutcomeKind.cells`) and how one batch of rows
+  becomes counts in them (:meth:`OutcomeKind.count`: a cell index per row, for
+  each family of cells it fills);
+- its metrics, proportions of sums of its :attr:`OutcomeKind.metric_cells`
+  (:class:`fairaudit.metrics.Metric`, registered as data), and the criteria
+  over them that gates can name;
+- how its counts are resampled for the bootstrap
+  (:meth:`OutcomeKind.resample`; by default one multinomial draw per group over
+  the metric cells, which partition the rows the kind counts);
+- how reporters show it (:attr:`OutcomeKind.shown`, ``terminal``, ``charted``:
+  the metrics of the per-group tables and charts).
+
+The rest of the audit (streaming, merging, projection onto groupings, rates and
+their intervals, gaps and their bootstrap intervals, tests, gates, the JSON and
+every reporter) works from those declarations, the same for every kind.
+docs/design.md follows one batch through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..decode import Roles, Where
+from ..metrics import Criterion, Metric
+from ..rangespec import RangeSpec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..counts import CountTable
+    from ..result import Gap
+
+IntArray = npt.NDArray[np.int64]
+# what a kind's count returns: a cell index per row, shaped (rows,) for one family of
+# cells or (families, rows) for several; indices run over the kind's counted cells
+CellIndex = npt.NDArray[np.integer[Any]]
+# how a kind's metric cells are drawn again: (groups, cells), replicates, generator ->
+# (groups, replicates, cells)
+Resampler = Callable[[IntArray, int, np.random.Generator], IntArray]
+
+
+class Settings(Protocol):
+    """What kinds are built from: the audit's settings (an ``AuditConfig`` is one)."""
+
+    @property
+    def roles(self) -> Roles: ...
+
+    @property
+    def label(self) -> str | None: ...
+
+    @property
+    def ranges(self) -> tuple[RangeSpec, ...]: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a kind's own figures are computed with: the audit's settings of the same names."""
+
+    min_group_size: int
+    interval: str
+    confidence: float
+    bootstrap: int
+    seed: int
+    sort_key: Callable[[tuple[Any, ...]], Any]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Figures a kind computes itself, beyond its metrics' per-group rates.
+
+    ``criteria`` adds, per grouping name, criteria gates can name and the
+    audit's multiple-testing adjustment covers; ``section`` is the kind's own
+    part of the result (the range checks' report); ``subset``, when given, is a
+    count table in the base kind's layout holding the rows the audit is
+    computed on once more (the rows inside every trusted range).
+    """
+
+    criteria: dict[str, dict[str, Gap]]
+    section: Any = None
+    subset: CountTable | None = None
+
+
+class OutcomeKind:
+    """One kind of outcome an audit counts. Subclass it and :func:`register` the class.
+
+    The class attributes say what any instance can compute (config files and
+    flags are checked against them); :meth:`from_settings` builds the kind an
+    audit uses, or None when the audit's settings do not ask for it. The first
+    registered kind (binary decisions) is the audit's base: its metric cells are
+    the rows used and the group sizes, and kinds that cross it get its cell of
+    every row.
+    """
+
+    name: ClassVar[str]
+    declared_metrics: ClassVar[tuple[Metric, ...]] = ()
+    declared_criteria: ClassVar[tuple[Criterion, ...]] = ()
+
+    #: the cells this kind owns in the count table, in order
+    cells: tuple[str, ...] = ()
+    #: the cells its metrics are fractions of (indices in ``Metric.numerator`` run over
+    #: these); they partition the rows that count for the kind's metrics
+    metric_cells: tuple[str, ...] = ()
+    #: cells counting rows the kind skipped (a missing value), reported per group
+    drop_cells: tuple[str, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+    #: input columns it reads, and those best read dictionary-encoded from parquet
+    columns: tuple[str, ...] = ()
+    dictionary_columns: tuple[str, ...] = ()
+    #: metrics of the per-group tables (HTML and Markdown, then the terminal) and charts
+    shown: tuple[str, ...] = ()
+    terminal: tuple[str, ...] = ()
+    charted: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutcomeKind | None:
+        raise NotImplementedError
+
+    def counted(self) -> tuple[str, ...]:
+        """The cells a batch adds to; :meth:`unpack` turns them into :attr:`cells`."""
+        return self.cells
+
+    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
+        """Each row's cell (per family) for one batch; ``base`` is the base kind's cells."""
+        raise NotImplementedError
+
+    def unpack(self, counts: IntArray) -> IntArray:
+        """Counts over :meth:`counted` cells (groups, cells) as counts over :attr:`cells`."""
+        return counts
+
+    def resample(self, counts: IntArray, replicates: int, rng: np.random.Generator
+                 ) -> IntArray:
+        """Bootstrap replicates of the metric cells: (groups, cells) -> (groups, replicates,
+        cells). Each group's rows are drawn again, as many as it has."""
+        from ..stats import resample
+
+        return resample(counts, replicates, rng)
+
+    def figures(self, table: CountTable, groupings: Sequence[tuple[str, ...]],
+                context: Context) -> Figures | None:
+        """Figures beyond the metrics, from the base kind's cells and this kind's cells."""
+        return None
+
+    def adjusted(self, section: Any, criteria: dict[str, dict[str, Gap]]) -> Any:
+        """The kind's section with its criteria as the audit's adjustment left them."""
+        return section
+
+
+_REGISTERED: list[type[OutcomeKind]] = []
+
+
+def register(kind: type[OutcomeKind]) -> type[OutcomeKind]:
+    """Add an outcome kind (usable as a class decorator); a name is registered once."""
+    if any(k.name == kind.name for k in _REGISTERED):
+        raise ValueError(f"an outcome kind named {kind.name!r} is registered already")
+    _REGISTERED.append(kind)
+    return kind
+
+
+def unregister(kind: type[OutcomeKind]) -> None:
+    _REGISTERED.remove(kind)
+
+
+def registered() -> tuple[type[OutcomeKind], ...]:
+    return tuple(_REGISTERED)
+
+
+def kinds_for(settings: Settings) -> tuple[OutcomeKind, ...]:
+    """The kinds an audit with these settings counts, base kind first."""
+    return tuple(k for cls in _REGISTERED if (k := cls.from_settings(settings)) is not None)
+
+
+def declared_criteria() -> tuple[Criterion, ...]:
+    """Every criterion a gate can name, over every registered kind."""
+    return tuple(c for cls in _REGISTERED for c in cls.declared_criteria)
