@@ -163,8 +163,9 @@ class _Layout:
                                 denominator=tuple(i + offset for i in m.denominator))
                         for m in kind.metrics]
             criteria += kind.criteria
-            offset += len(kind.metric_cells)
-        catalog = Catalog(tuple(metrics), tuple(criteria),
+            offset += len(kind.metric_cells) if kind.metrics else 0
+        cells = tuple(c for k in kinds if k.metrics for c in k.metric_cells)
+        catalog = Catalog(tuple(metrics), tuple(criteria), cells,
                           *(tuple(m for k in kinds for m in getattr(k, what))
                             for what in ("shown", "terminal", "charted")))
         return cls(tuple(kinds), starts, catalog)

@@ -340,6 +340,7 @@ class Catalog:
 
     metrics: tuple[Metric, ...] = ()
     criteria: tuple[Criterion, ...] = ()
+    cells: tuple[str, ...] = ()  # the cells the metrics' numerators and denominators index
     shown: tuple[str, ...] = ()
     terminal: tuple[str, ...] = ()
     charted: tuple[str, ...] = ()

@@ -210,14 +210,19 @@ def resample(confusion: npt.NDArray[np.integer], replicates: int,
                                       size=(len(counts), replicates)), dtype=np.int64)
 
 
-def _draw(cells: npt.NDArray[np.integer[Any]], replicates: int, rng: np.random.Generator,
-          parts: Sequence[tuple[int, Resampler]]) -> IntArray:
-    """Replicates of every kind's block of cells, side by side, drawn one kind after another."""
+def _draw(cells: npt.NDArray[np.integer[Any]], replicates: int,
+          rngs: Sequence[np.random.Generator], parts: Sequence[tuple[int, Resampler]]
+          ) -> IntArray:
+    """Replicates of every kind's block of cells, side by side, each kind from its own stream.
+
+    The base kind draws from the grouping's stream as it does alone, so that
+    adding a kind leaves the base kind's intervals as they were.
+    """
     counts: IntArray = np.asarray(cells, dtype=np.int64)
     if len(parts) <= 1:
-        return (parts[0][1] if parts else resample)(counts, replicates, rng)
+        return (parts[0][1] if parts else resample)(counts, replicates, rngs[0])
     drawn, start = [], 0
-    for width, redraw in parts:
+    for (width, redraw), rng in zip(parts, rngs, strict=True):
         drawn.append(redraw(counts[:, start:start + width], replicates, rng))
         start += width
     return np.concatenate(drawn, axis=-1)
@@ -279,6 +284,7 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
         return GapIntervals.empty(groups, m, c)
     alpha = 1.0 - confidence
     rng = np.random.default_rng(list(seed))
+    rngs = [rng, *(np.random.default_rng([*seed, k]) for k in range(1, len(parts)))]
     # the reference group is drawn first, so each chunk can be compared with it
     order = np.array([ref_index, *[i for i in range(groups) if i != ref_index]])
     confusion = np.asarray(confusion)[order]
@@ -299,7 +305,7 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     ref_values: FloatArray | None = None
     for start in range(0, groups, chunk):
         stop = min(groups, start + chunk)
-        num, den = fractions(_draw(confusion[start:stop], replicates, rng, parts), metrics)
+        num, den = fractions(_draw(confusion[start:stop], replicates, rngs, parts), metrics)
         values = safe_divide(num, den)  # (chunk, replicates, metrics)
         if ref_values is None:
             ref_values = values[0]

@@ -14,7 +14,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ..metrics import CRITERIA, METRICS
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
 from . import range_section, view
@@ -95,8 +94,8 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
               gated: set[tuple[str, str]]) -> dict[str, Any]:
     from . import chart
 
-    table_metrics = tuple(m for m in view.TABLE_METRICS if m in result.metrics)
-    chart_metrics = tuple(m for m in view.CHART_METRICS if m in result.metrics)
+    table_metrics = result.catalog.shown
+    chart_metrics = result.catalog.charted
     intersection = len(g.columns) > 1
     focus = view.focus_metrics(result)
     standings = view.worst_off(g, focus) if intersection else [
@@ -218,12 +217,13 @@ def render(result: AuditResult) -> str:
         "dropped": [(r.replace("_", " "), f"{n:,}") for r, n in p.dropped.items()],
         "roles": [(k.replace("_", " "), view.plain(v)) for k, v in p.roles.items()],
         "config": view.config_rows(result),
-        "metrics": [{"title": m.title, "name": m.name, "formula": view.formula(m.name),
+        "metrics": [{"title": m.title, "name": m.name, "formula": view.formula(m.name, result),
                      "description": m.description, "better": m.better}
-                    for m in METRICS if m.name in result.metrics],
+                    for m in result.catalog.metrics],
         "criteria": [{"name": c.name, "metrics": ", ".join(view.metric_title(m)
                                                           for m in c.metrics),
-                      "description": c.description} for c in CRITERIA],
+                      "description": c.description} for c in result.catalog.criteria
+                     if c.metrics],
         "focus": [view.metric_title(m) for m in view.focus_metrics(result)],
         "min_group_size": f"{result.min_group_size:,}",
         "version": p.version,

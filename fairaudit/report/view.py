@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import CRITERION_BY_NAME, METRIC_BY_NAME
+from ..kinds import registered
+from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
 from ..result import (
     AuditResult,
@@ -36,10 +37,9 @@ DASH = "\u2013"  # an en dash: an undefined number, never a zero
 MARK = {"pass": "✓", "fail": "✗", "inconclusive": "?", "skipped": "○"}
 WORD = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "SKIPPED"}
 
-# The per-group rates a person reads first; the charts draw these.
+# The per-group rates of binary decisions a person reads first; the charts draw these
+# (each outcome kind says which of its metrics the tables and charts show).
 CHART_METRICS = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
-# The per-group tables add the base rate and the false negative rate.
-TABLE_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
 # Without gates, "worst off" is judged on these criteria.
 DEFAULT_FOCUS = ("demographic_parity", "equalized_odds")
 
@@ -143,8 +143,16 @@ def threshold(x: float) -> str:
     return f"{x:g}"
 
 
+def _metric(name: str) -> Metric | None:
+    return next((m for k in registered() for m in k.declared_metrics if m.name == name), None)
+
+
+def _criterion(name: str) -> Criterion | None:
+    return next((c for k in registered() for c in k.declared_criteria if c.name == name), None)
+
+
 def metric_title(name: str) -> str:
-    m = METRIC_BY_NAME.get(name)
+    m = _metric(name)
     return m.title if m else name
 
 
@@ -212,15 +220,16 @@ def files_line(result: AuditResult) -> str:
     return line
 
 
-def formula(name: str) -> str:
-    """A metric's formula over the confusion cells, e.g. ``FP / (TN + FP)``."""
-    cells = ("TN", "FP", "FN", "TP")
-    m = METRIC_BY_NAME[name]
+def formula(name: str, result: AuditResult) -> str:
+    """A metric's formula over its cells, e.g. ``FP / (TN + FP)``."""
+    cells = result.catalog.cells
+    m = result.catalog.metric(name)
+    assert m is not None
 
     def side(idx: tuple[int, ...]) -> str:
-        if len(idx) == 4:
+        if [cells[i] for i in idx] == ["tn", "fp", "fn", "tp"]:
             return "all rows"
-        text = " + ".join(cells[i] for i in idx)
+        text = " + ".join(cells[i].upper() for i in idx)
         return f"({text})" if len(idx) > 1 else text
 
     return f"{side(m.numerator)} / {side(m.denominator)}"
@@ -232,7 +241,7 @@ def formula(name: str) -> str:
 def focus_metrics(result: AuditResult) -> tuple[str, ...]:
     """The metrics behind the gated criteria (or the default criteria when none is gated)."""
     names = [g.criterion for g in result.gates] or list(DEFAULT_FOCUS)
-    wanted = {m for c in names if c in CRITERION_BY_NAME for m in CRITERION_BY_NAME[c].metrics}
+    wanted = {m for c in names if (found := result.catalog.criterion(c)) for m in found.metrics}
     out = tuple(m for m in result.metrics if m in wanted)
     return out or tuple(m for m in ("selection_rate",) if m in result.metrics)
 
@@ -307,7 +316,7 @@ def extremes(grouping: GroupingResult, metric: str) -> Extremes | None:
 
 def criterion_extremes(grouping: GroupingResult, criterion: str) -> Extremes | None:
     """For a criterion over several metrics, the pair behind its largest difference."""
-    c = CRITERION_BY_NAME.get(criterion)
+    c = _criterion(criterion)
     if c is None:
         return None
     found = [e for m in c.metrics if (e := extremes(grouping, m)) is not None]
