@@ -1,10 +1,16 @@
 """The programs fairaudit is measured against, each run as its own process.
 
     python benchmarks/baselines.py read FILE --columns label prediction region ...
+    python benchmarks/baselines.py read+hash FILE --columns label prediction ... --out OUT.json
     python benchmarks/baselines.py pandas FILE -g region -g age_band -g sex --out OUT.json
     python benchmarks/baselines.py fairlearn FILE -g region -g age_band -g sex --out OUT.json
 
-``read`` is the floor: a plain pyarrow read of the columns the audit needs.
+``read`` is the floor of an audit without the digest: a plain pyarrow read of
+the columns the audit needs. ``read+hash`` is the floor of a default audit,
+which also takes the SHA-256 of every input: the same read on one thread and
+the SHA-256 of the whole file on another, started together, both to the end;
+it writes ``{"sha256": hex digest}`` so that ``run.py`` can check it against
+the digest in fairaudit's report.
 ``pandas`` computes every per-group rate of the audit with a pandas groupby,
 ``fairlearn`` the rates fairlearn's MetricFrame has, for each group column and
 their intersection; both write ``{grouping: {group label: {rate: value}}}``
@@ -16,8 +22,11 @@ missing group value is its own group, labelled ``(missing)`` as in the audit.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 MISSING = "(missing)"
@@ -36,6 +45,7 @@ RATES = {
     "accuracy": ("tn tp", "tn fp fn tp"),
     "error_rate": ("fp fn", "tn fp fn tp"),
 }
+HASH_PIECE = 4 << 20  # bytes hashed per call; hashlib lets go of the GIL for each
 FAIRLEARN_RATES = ("selection_rate", "tpr", "fpr", "tnr", "fnr", "precision", "accuracy")
 
 
@@ -56,6 +66,41 @@ def read(path: str, columns: list[str]) -> None:
         for batch in f.iter_batches(batch_size=1 << 20, columns=columns, use_threads=True):
             rows += batch.num_rows
     assert rows > 0
+
+
+def sha256(path: str) -> str:
+    """The SHA-256 of every byte of the file, read in pieces of ``HASH_PIECE`` bytes."""
+    h = hashlib.sha256()
+    buf = bytearray(HASH_PIECE)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def read_and_hash(path: str, columns: list[str]) -> str:
+    """``read`` and ``sha256`` overlapped: each on its own thread, started together.
+
+    The read thread imports pyarrow itself, as ``read`` does, so the hashing
+    overlaps the import too (the audit starts its digest before it loads
+    pyarrow). Returns the digest once both have finished.
+    """
+    together = threading.Barrier(2)
+
+    def hashed() -> str:
+        together.wait()
+        return sha256(path)
+
+    def decoded() -> None:
+        together.wait()
+        read(path, columns)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digest = pool.submit(hashed)
+        rows = pool.submit(decoded)
+        rows.result()
+        return digest.result()
 
 
 def _frame(path: str, label: str, prediction: str, groups: list[str]) -> Any:
@@ -128,7 +173,7 @@ def with_fairlearn(path: str, label: str, prediction: str, groups: list[str]) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("how", choices=["read", "pandas", "fairlearn"])
+    ap.add_argument("how", choices=["read", "read+hash", "pandas", "fairlearn"])
     ap.add_argument("path")
     ap.add_argument("--columns", nargs="*", default=[])
     ap.add_argument("--label", default="label")
@@ -139,8 +184,12 @@ def main() -> None:
     if args.how == "read":
         read(args.path, args.columns)
         return
-    compute = with_pandas if args.how == "pandas" else with_fairlearn
-    result = compute(args.path, args.label, args.prediction, args.group)
+    result: dict[str, Any]
+    if args.how == "read+hash":
+        result = {"sha256": read_and_hash(args.path, args.columns)}
+    else:
+        compute = with_pandas if args.how == "pandas" else with_fairlearn
+        result = compute(args.path, args.label, args.prediction, args.group)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f)

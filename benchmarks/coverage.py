@@ -89,7 +89,8 @@ def _probabilities(rng: np.random.Generator, design: str, groups: int) -> np.nda
         # each group a small random tilt of one shared distribution
         tilt = np.exp(rng.normal(0.0, 0.12, size=(groups, 4)))
         p = base * tilt
-        return p / p.sum(axis=1, keepdims=True)
+        shares: np.ndarray = p / p.sum(axis=1, keepdims=True)
+        return shares
     if design == "equal":
         return np.broadcast_to(base, (groups, 4)).copy()
     raise ValueError(design)

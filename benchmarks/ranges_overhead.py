@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1_000_000
@@ -74,7 +75,7 @@ def _child(mode: str, path: str) -> None:
         for batch in readers.batches(src, COLUMNS, ["sex", "age_band", "employment"]):
             rows += batch.num_rows
     else:
-        extra = {"ranges": RANGES} if mode == "ranges" else {}
+        extra: dict[str, Any] = {"ranges": RANGES} if mode == "ranges" else {}
         fairaudit.audit(path, label="label", prediction="prediction",
                         groups=["sex", "age_band"], **extra)
     seconds = time.perf_counter() - start
