@@ -21,7 +21,7 @@ from .version import __version__
 if TYPE_CHECKING:
     from .config import AuditConfig, GateSpec
     from .counts import CountTable
-    from .engine import audit, judge
+    from .engine import Counted, audit, count, judge
     from .errors import ConfigError, FairauditError, InputError, UsageError
     from .kinds import OutcomeKind, register
     from .metrics import CRITERIA, METRICS, Criterion, Metric
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "AuditConfig": "config", "GateSpec": "config", "CountTable": "counts",
-    "audit": "engine", "judge": "engine",
+    "audit": "engine", "judge": "engine", "count": "engine", "Counted": "engine",
     "ConfigError": "errors", "FairauditError": "errors", "InputError": "errors",
     "UsageError": "errors",
     "CRITERIA": "metrics", "METRICS": "metrics", "Criterion": "metrics", "Metric": "metrics",
@@ -57,6 +57,7 @@ __all__ = [
     "Catalog",
     "ConfigError",
     "CountTable",
+    "Counted",
     "Criterion",
     "FairauditError",
     "GateResult",
@@ -74,6 +75,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "audit",
+    "count",
     "judge",
     "register",
 ]

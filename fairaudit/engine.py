@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -36,8 +36,8 @@ from .result import (
 )
 from .version import __version__
 
-__all__ = ["INTERSECTION", "ProgressFn", "audit", "config_from", "count_batches", "count_files",
-           "judge", "now"]
+__all__ = ["INTERSECTION", "Counted", "ProgressFn", "audit", "config_from", "count",
+           "count_batches", "count_files", "judge", "now"]
 
 INTERSECTION = "&"
 
@@ -56,11 +56,36 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     hashing of the input files already under way (the command line starts it
     before the rest of the program has loaded); it is used if it hashes exactly
     the files this audit reads, and stopped otherwise.
+
+    The same as ``judge(*count(data, config))``: the counts of one pass, then
+    the figures and verdicts from the counts.
     """
     if config is None:
         config = config_from(**settings)
     elif settings:
         raise TypeError("give either config= or keyword settings, not both")
+    counted = count(data, config, on_progress=on_progress, digests=digests)
+    return judge(counted.table, config, counted.files)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What one pass over the inputs yields: the counts, and the files they came from.
+
+    Counts add up (:meth:`CountTable.merge`), so the counts of several passes
+    (files counted elsewhere, earlier runs kept in a history) judge as one audit.
+    """
+
+    table: CountTable
+    files: tuple[FileInfo, ...]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.table, self.files))
+
+
+def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = None,
+          digests: readers.Digests | None = None) -> Counted:
+    """Count the inputs in one streaming pass (see :func:`audit` for the arguments)."""
     roles = config.roles
     kinds = kinds_for(config)
     if data is None:
@@ -97,7 +122,9 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
                               ("<table>",), roles, config.ranges, kinds)[0]
         infos = (FileInfo("<table>", "arrow", int(arrow.nbytes), "", arrow.num_rows),)
-    return judge(table, config, infos)
+    return Counted(table, infos)
+
+
 
 
 def config_from(**settings: Any) -> AuditConfig:
