@@ -23,7 +23,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),
     ("result", ("result",)),
-    ("statistics", ("stats",)),
+    ("statistics", ("stats", "stats.*")),
     ("kinds", ("kinds", "kinds.*")),
     ("config", ("config",)),
     ("gates", ("gates",)),

@@ -13,6 +13,7 @@ import fairaudit
 from fairaudit import stats
 from fairaudit.metrics import CRITERIA, METRIC_BY_NAME, METRICS, fractions, rates, spread
 from fairaudit.report.json import to_dict
+from fairaudit.stats import resampling
 
 GRID = [(0, 1), (1, 1), (0, 20), (1, 20), (7, 20), (19, 20), (20, 20), (3, 31), (250, 1000),
         (999, 1000), (4321, 9876)]
@@ -110,7 +111,7 @@ def test_running_extremes_give_what_spread_gives_on_all_groups():
         values[rng.uniform(size=values.shape) < 0.2] = np.nan
         values[..., 3] = 0.0  # every group at 0: the ratio is 0/0
         mask = rng.uniform(size=(g, m)) < 0.7
-        ext = stats._Extremes(b, m)
+        ext = resampling._Extremes(b, m)
         for start in range(0, g, 2):
             ext.add(values[start:start + 2], mask[start:start + 2])
         diff, ratio = ext.spread()
@@ -134,7 +135,7 @@ CONFUSION = np.array([[300, 80, 60, 200], [40, 25, 10, 35], [900, 100, 200, 500]
 
 def test_bootstrap_is_seeded_and_does_not_depend_on_chunking(monkeypatch):
     first, again = _boot(CONFUSION), _boot(CONFUSION)
-    monkeypatch.setattr(stats, "_CHUNK_VALUES", 1)  # one group at a time
+    monkeypatch.setattr(resampling, "_CHUNK_VALUES", 1)  # one group at a time
     chunked = _boot(CONFUSION)
     other = _boot(CONFUSION, seed=(1, 3))
     for field in ("difference", "ratio", "criteria_difference", "versus_difference"):
@@ -158,7 +159,7 @@ def test_pairs_keep_only_groups_that_could_be_the_extremes():
     # rates 0.50, 0.49, 0.30, 0.31, 0.40 of 10,000 each: standard errors about 0.005
     point = np.array([[0.50], [0.49], [0.30], [0.31], [0.40]])
     den = np.full_like(point, 10_000.0)
-    pairs = stats._Pairs(point, den, np.ones_like(point, dtype=bool),
+    pairs = resampling._Pairs(point, den, np.ones_like(point, dtype=bool),
                          (METRIC_BY_NAME["selection_rate"],), [[0]])
     assert pairs.top[0].tolist() == [0, 1] and pairs.bottom[0].tolist() == [2, 3]
     kept = pairs.sets[("d", (0,))]
@@ -166,14 +167,14 @@ def test_pairs_keep_only_groups_that_could_be_the_extremes():
     assert sorted(zip(kept["i"].tolist(), kept["j"].tolist(), strict=True)) == \
         [(0, 2), (0, 3), (1, 2), (1, 3)]
     # with 30 rows a group, every group could be the largest or the smallest
-    wide = stats._Pairs(point, np.full_like(point, 30.0), np.ones_like(point, dtype=bool),
+    wide = resampling._Pairs(point, np.full_like(point, 30.0), np.ones_like(point, dtype=bool),
                         (METRIC_BY_NAME["selection_rate"],), [[0]])
     assert len(wide.top[0]) == len(wide.bottom[0]) == 5
 
 
 def test_too_many_pairs_fall_back_to_wider_bounds(monkeypatch):
     exact = _boot(CONFUSION, replicates=1000)
-    monkeypatch.setattr(stats, "_MAX_PAIRS", 0)
+    monkeypatch.setattr(resampling, "_MAX_PAIRS", 0)
     projected = _boot(CONFUSION, replicates=1000)
     ok = ~np.isnan(exact.difference[:, 0])
     assert (projected.difference[ok, 0] <= exact.difference[ok, 0] + 1e-12).all()

@@ -1,167 +1,37 @@
-"""The uncertainty of an audit's figures: intervals, the bootstrap of gaps, tests, adjustments.
+"""The bootstrap of gaps from counts: each group's counts drawn again, every figure recomputed.
 
-- A group's rate gets a Wilson score interval (or Clopper-Pearson on request).
-- Gaps get bootstrap intervals resampled from the counts: each group's four
-  confusion counts are a multinomial sample of the group's size, so a
-  replicate is drawn per group from its counts and every figure is recomputed
-  from the drawn counts. The cost depends on groups and replicates, never on
-  rows. A group against the reference group gets a studentized interval; a
-  largest-minus-smallest gap gets ends built from the pairs of groups that
-  could be its extremes.
-- Each metric gets a chi-square test that its rate is the same in every
-  eligible group, and the p-values of one audit are adjusted together (Holm, or
-  Benjamini-Hochberg).
-
-docs/statistics.md gives the formulas and when each choice fits. The
-chi-square tail is computed here in closed form (the degrees of freedom are
-whole numbers); scipy is imported only for the Clopper-Pearson beta quantile,
-so a default run never loads it.
+A group's metric cells are a multinomial sample of its rows, so a replicate is
+drawn per group from its counts; the cost depends on groups and replicates,
+never on rows. A group against the reference group gets a studentized
+interval; a largest-minus-smallest gap gets ends built from the pairs of
+groups that could be its extremes (docs/statistics.md).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .metrics import (
-    FloatArray,
-    IntArray,
-    Metric,
-    fractions,
-    safe_divide,
-    spread,
-)
+from ..metrics import FloatArray, IntArray, Metric, fractions, safe_divide, spread
+from .intervals import percentile_interval, quantile, quantiles
+from .testing import test_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .result import Catalog, GroupingResult
-
     # how one outcome kind's cells are drawn again (fairaudit.kinds.base.Resampler)
     Resampler = Callable[[IntArray, int, np.random.Generator], IntArray]
 
-IntervalMethod = Literal["wilson", "clopper-pearson"]
-Adjustment = Literal["holm", "bh"]
-Decision = Literal["point", "confident-fail", "confident-pass"]
-INTERVALS: tuple[IntervalMethod, ...] = ("wilson", "clopper-pearson")
-ADJUSTMENTS: tuple[Adjustment, ...] = ("holm", "bh")
-DECISIONS: tuple[Decision, ...] = ("point", "confident-fail", "confident-pass")
-
-# A bootstrap figure undefined in more than this share of its replicates (a
-# rate whose denominator was drawn empty, say) gets no interval: the defined
-# replicates alone would describe a selected subset, not the figure.
-MAX_UNDEFINED_SHARE = 0.05
 
 # Replicate-by-group-by-metric values held at once; more groups are processed
 # in chunks of groups so memory stays bounded whatever the number of groups.
 _CHUNK_VALUES = 4_000_000
-
-
-# -- intervals for one proportion ---------------------------------------------
-
-
-def z_value(confidence: float) -> float:
-    """The two-sided standard normal quantile for ``confidence`` (1.96 for 0.95)."""
-    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
-
-
-def wilson(k: npt.ArrayLike, n: npt.ArrayLike, confidence: float
-           ) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval of ``k`` successes in ``n`` trials; NaN where ``n`` is 0."""
-    k = np.asarray(k, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    z2 = z_value(confidence) ** 2
-    safe_n = np.where(n > 0, n, 1.0)
-    centre = (k + z2 / 2.0) / (safe_n + z2)
-    half = np.sqrt(z2) / (safe_n + z2) * np.sqrt(np.maximum(k * (safe_n - k) / safe_n, 0.0)
-                                                 + z2 / 4.0)
-    lo = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    hi = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    # at k = 0 (k = n) the lower (upper) end is exactly 0 (1); keep rounding out of it
-    lo = np.where(k == 0, np.where(n > 0, 0.0, np.nan), lo)
-    hi = np.where(k == n, np.where(n > 0, 1.0, np.nan), hi)
-    return lo, hi
-
-
-def clopper_pearson(k: npt.ArrayLike, n: npt.ArrayLike, confidence: float
-                    ) -> tuple[FloatArray, FloatArray]:
-    """Clopper-Pearson (exact) interval from beta quantiles; NaN where ``n`` is 0."""
-    from scipy.special import betaincinv
-
-    k = np.asarray(k, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = betaincinv(np.maximum(k, 1.0), np.maximum(n - k + 1.0, 1.0), alpha / 2.0)
-        hi = betaincinv(np.maximum(k + 1.0, 1.0), np.maximum(n - k, 1.0), 1.0 - alpha / 2.0)
-    lo = np.where(k == 0, 0.0, lo)
-    hi = np.where(k == n, 1.0, hi)
-    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
-
-
-def proportion_interval(k: npt.ArrayLike, n: npt.ArrayLike, method: IntervalMethod,
-                        confidence: float) -> tuple[FloatArray, FloatArray]:
-    if method == "wilson":
-        return wilson(k, n, confidence)
-    if method == "clopper-pearson":
-        return clopper_pearson(k, n, confidence)
-    raise ValueError(f"unknown interval method {method!r}")
-
-
-# -- percentile intervals -------------------------------------------------------
-
-
-def quantile(samples: FloatArray, q: float, axis: int = 0) -> FloatArray:
-    """The ``q`` quantile of ``samples`` along ``axis``, leaving NaN replicates out.
-
-    A figure undefined in more than ``MAX_UNDEFINED_SHARE`` of its replicates
-    gets NaN. Quantiles interpolate linearly between order statistics (numpy's
-    default definition).
-    """
-    out: FloatArray = quantiles(samples, (q,), axis)[0]
-    return out
-
-
-def quantiles(samples: FloatArray, qs: Sequence[float], axis: int = 0) -> FloatArray:
-    """Several quantiles (first axis, one per ``q``) from one sort; see :func:`quantile`."""
-    # the replicates made the last axis, in one piece of memory: sorting along it is a
-    # quarter faster than along a strided axis
-    x = np.ascontiguousarray(np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1))
-    total = x.shape[-1]
-    if total == 0:
-        return np.full((len(qs), *x.shape[:-1]), np.nan)
-    x.sort(axis=-1)  # NaN sorts last
-    valid = (~np.isnan(x)).sum(axis=-1)
-    enough = (valid >= 1) & (total - valid <= MAX_UNDEFINED_SHARE * total)
-    out = []
-    for q in qs:
-        pos = q * (np.maximum(valid, 1) - 1)
-        below = np.floor(pos).astype(np.int64)
-        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-        lo = np.take_along_axis(x, below[..., None], axis=-1)[..., 0]
-        hi = np.take_along_axis(x, above[..., None], axis=-1)[..., 0]
-        with np.errstate(invalid="ignore"):  # infinite order statistics: no interpolation
-            value = np.where(hi == lo, lo, lo + (pos - below) * (hi - lo))
-        out.append(np.where(enough, value, np.nan))
-    return np.stack(out)
-
-
-def percentile_interval(samples: FloatArray, confidence: float, axis: int = 0
-                        ) -> FloatArray:
-    """The central ``confidence`` percentile interval along ``axis``, (low, high) last."""
-    alpha = 1.0 - confidence
-    return np.moveaxis(quantiles(samples, (alpha / 2.0, 1.0 - alpha / 2.0), axis), 0, -1)
-
-
-# -- the bootstrap of gaps from counts ----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -571,138 +441,3 @@ def _by_criterion(per_metric: FloatArray, criteria: Sequence[Sequence[int]],
         return np.zeros((per_metric.shape[0], 0))
     return np.stack([reduce(per_metric[:, list(ix)], axis=1)  # type: ignore[operator]
                      for ix in criteria], axis=1)
-
-
-# -- tests of homogeneity and their adjustment ---------------------------------------
-
-
-def homogeneity(num: FloatArray, den: FloatArray, eligible: npt.NDArray[np.bool_]
-                ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pearson chi-square test that a rate is the same in every eligible group.
-
-    ``num`` and ``den`` are (groups, metrics): each metric's table is 2 x G
-    (numerator, and denominator minus numerator, per eligible group). Returns
-    the statistic, degrees of freedom and p-value per metric, NaN when fewer
-    than two groups are eligible or every eligible group's rate is 0 (or 1),
-    where the statistic is 0/0. No continuity correction.
-    """
-    w = np.asarray(eligible, dtype=bool)
-    k = np.where(w, num, 0.0).sum(axis=0)
-    n = np.where(w, den, 0.0).sum(axis=0)
-    groups = w.sum(axis=0)
-    pooled = safe_divide(k, n)
-    var = pooled * (1.0 - pooled)
-    rate = safe_divide(np.where(w, num, 0.0), np.where(w, den, 0.0))
-    dev = np.where(w & (den > 0), den * (np.nan_to_num(rate) - pooled) ** 2, 0.0)
-    stat = np.where((groups >= 2) & (var > 0), safe_divide(dev.sum(axis=0), var), np.nan)
-    dof = np.where(groups >= 2, groups - 1.0, np.nan)
-    p = np.where(np.isnan(stat), np.nan,
-                 chi2_sf(np.nan_to_num(stat), np.nan_to_num(dof, nan=1.0)))
-    return stat, dof, p
-
-
-def chi2_sf(x: npt.ArrayLike, dof: npt.ArrayLike) -> FloatArray:
-    """Upper tail P(X >= x) of a chi-square variable with a whole number of degrees of freedom.
-
-    With y = x / 2 and dof = 2m (even) the tail is the Poisson sum
-    sum_{i<m} e^-y y^i / i!; with dof = 2m + 1 (odd) it is
-    erfc(sqrt(y)) + sum_{i<m} e^-y y^(i+1/2) / Gamma(i + 3/2). Terms are summed
-    in log space, so large statistics and thousands of degrees of freedom
-    neither overflow nor lose the tail.
-    """
-    xs = np.atleast_1d(np.asarray(x, dtype=np.float64))
-    ds = np.atleast_1d(np.asarray(dof, dtype=np.float64))
-    xs, ds = np.broadcast_arrays(xs, ds)
-    out = np.empty(xs.shape, dtype=np.float64)
-    for index, (xv, dv) in enumerate(zip(xs.ravel(), ds.ravel(), strict=True)):
-        out.flat[index] = _chi2_sf_one(float(xv), round(float(dv)))
-    return out.reshape(np.broadcast(np.asarray(x), np.asarray(dof)).shape)
-
-
-def _chi2_sf_one(x: float, dof: int) -> float:
-    if dof < 1:
-        raise ValueError(f"degrees of freedom must be at least 1, got {dof}")
-    if not x > 0.0:
-        return 1.0
-    y = x / 2.0
-    half = dof % 2 == 1
-    m = (dof - 1) // 2 if half else dof // 2
-    head = math.erfc(math.sqrt(y)) if half else 0.0
-    if m == 0:
-        return head
-    a = 0.5 if half else 0.0
-    i = np.arange(m, dtype=np.float64)
-    # log Gamma(i + a + 1) for i = 0..m-1, built up from log Gamma(a + 1)
-    log_gamma = math.lgamma(a + 1.0) + np.concatenate(([0.0], np.cumsum(np.log(i[1:] + a))))
-    terms = np.exp(-y + (i + a) * math.log(y) - log_gamma)
-    return float(min(1.0, head + terms.sum()))
-
-
-def adjust(p_values: Sequence[float], method: Adjustment) -> list[float]:
-    """Holm (family-wise error) or Benjamini-Hochberg (false discovery rate) adjusted p-values."""
-    p = np.asarray(p_values, dtype=np.float64)
-    m = len(p)
-    if m == 0:
-        return []
-    order = np.argsort(p, kind="stable")
-    ranked = p[order]
-    if method == "holm":
-        scaled = np.maximum.accumulate((m - np.arange(m)) * ranked)
-    elif method == "bh":
-        scaled = np.minimum.accumulate((m / np.arange(1, m + 1) * ranked)[::-1])[::-1]
-    else:
-        raise ValueError(f"unknown adjustment {method!r}")
-    out = np.empty(m)
-    out[order] = np.minimum(scaled, 1.0)
-    return [float(x) for x in out]
-
-
-def test_key(metric: Metric) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """What a metric's test compares: complementary rates (FPR and TNR) are one test."""
-    den = tuple(sorted(metric.denominator))
-    num = tuple(sorted(metric.numerator))
-    rest = tuple(sorted(set(den) - set(num)))
-    return den, min(num, rest)
-
-
-def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment,
-                     catalog: Catalog) -> tuple[GroupingResult, ...]:
-    """Fill ``p_adjusted`` across every test of the audit.
-
-    The family is every distinct test the audit makes: one per grouping and
-    metric, counting complementary metrics (FPR and TNR, TPR and FNR, ...)
-    once since their tables are the same, and one per grouping for a
-    criterion with a test of its own (``range_coverage``). A criterion over
-    several metrics takes the smallest adjusted p of its metrics.
-    ``catalog`` holds the audit's metric and criterion definitions.
-    """
-    keys = {m.name: test_key(m) for m in catalog.metrics}
-    over = {c.name: c.metrics for c in catalog.criteria if c.metrics}
-    family: dict[tuple[str, object], float] = {}
-    for g in groupings:
-        for name, gap in g.gaps.items():
-            if gap.p_value is not None:
-                family.setdefault((g.name, keys[name]), gap.p_value)
-        for name, gap in g.criteria.items():
-            # a criterion not over metrics (range_coverage) is its own test
-            if name not in over and gap.p_value is not None:
-                family[(g.name, name)] = gap.p_value
-    adjusted = dict(zip(family, adjust(list(family.values()), method), strict=True))
-    out = []
-    for g in groupings:
-        gaps = {
-            name: dataclasses.replace(gap, p_adjusted=adjusted.get((g.name, keys[name])))
-            for name, gap in g.gaps.items()
-        }
-        criteria = {}
-        for name, gap in g.criteria.items():
-            if name not in over:  # not over metrics: its own test
-                criteria[name] = dataclasses.replace(gap, p_adjusted=adjusted.get((g.name, name)))
-                continue
-            parts = [gaps[m] for m in over[name] if m in gaps]
-            ps = [p.p_value for p in parts if p.p_value is not None]
-            qs = [p.p_adjusted for p in parts if p.p_adjusted is not None]
-            criteria[name] = dataclasses.replace(gap, p_value=min(ps) if ps else None,
-                                                 p_adjusted=min(qs) if qs else None)
-        out.append(dataclasses.replace(g, gaps=gaps, criteria=criteria))
-    return tuple(out)
