@@ -22,6 +22,7 @@ from .gates import evaluate, evaluate_ranges, verdict
 from .kinds import Context, OutcomeKind, kinds_for
 from .kinds.base import Resampler
 from .metrics import Criterion, Metric, fractions, safe_divide, spread, versus_reference
+from .numbers import floats, interval, intervals, rate_columns, scalar
 from .result import (
     AuditResult,
     Catalog,
@@ -359,18 +360,18 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
                            config.bootstrap, config.confidence,
                            stats.seed_for(config.seed, name), layout.parts())
     _, _, p_values = stats.homogeneity(num, den, eligible)
-    gaps = {n: replace(gap, ci_difference=_pair(boot.difference[j]),
-                       ci_ratio=_pair(boot.ratio[j]), p_value=_num(p_values[j]))
+    gaps = {n: replace(gap, ci_difference=interval(boot.difference[j]),
+                       ci_ratio=interval(boot.ratio[j]), p_value=scalar(p_values[j]))
             for j, (n, gap) in enumerate(gaps.items())}
-    criteria = {c: replace(gap, ci_difference=_pair(boot.criteria_difference[k]),
-                           ci_ratio=_pair(boot.criteria_ratio[k]),
+    criteria = {c: replace(gap, ci_difference=interval(boot.criteria_difference[k]),
+                           ci_ratio=interval(boot.criteria_ratio[k]),
                            p_value=min((p for n in criterion[c].metrics
                                         if (p := gaps[n].p_value) is not None), default=None))
                 for k, (c, gap) in enumerate(criteria.items())}
 
     # one conversion to Python numbers per array: a 10,000-level column makes
     # hundreds of thousands of rates, and numpy scalars one at a time cost seconds
-    rate_values, nums, dens, cis = _rate_columns(num, den, lo, hi)
+    rate_values, nums, dens, cis = rate_columns(num, den, lo, hi)
     reasons = tuple(f"no {m.denominator_name}" for m in metrics)
     drops = [(k, c) for k, kind in enumerate(layout.kinds) for c in kind.drop_cells]
     figures = GroupFigures(
@@ -388,10 +389,10 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
         numerator=nums,
         denominator=dens,
         ci=cis,
-        versus_difference=_numbers(vs_diff),
-        versus_ratio=_numbers(vs_ratio),
-        versus_difference_ci=_pairs(boot.versus_difference),
-        versus_ratio_ci=_pairs(boot.versus_ratio),
+        versus_difference=floats(vs_diff),
+        versus_ratio=floats(vs_ratio),
+        versus_difference_ci=intervals(boot.versus_difference),
+        versus_ratio_ci=intervals(boot.versus_ratio),
         eligible=eligible.tolist(),
         reference=int(ref_index),
     )
@@ -399,7 +400,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     tn, tden = fractions(total_conf, metrics)
     tlo, thi = stats.proportion_interval(tn, tden, config.interval,  # type: ignore[arg-type]
                                          config.confidence)
-    ov, on, od, oc = (c[0] for c in _rate_columns(tn[None], tden[None], tlo[None], thi[None]))
+    ov, on, od, oc = (c[0] for c in rate_columns(tn[None], tden[None], tlo[None], thi[None]))
     overall = {n: rate(ov[j], on[j], od[j], oc[j], reasons[j]) for j, n in enumerate(names)}
     return GroupingResult(
         name=name,
@@ -433,53 +434,6 @@ def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
     return int(np.argmax(counts)), "largest group"
 
 
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
-
-
-def _pair(bounds: npt.ArrayLike) -> tuple[float, float] | None:
-    low, high = (float(x) for x in np.asarray(bounds, dtype=np.float64))
-    return None if np.isnan(low) or np.isnan(high) else (low, high)
-
-
-def _numbers(a: npt.NDArray[np.float64]) -> list[Any]:
-    """An array as nested lists of floats, ``None`` for NaN."""
-    out = a.astype(object)
-    out[np.isnan(a)] = None
-    return out.tolist()  # type: ignore[no-any-return]
-
-
-def _pairs(a: npt.NDArray[np.float64]) -> list[Any]:
-    """An array of ``(..., 2)`` intervals as nested lists of ``[low, high]`` lists (as JSON
-    writes them), ``None`` where an end is NaN."""
-    a = np.asarray(a, dtype=np.float64)
-    bad = np.isnan(a).any(axis=-1)
-    if not bad.any():
-        return a.tolist()  # type: ignore[no-any-return]
-    flat: list[Any]
-    if bad.all():  # no intervals at all (no bootstrap), a common case worth its shortcut
-        flat = [None] * bad.size
-    else:
-        flat = cast(list[Any], a.reshape(-1, 2).tolist())
-        for i in np.flatnonzero(bad).tolist():
-            flat[i] = None
-    for size in reversed(bad.shape[1:]):  # nest back, innermost axis first
-        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
-    return flat
-
-
-def _rate_columns(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
-                  lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
-                  ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """Rates as nested lists of values (``None`` where the denominator is 0), numerators,
-    denominators and intervals (``None`` where undefined), each converted in one go."""
-    none = den == 0
-    value = np.divide(num, den, out=np.full(den.shape, np.nan), where=~none)
-    ci = np.where(none[..., None], np.nan, np.stack([lo, hi], axis=-1))
-    return (_numbers(value), num.astype(np.int64).tolist(), den.astype(np.int64).tolist(),
-            _pairs(ci))
-
-
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],
          eligible: npt.NDArray[np.bool_], small: npt.NDArray[np.bool_],
          counts: npt.NDArray[np.int64], den: npt.NDArray[np.float64], labels: list[str],
@@ -499,7 +453,7 @@ def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArr
         f"{used} group{'s' if used != 1 else ''} with at least {minimum} "
         f"{metric.denominator_name}; a gap needs two"
     )
-    return Gap(_num(diff[j]), _num(ratio[j]), used, tuple(excluded), reason)
+    return Gap(scalar(diff[j]), scalar(ratio[j]), used, tuple(excluded), reason)
 
 
 def _combine(parts: list[Gap]) -> Gap:

@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("version", "errors", "collector", "arrays", "rangespec")),
+    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec")),
     ("readers", ("sources", "readers", "decode")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),

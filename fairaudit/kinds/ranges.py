@@ -32,13 +32,13 @@ from ..counts import CountTable
 from ..decode import CELLS, Where
 from ..errors import ConfigError
 from ..metrics import Criterion, Metric, safe_divide, spread
+from ..numbers import interval, scalar
 from ..rangespec import RANGE_COVERAGE, RangeSpec
 from ..result import (
     SHARES,
     Exclusion,
     FeatureCheck,
     Gap,
-    Interval,
     RangeGroup,
     RangeGrouping,
     RangeReport,
@@ -360,9 +360,9 @@ def _coverage_gap(groups: Sequence[RangeGroup], minimum: int, name: str,
                            uncertainty.bootstrap, uncertainty.confidence,
                            stats.seed_for(uncertainty.seed, f"{RANGE_COVERAGE}:{name}"))
     _, _, p_value = stats.homogeneity(num, den, eligible)
-    return Gap(_num(diff[0]), _num(ratio[0]), used, tuple(excluded), reason,
-               ci_difference=_pair(boot.difference[0]), ci_ratio=_pair(boot.ratio[0]),
-               p_value=_num(p_value[0]))
+    return Gap(scalar(diff[0]), scalar(ratio[0]), used, tuple(excluded), reason,
+               ci_difference=interval(boot.difference[0]), ci_ratio=interval(boot.ratio[0]),
+               p_value=scalar(p_value[0]))
 
 
 def with_criteria(result: RangeReport, criteria: dict[str, dict[str, Gap]]) -> RangeReport:
@@ -374,16 +374,6 @@ def with_criteria(result: RangeReport, criteria: dict[str, dict[str, Gap]]) -> R
     return replace(result, groupings=tuple(
         replace(r, coverage=criteria.get(r.name, {}).get(RANGE_COVERAGE) or r.coverage)
         for r in result.groupings))
-
-
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
-
-
-def _pair(bounds: npt.NDArray[np.float64]) -> Interval | None:
-    low, high = (float(x) for x in bounds)
-    return None if np.isnan(low) or np.isnan(high) else (low, high)
-
 
 
 class RangeChecks(OutcomeKind):
