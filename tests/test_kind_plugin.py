@@ -118,3 +118,12 @@ def test_a_gate_on_an_unregistered_criterion_is_refused():
     with pytest.raises(fairaudit.ConfigError, match="unknown criterion 'positive_parity'"):
         fairaudit.audit(_frame(), label="y", prediction="yhat", groups=["g"],
                         max_gap={"positive_parity": 0.1})
+
+
+def test_the_kind_is_as_short_as_docs_design_says():
+    import inspect
+    from pathlib import Path
+
+    lines = len(inspect.getsource(PositiveShare).splitlines())
+    assert lines <= 30
+    assert "in 30 lines" in (Path(__file__).parent.parent / "docs" / "design.md").read_text()
