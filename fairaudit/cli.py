@@ -85,6 +85,13 @@ def run(
     threshold: Annotated[str | None, typer.Option(
         metavar="FLOAT", show_default=False,
         help="Decision threshold for --score, in [0, 1].  [default: 0.5]")] = None,
+    rank: Annotated[str | None, typer.Option(
+        help="Column with the 1-based position of the true item in the model's ranked list "
+             "(empty: not in the list): audits top-k accuracy, MRR and the in-list rate.")
+    ] = None,
+    k: Annotated[str | None, typer.Option(
+        "--k", metavar="K,K,...", show_default=False,
+        help="Cutoffs of top-k accuracy with --rank, such as 1,3,5.  [default: 1,3]")] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
     positive_label: Annotated[str | None, typer.Option(
@@ -168,13 +175,14 @@ def run(
     try:
         early = _start_digests(inputs, digest)
         with early or nullcontext():
-            from .config import parse_gate, parse_reference, parse_threshold
+            from .config import parse_cutoffs, parse_gate, parse_reference, parse_threshold
             from .rangespec import parse_gate as parse_range_gate
             from .rangespec import parse_range
 
             code = _run(inputs, dict(
                 label=label, prediction=prediction, score=score,
                 threshold=None if threshold is None else parse_threshold(threshold),
+                rank=rank, k=None if k is None else parse_cutoffs(k),
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,

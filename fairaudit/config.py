@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
-from .kinds import declared_criteria
+from .kinds import declared_criteria, gateable
+from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .stats import ADJUSTMENTS, DECISIONS, INTERVALS
 
@@ -58,6 +59,9 @@ class AuditConfig:
     score: str | None = None
     threshold: float = 0.5
     positive_label: str | None = None
+    # shortlists: the true item's 1-based position in the model's list, and the cutoffs
+    rank: str | None = None
+    k: tuple[int, ...] = (1, 3)
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     min_group_size: int = 30
@@ -83,9 +87,14 @@ class AuditConfig:
             problems.append("no group column; give at least one with --group COLUMN")
         if len(set(self.groups)) != len(self.groups):
             problems.append("a group column is named twice in groups")
-        if self.prediction is None and self.score is None:
+        decided = self.prediction is not None or self.score is not None
+        if not decided and self.rank is None:
             problems.append("no decision; give --prediction COLUMN, or --score COLUMN "
-                            "with --threshold")
+                            "with --threshold (or --rank COLUMN for a shortlist)")
+        if self.ranges and not decided:
+            problems.append("range checks need a decision; give --prediction COLUMN or "
+                            "--score COLUMN")
+        problems += self._k_problems()
         if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
                 and 0.0 <= self.threshold <= 1.0):
             problems.append(f"{self._origin('threshold')} {self.threshold!r} is not a number "
@@ -94,11 +103,12 @@ class AuditConfig:
                 or self.min_group_size < 1:
             problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
                             "a whole number >= 1")
-        roles = [c for c in (self.label, self.prediction, self.score) if c is not None]
+        roles = [c for c in (self.label, self.prediction, self.score, self.rank)
+                 if c is not None]
         for g in self.groups:
             if g in roles:
                 problems.append(f"column '{g}' cannot be both a group and a label, "
-                                "prediction or score")
+                                "prediction, score or rank")
         for column, _ in self.reference:
             if column not in self.groups:
                 problems.append(f"{self._origin('reference')} '{column}' is not a group column "
@@ -113,6 +123,15 @@ class AuditConfig:
         problems += _statistics_problems(self)
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def _k_problems(self) -> list[str]:
+        ks = self.k
+        if not isinstance(ks, tuple) or not ks or any(
+                isinstance(x, bool) or not isinstance(x, int) or not 1 <= x <= MAX_RANK
+                for x in ks):
+            return [f"{self._origin('k')} {list(ks) if isinstance(ks, tuple) else ks!r} must be "
+                    f"whole numbers from 1 to {MAX_RANK}, such as 1,3,5"]
+        return []
 
     def _origin(self, name: str) -> str:
         """How a person would find the setting ``name``: its flag, or its key in a file."""
@@ -156,6 +175,8 @@ class AuditConfig:
                 for kind in GATE_KINDS
             },
         }
+        if self.rank is not None:
+            out["rank"], out["k"] = self.rank, list(self.k)
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -165,9 +186,9 @@ class AuditConfig:
 
 def _unknown_criterion(name: str) -> str | None:
     """None for a criterion a gate can name; else a hint naming the closest one."""
-    known = [c.name for c in declared_criteria()]
-    if name in known:
+    if gateable(name):
         return None
+    known = [c.name for c in declared_criteria()]
     near = closest(name, known)
     return f"did you mean '{near}'?" if near else "criteria: " + ", ".join(known)
 
@@ -253,6 +274,16 @@ def parse_threshold(text: str) -> float:
     return value
 
 
+def parse_cutoffs(text: str) -> tuple[int, ...]:
+    """``1,3,5``: the top-k cutoffs."""
+    try:
+        ks = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--k {text!r}: write whole numbers separated by commas, for "
+                         "example --k 1,3,5") from None
+    return tuple(dict.fromkeys(ks))
+
+
 def parse_reference(text: str) -> tuple[str, str]:
     column, sep, value = text.partition("=")
     if not sep or not column:
@@ -265,7 +296,8 @@ def parse_reference(text: str) -> tuple[str, str]:
 
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
-    "positive_label": (str, int, float, bool), "groups": list, "reference": dict,
+    "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
+    "reference": dict,
     "intersections": bool, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
@@ -273,7 +305,8 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
     "score": "a column name", "threshold": "a number in [0, 1]",
-    "positive_label": "a value", "groups": "a list of column names",
+    "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
+    "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
     "ranges": "a table of FEATURE = { min = ..., max = ... } or { allowed = [...] }",
@@ -373,7 +406,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs"):
+    for name in ("groups", "inputs", "k"):
         if name in values:
             values[name] = tuple(values[name])
     if file_path and sources.get("inputs") == origin:

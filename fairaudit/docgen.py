@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .kinds.topk import IN_LIST, MRR, top_k_words
 from .metrics import CONFUSION_CELLS, CRITERIA, METRIC_BY_NAME, METRICS, Metric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +164,23 @@ def reference_markdown() -> str:
             f"{_spread_text(c.metrics, 'max - min', 'largest')} | "
             f"{_spread_text(c.metrics, 'min / max', 'smallest')} | "
             f"{'yes' if needs else 'no'} | {_cell(c.description)} |")
+    lines += [
+        "", "## Shortlists (`--rank`)", "",
+        "With `--rank COLUMN` (the 1-based position of the true item in the model's list; "
+        "empty when it is not in the list) and `--k` cutoffs, every group gets these "
+        "figures; each is gateable by its name, as its own criterion (`--max-gap "
+        "top_3_accuracy=0.05`). No label or prediction column is needed.", "",
+        "| name | title | value | better | interval | description |",
+        "|---|---|---|---|---|---|",
+    ]
+    name, title, description = top_k_words("K")
+    lines.append(f"| `{name}` | {title} | rows at positions 1 to K / rows | higher | "
+                 f"of a proportion | {_cell(description)} |")
+    for m in (IN_LIST, MRR):
+        value = "mean of 1 / position (0 when not listed)" if m.is_mean else "rows listed / rows"
+        interval = "normal, from the second moment" if m.is_mean else "of a proportion"
+        lines.append(f"| `{m.name}` | {m.title} | {value} | {m.better} | {interval} | "
+                     f"{_cell(m.description)} |")
     lines += [
         "", "## Which groups count, and undefined values", "",
         "A gap is taken over the groups that have at least `--min-group-size` rows "

@@ -21,7 +21,15 @@ from .errors import InputError, UsageError
 from .gates import evaluate, evaluate_ranges, verdict
 from .kinds import Context, OutcomeKind, kinds_for
 from .kinds.base import Resampler
-from .metrics import Criterion, Metric, fractions, safe_divide, spread, versus_reference
+from .metrics import (
+    Criterion,
+    Metric,
+    fractions,
+    safe_divide,
+    second_moments,
+    spread,
+    versus_reference,
+)
 from .numbers import floats, interval, intervals, rate_columns, scalar
 from .result import (
     AuditResult,
@@ -353,13 +361,13 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
 
     # uncertainty: rate intervals, bootstrap intervals of gaps, tests of homogeneity
     name = INTERSECTION.join(columns)
-    lo, hi = stats.proportion_interval(num, den, config.interval,  # type: ignore[arg-type]
-                                       config.confidence)
+    lo, hi, rows = _intervals(confusion, num, den, metrics, config)
     boot = stats.bootstrap(confusion, metrics, eligible, ref_index,
                            [[names.index(n) for n in criterion[c].metrics] for c in criteria],
                            config.bootstrap, config.confidence,
                            stats.seed_for(config.seed, name), layout.parts())
     _, _, p_values = stats.homogeneity(num, den, eligible)
+    p_values[[j for j, m in enumerate(metrics) if m.is_mean]] = np.nan  # a test of proportions
     gaps = {n: replace(gap, ci_difference=interval(boot.difference[j]),
                        ci_ratio=interval(boot.ratio[j]), p_value=scalar(p_values[j]))
             for j, (n, gap) in enumerate(gaps.items())}
@@ -371,7 +379,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
 
     # one conversion to Python numbers per array: a 10,000-level column makes
     # hundreds of thousands of rates, and numpy scalars one at a time cost seconds
-    rate_values, nums, dens, cis = rate_columns(num, den, lo, hi)
+    rate_values, nums, dens, cis = rate_columns(num, den, lo, hi, rows)
     reasons = tuple(f"no {m.denominator_name}" for m in metrics)
     drops = [(k, c) for k, kind in enumerate(layout.kinds) for c in kind.drop_cells]
     figures = GroupFigures(
@@ -398,9 +406,9 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     )
     total_conf = confusion.sum(axis=0)
     tn, tden = fractions(total_conf, metrics)
-    tlo, thi = stats.proportion_interval(tn, tden, config.interval,  # type: ignore[arg-type]
-                                         config.confidence)
-    ov, on, od, oc = (c[0] for c in rate_columns(tn[None], tden[None], tlo[None], thi[None]))
+    tlo, thi, trows = _intervals(total_conf[None], tn[None], tden[None], metrics, config)
+    ov, on, od, oc = (c[0] for c in rate_columns(tn[None], tden[None], tlo, thi,
+                                                 None if trows is None else trows))
     overall = {n: rate(ov[j], on[j], od[j], oc[j], reasons[j]) for j, n in enumerate(names)}
     return GroupingResult(
         name=name,
@@ -412,6 +420,28 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
         gaps=gaps,
         criteria=criteria,
     )
+
+
+def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
+               den: npt.NDArray[np.float64], metrics: tuple[Metric, ...], config: AuditConfig
+               ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                          npt.NDArray[np.float64] | None]:
+    """Each figure's interval (a proportion's, or a mean's), and the rows behind each mean.
+
+    The third array is None when no metric is a mean; else the numerators to
+    report: for a proportion its count, for a mean the rows whose value is not 0.
+    """
+    lo, hi = stats.proportion_interval(num, den, config.interval,  # type: ignore[arg-type]
+                                       config.confidence)
+    means = [j for j, m in enumerate(metrics) if m.is_mean]
+    if not means:
+        return lo, hi, None
+    chosen = tuple(metrics[j] for j in means)
+    lo[..., means], hi[..., means] = stats.mean_interval(
+        num[..., means], second_moments(counts, chosen), den[..., means], config.confidence)
+    rows = num.copy()
+    rows[..., means] = fractions(counts, tuple(replace(m, weights=None) for m in chosen))[0]
+    return lo, hi, rows
 
 
 def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],

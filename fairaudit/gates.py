@@ -47,9 +47,11 @@ def _judge(spec: GateSpec, grouping: GroupingResult, decide: str) -> GateResult:
         return GateResult(grouping.name, spec.criterion, spec.kind, spec.threshold, value,
                           status, reason, ci=ci, rule=decide)  # type: ignore[arg-type]
 
-    gap = grouping.criteria.get(spec.criterion)
+    # a criterion, or the gap of one metric named as such (fdr, top_3_accuracy)
+    gap = grouping.criteria.get(spec.criterion) or grouping.gaps.get(spec.criterion)
     if gap is None:
-        return result(None, "skipped", "the criterion needs a label column")
+        return result(None, "skipped", "this audit does not compute it: it needs a column the "
+                      "audit was not given (a label, a rank)")
     value = gap.difference if spec.kind == "max_gap" else gap.ratio
     ci = gap.ci_difference if spec.kind == "max_gap" else gap.ci_ratio
     if value is None:

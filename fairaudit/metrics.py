@@ -24,7 +24,14 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Metric:
-    """A per-group rate: ``sum(counts[numerator]) / sum(counts[denominator])``."""
+    """A per-group figure: ``sum(w * counts[numerator]) / sum(counts[denominator])``.
+
+    With no ``weights`` (every weight 1) it is a proportion, and gets the
+    interval of a proportion; with ``weights`` (one per numerator cell, each in
+    [0, 1]) it is the mean of a value that each numerator cell's rows take
+    (the reciprocal rank of a position), and gets a normal interval from the
+    cells' second moment.
+    """
 
     name: str
     title: str
@@ -34,6 +41,11 @@ class Metric:
     better: Literal["higher", "lower", "neither"]
     needs_label: bool
     denominator_name: str
+    weights: tuple[float, ...] | None = None
+
+    @property
+    def is_mean(self) -> bool:
+        return self.weights is not None
 
 
 _ALL = (TN, FP, FN, TP)
@@ -121,9 +133,19 @@ def _weights(metrics: tuple[Metric, ...], cells: int) -> tuple[FloatArray, Float
     num = np.zeros((cells, len(metrics)))
     den = np.zeros((cells, len(metrics)))
     for j, m in enumerate(metrics):
-        num[list(m.numerator), j] = 1.0
+        num[list(m.numerator), j] = m.weights if m.weights is not None else 1.0
         den[list(m.denominator), j] = 1.0
     return num, den
+
+
+def second_moments(counts: npt.NDArray[np.generic], metrics: tuple[Metric, ...]) -> FloatArray:
+    """``sum(w**2 * counts[numerator])`` of each metric, for counts shaped ``(..., cells)``."""
+    c = np.asarray(counts, dtype=np.float64)
+    w = np.zeros((c.shape[-1], len(metrics)))
+    for j, m in enumerate(metrics):
+        weights = np.asarray(m.weights if m.weights is not None else 1.0, dtype=np.float64)
+        w[list(m.numerator), j] = weights ** 2
+    return c @ w
 
 
 def fractions(

@@ -48,12 +48,18 @@ def intervals(a: npt.NDArray[np.float64]) -> list[Any]:
 
 
 def rate_columns(num: npt.NDArray[np.float64], den: npt.NDArray[np.float64],
-                  lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
+                  lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64],
+                  rows: npt.NDArray[np.float64] | None = None
                   ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     """Rates as nested lists of values (``None`` where the denominator is 0), numerators,
-    denominators and intervals (``None`` where undefined), each converted in one go."""
+    denominators and intervals (``None`` where undefined), each converted in one go.
+
+    ``rows``, if given, is the numerators to report (the rows a mean's value
+    comes from, where ``num`` is the weighted sum).
+    """
     none = den == 0
     value = np.divide(num, den, out=np.full(den.shape, np.nan), where=~none)
     ci = np.where(none[..., None], np.nan, np.stack([lo, hi], axis=-1))
-    return (floats(value), num.astype(np.int64).tolist(), den.astype(np.int64).tolist(),
+    shown = num if rows is None else rows
+    return (floats(value), shown.astype(np.int64).tolist(), den.astype(np.int64).tolist(),
             intervals(ci))

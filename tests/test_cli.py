@@ -260,7 +260,8 @@ def test_a_gate_that_cannot_be_judged_is_skipped_not_failed(tmp_path):
     assert result.exit_code == 0
     (g,) = read_report(out)["gates"]
     assert (g["status"], g["value"], g["reason"]) == \
-        ("skipped", None, "the criterion needs a label column")
+        ("skipped", None, "this audit does not compute it: it needs a column the audit was "
+                          "not given (a label, a rank)")
     assert "fairaudit: gate skipped: equalized odds gap across sex" in result.stderr
 
 

@@ -13,6 +13,7 @@ from .base import (
     OutcomeKind,
     Settings,
     declared_criteria,
+    gateable,
     kinds_for,
     register,
     registered,
@@ -20,9 +21,11 @@ from .base import (
 )
 from .binary import BinaryDecision
 from .ranges import RangeChecks
+from .topk import TopK
 
 register(BinaryDecision)
 register(RangeChecks)
+register(TopK)
 
 __all__ = [
     "BinaryDecision",
@@ -31,7 +34,9 @@ __all__ = [
     "OutcomeKind",
     "RangeChecks",
     "Settings",
+    "TopK",
     "declared_criteria",
+    "gateable",
     "kinds_for",
     "register",
     "registered",

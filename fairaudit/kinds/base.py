@@ -126,6 +126,12 @@ class OutcomeKind:
     def from_settings(cls, settings: Settings) -> OutcomeKind | None:
         raise NotImplementedError
 
+    @classmethod
+    def knows(cls, name: str) -> bool:
+        """Whether a gate may name ``name``: a declared criterion, or any metric's gap."""
+        return any(c.name == name for c in cls.declared_criteria) or \
+            any(m.name == name for m in cls.declared_metrics)
+
     def counted(self) -> tuple[str, ...]:
         """The cells a batch adds to; :meth:`unpack` turns them into :attr:`cells`."""
         return self.cells
@@ -183,3 +189,8 @@ def kinds_for(settings: Settings) -> tuple[OutcomeKind, ...]:
 def declared_criteria() -> tuple[Criterion, ...]:
     """Every criterion a gate can name, over every registered kind."""
     return tuple(c for cls in _REGISTERED for c in cls.declared_criteria)
+
+
+def gateable(name: str) -> bool:
+    """Whether some registered kind computes ``name``: a criterion, or a metric's gap."""
+    return any(cls.knows(name) for cls in _REGISTERED)

@@ -45,7 +45,10 @@ class BinaryDecision(OutcomeKind):
             tuple(m for m in s if m in names) for s in (SHOWN, TERMINAL, CHARTED))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BinaryDecision:
+    def from_settings(cls, settings: Settings) -> BinaryDecision | None:
+        roles = settings.roles
+        if roles.prediction is None and roles.score is None:
+            return None  # an audit of other outcomes only (a shortlist's ranks)
         return cls(settings)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:

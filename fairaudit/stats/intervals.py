@@ -111,3 +111,20 @@ def percentile_interval(samples: FloatArray, confidence: float, axis: int = 0
     """The central ``confidence`` percentile interval along ``axis``, (low, high) last."""
     alpha = 1.0 - confidence
     return np.moveaxis(quantiles(samples, (alpha / 2.0, 1.0 - alpha / 2.0), axis), 0, -1)
+
+
+def mean_interval(total: npt.ArrayLike, second: npt.ArrayLike, n: npt.ArrayLike,
+                  confidence: float) -> tuple[FloatArray, FloatArray]:
+    """The normal interval of a mean of values in [0, 1], from their sum, sum of squares and
+    count, clipped to [0, 1]; NaN with fewer than two values."""
+    s1 = np.asarray(total, dtype=np.float64)
+    s2 = np.asarray(second, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s1 / m
+        var = np.maximum(s2 - m * mean**2, 0.0) / (m - 1.0)
+        half = z_value(confidence) * np.sqrt(var / m)
+    ok = m >= 2
+    lo = np.where(ok, np.clip(mean - half, 0.0, 1.0), np.nan)
+    hi = np.where(ok, np.clip(mean + half, 0.0, 1.0), np.nan)
+    return lo, hi
