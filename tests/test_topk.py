@@ -140,3 +140,27 @@ def test_a_rank_that_is_not_a_position_is_refused_naming_the_row(tmp_path, value
 def test_cutoffs_outside_the_counted_positions_are_refused():
     with pytest.raises(fairaudit.ConfigError, match=r"k \[0, 3\] must be whole numbers from 1"):
         _audit(_frame(1), ks=(0, 3))
+
+
+def test_the_shortlist_example_is_reproduced_and_fails_its_gates(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    example = ROOT / "examples" / "shortlist"
+    subprocess.run([sys.executable, str(example / "generate.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    made = pd.read_parquet(tmp_path / "shortlist.parquet")
+    committed = pd.read_parquet(example / "shortlist.parquet")
+    pd.testing.assert_frame_equal(made, committed)
+    out = tmp_path / "audit.json"
+    result = invoke("run", "--config", example / "fairaudit.toml", "--json", out)
+    assert result.exit_code == 1
+    doc = read_report(out)
+    hit = committed.assign(hit=committed["rank"] <= 3)
+    top3 = hit.groupby("dialect", observed=True).hit.mean()
+    gates = {(g["grouping"], g["criterion"]): g for g in doc["gates"]}
+    assert gates[("dialect", "top_3_accuracy")]["value"] == pytest.approx(
+        top3.max() - top3.min(), abs=1e-12)
+    assert {g["status"] for g in doc["gates"]} == {"fail"}
