@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
-from .kinds import declared_criteria, gateable
+from .kinds import declared_criteria, gateable, registered
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .stats import ADJUSTMENTS, DECISIONS, INTERVALS
@@ -188,9 +188,12 @@ def _unknown_criterion(name: str) -> str | None:
     """None for a criterion a gate can name; else a hint naming the closest one."""
     if gateable(name):
         return None
-    known = [c.name for c in declared_criteria()]
-    near = closest(name, known)
-    return f"did you mean '{near}'?" if near else "criteria: " + ", ".join(known)
+    criteria = [c.name for c in declared_criteria()]
+    metrics = [m.name for kind in registered() for m in kind.declared_metrics]
+    near = closest(name, list(dict.fromkeys([*criteria, *metrics])))
+    if near:
+        return f"did you mean '{near}'?"
+    return "criteria: " + ", ".join(criteria) + ", or the name of any metric (docs/reference.md)"
 
 
 def _statistics_problems(cfg: AuditConfig) -> list[str]:
