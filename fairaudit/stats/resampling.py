@@ -191,8 +191,12 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     diffs = np.concatenate([diff, _by_criterion(diff, criteria, np.max)], axis=1)
     ratios = np.concatenate([ratio, _by_criterion(ratio, criteria, np.min)], axis=1)
     # per target, (cautious, safe) ends: a difference's (lower, upper), a ratio's (upper, lower)
-    d_ends = np.array([pairs.bounds(t, "d", stored, slot, alpha) for t in range(len(targets))])
-    r_ends = np.array([pairs.bounds(t, "r", stored, slot, alpha) for t in range(len(targets))])
+    # each stored replicate rate smoothed once, for every pair and target that reads it
+    smoothed = _smoothed(stored, den0[kept][:, None, :])
+    d_ends = np.array([pairs.bounds(t, "d", stored, smoothed, slot, alpha)
+                       for t in range(len(targets))])
+    r_ends = np.array([pairs.bounds(t, "r", stored, smoothed, slot, alpha)
+                       for t in range(len(targets))])
     d_ends = d_ends.reshape(len(targets), 2)
     r_ends = r_ends.reshape(len(targets), 2)
     # where a pair's replicates give no safe end, the percentile end stands in
@@ -353,8 +357,9 @@ class _Pairs:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(kept, dtype=np.int64)
 
-    def bounds(self, target: int, kind: str, stored: FloatArray, slot: IntArray,
-               alpha: float) -> tuple[float, float]:
+    def bounds(self, target: int, kind: str, stored: FloatArray,
+               smoothed: tuple[FloatArray, FloatArray], slot: IntArray, alpha: float
+               ) -> tuple[float, float]:
         """A target's (cautious, safe) ends: a difference's (lower, upper), a ratio's reverse.
 
         Each kept functional's replicate error is studentized by the
@@ -375,12 +380,11 @@ class _Pairs:
         elif len(f["i"]) == 0:
             cautious = safe = np.nan
         else:
-            den_i = self.den[f["i"], f["metric"]][:, None]
-            den_j = self.den[f["j"], f["metric"]][:, None]
-            pi = stored[slot[f["i"]], :, f["metric"]]  # (pairs, replicates)
-            pj = stored[slot[f["j"]], :, f["metric"]]
-            sm_i, sd_i = _smoothed(pi, den_i)
-            sm_j, sd_j = _smoothed(pj, den_j)
+            si, sj = slot[f["i"]], slot[f["j"]]
+            pi = stored[si, :, f["metric"]]  # (pairs, replicates)
+            pj = stored[sj, :, f["metric"]]
+            sm_i, sd_i = smoothed[0][si, :, f["metric"]], smoothed[1][si, :, f["metric"]]
+            sm_j, sd_j = smoothed[0][sj, :, f["metric"]], smoothed[1][sj, :, f["metric"]]
             with np.errstate(divide="ignore", invalid="ignore"):
                 if kind == "d":
                     drawn, drawn_se = pi - pj, np.sqrt(sd_i**2 + sd_j**2)
