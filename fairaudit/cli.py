@@ -156,6 +156,9 @@ def run(
     github_summary: Annotated[bool, typer.Option(
         "--github-summary", help="Append the Markdown report to the file named by "
         "$GITHUB_STEP_SUMMARY (the GitHub Actions job summary).")] = False,
+    gitlab_codequality: Annotated[str | None, typer.Option(
+        "--gitlab-codequality", metavar="PATH", help="Write a GitLab Code Quality report to "
+        "PATH: one finding per failing or inconclusive gate, for merge requests.")] = None,
     annotations: Annotated[Annotations | None, typer.Option(
         "--annotations", case_sensitive=False, help="How failing, inconclusive and skipped "
         "gates are printed on stderr: github (workflow annotations, ::error and ::warning) or "
@@ -192,7 +195,7 @@ def run(
                 range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
             ), config, json_path, exit_zero,
                 Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
-                        annotations=annotations),
+                        gitlab_codequality, annotations),
                 progress=not no_progress and sys.stderr.isatty(), digests=early)
     except FairauditError as exc:
         _fail(str(exc))
@@ -226,6 +229,7 @@ class Outputs(NamedTuple):
     junit: str | None = None
     github_summary: bool = False
     quiet: bool = False
+    gitlab_codequality: str | None = None
     annotations: Annotations | None = None
 
     @property
@@ -331,6 +335,10 @@ def _reports(result: AuditResult, outputs: Outputs) -> None:
         from .report import junit
 
         _write(outputs.junit, junit.render(result))
+    if outputs.gitlab_codequality:
+        from .report import gitlab
+
+        _write(outputs.gitlab_codequality, gitlab.render(result))
 
 
 ranges_app = typer.Typer(
