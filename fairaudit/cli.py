@@ -15,13 +15,14 @@ import traceback
 from collections.abc import Callable
 from contextlib import nullcontext
 from enum import IntEnum
-from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple, TextIO, cast
 
 import typer
 import typer.main
 
 from . import sources
 from .errors import FairauditError
+from .report.annotations import Annotations, Defused, defuse, gate_lines, one_line
 
 if TYPE_CHECKING:
     from .result import AuditResult
@@ -54,20 +55,20 @@ def _root() -> None:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"fairaudit: error: {message}", err=True)
+    typer.echo(one_line(f"fairaudit: error: {message}"), err=True)
 
 
 def _crash(exc: BaseException, debug: bool) -> None:
     text = "".join(traceback.format_exception(exc))
     if debug:
-        typer.echo(text, err=True, nl=False)
-        typer.echo(f"fairaudit: internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(defuse(text), err=True, nl=False)
+        typer.echo(one_line(f"fairaudit: internal error: {type(exc).__name__}: {exc}"), err=True)
         return
     fd, path = tempfile.mkstemp(prefix="fairaudit-crash-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    typer.echo(f"fairaudit: internal error: {type(exc).__name__}: {exc} (traceback saved "
-               f"to {path}; rerun with --debug to show it)", err=True)
+    typer.echo(one_line(f"fairaudit: internal error: {type(exc).__name__}: {exc} (traceback "
+                        f"saved to {path}; rerun with --debug to show it)"), err=True)
 
 
 @app.command()
@@ -162,6 +163,13 @@ def run(
     github_summary: Annotated[bool, typer.Option(
         "--github-summary", help="Append the Markdown report to the file named by "
         "$GITHUB_STEP_SUMMARY (the GitHub Actions job summary).")] = False,
+    gitlab_codequality: Annotated[str | None, typer.Option(
+        "--gitlab-codequality", metavar="PATH", help="Write a GitLab Code Quality report to "
+        "PATH: one finding per failing or inconclusive gate, for merge requests.")] = None,
+    annotations: Annotated[Annotations | None, typer.Option(
+        "--annotations", case_sensitive=False, help="How failing, inconclusive and skipped "
+        "gates are printed on stderr: github (workflow annotations, ::error and ::warning) or "
+        "none (plain lines).  [default: github when GITHUB_ACTIONS=true, else none]")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print only the verdict line and the failing gates.")] = False,
     exit_zero: Annotated[bool, typer.Option(
@@ -194,7 +202,8 @@ def run(
                 ranges=[parse_range(r) for r in range_ or ()],
                 range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
             ), config, json_path, exit_zero,
-                Outputs(html_path, markdown_path, junit_path, github_summary, quiet),
+                Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
+                        gitlab_codequality, annotations),
                 progress=not no_progress and sys.stderr.isatty(), digests=early)
     except FairauditError as exc:
         _fail(str(exc))
@@ -228,6 +237,19 @@ class Outputs(NamedTuple):
     junit: str | None = None
     github_summary: bool = False
     quiet: bool = False
+    gitlab_codequality: str | None = None
+    annotations: Annotations | None = None
+
+    @property
+    def mode(self) -> Annotations:
+        """``--annotations``, else github inside GitHub Actions."""
+        if self.annotations is not None:
+            return self.annotations
+        return Annotations.GITHUB if _in_github() else Annotations.NONE
+
+
+def _in_github() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
@@ -263,15 +285,20 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
         sys.stdout.flush()
         json_report.write(result, sys.stdout.buffer)
         sys.stdout.flush()
-        terminal_out = sys.stderr
+        terminal_out: TextIO = sys.stderr
     else:
         terminal_out = sys.stdout
+    if _in_github() or outputs.mode is Annotations.GITHUB:
+        # a runner reads the log: a group value that wraps to the start of a table line
+        # must not read as a workflow command
+        terminal_out = cast(TextIO, Defused(terminal_out))
     if outputs.quiet:
         print(terminal.verdict_line(result), file=terminal_out)
-        _announce(result, quiet=True)
     else:
         terminal.render(result, terminal_out)
-        _announce(result)
+    terminal_out.flush()
+    for line in gate_lines(result, outputs.mode, quiet=outputs.quiet):
+        typer.echo(line, err=True)
     if result.failed and not exit_zero:
         return Exit.GATE_FAILED
     if result.inconclusive and cfg.fail_on_inconclusive and not exit_zero:
@@ -316,22 +343,10 @@ def _reports(result: AuditResult, outputs: Outputs) -> None:
         from .report import junit
 
         _write(outputs.junit, junit.render(result))
+    if outputs.gitlab_codequality:
+        from .report import gitlab
 
-
-def _announce(result: AuditResult, quiet: bool = False) -> None:
-    """Failing, inconclusive and skipped gates on stderr, as CI annotations where read.
-
-    ``quiet`` leaves out skipped gates: only what decides a failing verdict.
-    """
-    github = os.environ.get("GITHUB_ACTIONS") == "true"
-    for g in result.gates:
-        if g.status == "pass" or (quiet and g.status == "skipped"):
-            continue
-        level = "error" if g.status == "fail" else "warning"
-        if github:
-            typer.echo(f"::{level} title=fairaudit gate {g.status}::{g.sentence}", err=True)
-        else:
-            typer.echo(f"fairaudit: gate {g.status}: {g.sentence}", err=True)
+        _write(outputs.gitlab_codequality, gitlab.render(result))
 
 
 ranges_app = typer.Typer(

@@ -62,6 +62,8 @@ def _param_rows(command: Any, ctx: Any) -> tuple[list[tuple[str, str]], list[tup
         if record is None:
             continue
         flags, text = record
+        # choices as click 8.1 shows them, [a|b], where typer's own click shows <a|b>
+        flags = re.sub(r"<([\w-]+(?:\|[\w-]+)+)>", r"[\1]", flags)
         options.append((re.sub(r"<([^<>]+)>", _type_name, flags), text))
     return arguments, options
 
@@ -72,6 +74,34 @@ def _table(header: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
     return out
 
 
+def _commands(group: Any, ctx: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """Every command under ``group``, groups and their subcommands alike, depth first."""
+    out = []
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        sub_ctx = cmd.context_class(cmd, info_name=name, parent=ctx)
+        out.append((f"{path} {name}", cmd, sub_ctx))
+        if hasattr(cmd, "list_commands"):
+            out += _commands(cmd, sub_ctx, f"{path} {name}")
+    return out
+
+
+def _anchor(path: str) -> str:
+    return path.replace(" ", "-")
+
+
+# the options of `fairaudit run` whose config key is not their own name
+_CONFIG_KEY = {"inputs": "inputs", "group": "groups", "max_gap": "gates", "min_ratio": "gates",
+               "max_out_of_range": "gates", "range_": "ranges"}
+
+
+def _flags_only(run: Any, keys: Any) -> list[str]:
+    """The options of ``run`` that no config key sets, as they are spelled."""
+    return [param.opts[0] for param in run.params
+            if param.param_type_name == "option" and not getattr(param, "hidden", False)
+            and _CONFIG_KEY.get(param.name, param.name) not in keys and param.name != "help"]
+
+
 def cli_markdown() -> str:
     """Every command of the ``fairaudit`` app, with its arguments, options and help."""
     from .cli import command
@@ -79,28 +109,30 @@ def cli_markdown() -> str:
 
     root = command()
     root_ctx = root.context_class(root, info_name="fairaudit")
+    commands = _commands(root, root_ctx, "fairaudit")
     lines = [NOTE, "", "# Command-line reference", "", _paragraphs(root.help), ""]
-    names = root.list_commands(root_ctx)
     lines += ["| command | what it does |", "|---|---|"]
-    for name in names:
-        cmd = root.get_command(root_ctx, name)
-        lines.append(f"| [`fairaudit {name}`](#fairaudit-{name}) | "
+    for path, cmd, _ in commands:
+        lines.append(f"| [`{path}`](#{_anchor(path)}) | "
                      f"{_cell(cmd.get_short_help_str(limit=200))} |")
-    for name in names:
-        cmd = root.get_command(root_ctx, name)
-        ctx = cmd.context_class(cmd, info_name=name, parent=root_ctx)
+    for path, cmd, ctx in commands:
         usage = " ".join(cmd.collect_usage_pieces(ctx))
-        lines += ["", f"## fairaudit {name}", "", "```", f"fairaudit {name} {usage}", "```", "",
+        lines += ["", f"## {path}", "", "```", f"{path} {usage}", "```", "",
                   _paragraphs(cmd.help), ""]
+        if hasattr(cmd, "list_commands"):
+            lines += ["### Commands", "", *_table(("command", "what it does"), [
+                (f"{path} {name}", cmd.get_command(ctx, name).get_short_help_str(limit=200))
+                for name in cmd.list_commands(ctx)]), ""]
         arguments, options = _param_rows(cmd, ctx)
         if arguments:
             lines += ["### Arguments", "", *_table(("argument", "description"), arguments), ""]
         lines += ["### Options", "", *_table(("option", "description"), options)]
+    flags_only = ", ".join(f"`{flag}`" for flag in _flags_only(root.commands["run"], _EXPECTED))
     lines += [
         "", "## Config file", "",
-        "Every option of `fairaudit run` but `--config`, `--json`, `--exit-zero` and "
-        "`--debug` can be set in `fairaudit.toml` (or a `[tool.fairaudit]` table in "
-        "`pyproject.toml`) in the working directory, or in the file given with `--config`. "
+        "The options of `fairaudit run` can be set in `fairaudit.toml` (or a `[tool.fairaudit]` "
+        "table in `pyproject.toml`) in the working directory, or in the file given with "
+        f"`--config`, all but these, which are flags only: {flags_only}. "
         "Flags override the file; an unknown key is an error. Paths in `inputs` are read "
         "relative to the config file. Gates are tables of `[GROUPING:]CRITERION = VALUE` "
         "under `[gates.max_gap]` and `[gates.min_ratio]`.", "",

@@ -29,15 +29,63 @@ def test_generated_docs_are_current(rel):
                     f"`{docgen.REGENERATE}` and commit the result.\n{diff[:3000]}")
 
 
+def _walk(group, path="fairaudit"):
+    """Every command and group under ``group``, at any depth, with its full name."""
+    for name, cmd in group.commands.items():
+        yield f"{path} {name}", cmd
+        if hasattr(cmd, "commands"):
+            yield from _walk(cmd, f"{path} {name}")
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
 def test_every_option_of_every_command_is_in_the_cli_reference():
-    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    root = command()
-    for name, cmd in root.commands.items():
-        assert f"## fairaudit {name}" in text
+    sections = _sections((ROOT / "docs" / "cli.md").read_text(encoding="utf-8"))
+    commands = dict(_walk(command()))
+    assert "fairaudit ranges derive" in commands  # a subcommand of a group counts too
+    for path, cmd in commands.items():
+        assert path in sections, f"{path} has no section in docs/cli.md"
+        rows = [line for line in sections[path].splitlines() if line.startswith("| `")]
         for param in cmd.params:
             for opt in [*param.opts, *param.secondary_opts]:
                 shown = opt if opt.startswith("-") else opt.upper()
-                assert shown in text, f"{name} {opt} is not in docs/cli.md"
+                named = rf"(?<![\w-]){re.escape(shown)}(?![\w-])"
+                assert any(re.search(named, row) for row in rows), \
+                    f"{path} {opt} is not in its section of docs/cli.md"
+                if param.help and opt.startswith("-"):
+                    assert any(" ".join(param.help.split())[:40].replace("|", "\\|") in row
+                               for row in rows), f"{path} {opt}: its help is not in docs/cli.md"
+
+
+def test_the_flags_said_to_be_flags_only_are_no_config_keys(tmp_path):
+    from fairaudit.config import load_file
+    from fairaudit.errors import ConfigError
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    listed = re.search(r"which are flags only: (.*?)\. Flags override", text).group(1)
+    flags = re.findall(r"`(--[\w-]+)`", listed)
+    assert {"--json", "--gitlab-codequality", "--annotations", "--quiet"} <= set(flags)
+    run = command().commands["run"]
+    for param in run.params:
+        if param.param_type_name != "option" or param.name == "help":
+            continue
+        key = param.opts[0].lstrip("-").replace("-", "_")
+        cfg = tmp_path / f"{key}.toml"
+        cfg.write_text(f"{key} = 1\n")
+        try:
+            load_file(str(cfg))
+        except ConfigError as exc:
+            known = "unknown key" not in str(exc)
+        else:
+            known = True
+        # an option that is no key of its own name is either listed, or a key by another name
+        if param.opts[0] in flags:
+            assert not known, f"{param.opts[0]} is listed as flags only, but is a config key"
+        elif not known:
+            assert docgen._CONFIG_KEY.get(param.name), f"{param.opts[0]} is not listed"
 
 
 def test_every_metric_and_criterion_is_in_the_reference():
