@@ -5,7 +5,9 @@ COMPAS predictions and a fairaudit.toml, a .pre-commit-config.yaml whose
 ``repo:`` is a local copy of this checkout (committed as it is now, so
 uncommitted changes are tested too), and pre-commit itself, which installs
 the hook's package from that copy into an environment of its own (under a
-temporary PRE_COMMIT_HOME; its dependencies come from the package index).
+temporary PRE_COMMIT_HOME). Nothing is downloaded: pip is told to use no
+index and to install the package alone, and the hook's environment finds
+numpy, pyarrow and the rest where the test's interpreter has them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -52,7 +55,12 @@ def test_the_manifest_is_valid_and_reads_its_files_from_the_config():
 def env(tmp_path: Path) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
     out.update(GIT_ENV, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
-               HOME=str(tmp_path / "home"))
+               HOME=str(tmp_path / "home"),
+               # no download: the package alone from its copy, built with what is here
+               PIP_NO_INDEX="1", PIP_NO_DEPS="1",
+               PIP_NO_BUILD_ISOLATION="0",  # pip reads "0" here as "build with what is here"
+               PYTHONPATH=os.pathsep.join(dict.fromkeys(
+                   [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])))
     (tmp_path / "home").mkdir()
     out.pop("GITHUB_ACTIONS", None)
     return out
