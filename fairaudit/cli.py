@@ -103,6 +103,10 @@ def run(
     intersections: Annotated[bool | None, typer.Option(
         "--intersections/--no-intersections",
         help="Also audit the intersection of all group columns.  [default: on]")] = None,
+    intersect: Annotated[list[str] | None, typer.Option(
+        metavar="COLUMN,COLUMN,...",
+        help="Audit this intersection of group columns instead of all of them crossed; "
+             "repeat for several, such as --intersect race,sex.")] = None,
     min_group_size: Annotated[int | None, typer.Option(
         help="Groups (and metric denominators) smaller than this are reported but left "
              "out of gaps and gates.  [default: 30]")] = None,
@@ -194,6 +198,8 @@ def run(
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
+                intersect=[tuple(c.strip() for c in i.split(",")) for i in intersect]
+                if intersect else None,
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
                 adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
                 digest=digest,

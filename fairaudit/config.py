@@ -64,6 +64,8 @@ class AuditConfig:
     k: tuple[int, ...] = (1, 3)
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
+    # chosen intersections (each two or more group columns); none: all the group columns
+    intersect: tuple[tuple[str, ...], ...] = ()
     min_group_size: int = 30
     gates: tuple[GateSpec, ...] = ()
     inputs: tuple[str, ...] = ()
@@ -113,6 +115,7 @@ class AuditConfig:
             if column not in self.groups:
                 problems.append(f"{self._origin('reference')} '{column}' is not a group column "
                                 f"(groups: {', '.join(self.groups) or 'none'}); name one of them")
+        problems += self._intersect_problems()
         for gate in self.gates:
             problems += _gate_problems(gate, self)
         features = [r.feature for r in self.ranges]
@@ -123,6 +126,36 @@ class AuditConfig:
         problems += _statistics_problems(self)
         if problems:
             raise ConfigError("; ".join(problems))
+
+    @property
+    def groupings(self) -> tuple[tuple[str, ...], ...]:
+        """The column sets the audit reports: each group column, then the intersections."""
+        singles = tuple((g,) for g in self.groups)
+        if self.intersect:
+            return singles + self.intersect
+        if self.intersections and len(self.groups) > 1:
+            return (*singles, tuple(self.groups))
+        return singles
+
+    def _intersect_problems(self) -> list[str]:
+        out = []
+        where = self._origin("intersect")
+        seen: set[frozenset[str]] = set()
+        for columns in self.intersect:
+            name = "&".join(columns)
+            unknown = [c for c in columns if c not in self.groups]
+            if len(set(columns)) < 2 or len(set(columns)) != len(columns):
+                out.append(f"{where} {','.join(columns)}: an intersection crosses two or more "
+                           "different group columns, such as race,sex")
+            elif unknown:
+                out.append(f"{where} {','.join(columns)}: '{unknown[0]}' is not a group column "
+                           f"(groups: {', '.join(self.groups) or 'none'}); add it with --group")
+            elif frozenset(columns) in seen:
+                out.append(f"{where}: {name} is named twice")
+            seen.add(frozenset(columns))
+        if self.intersect and not self.intersections:
+            out.append("--no-intersections and --intersect contradict each other; give one")
+        return out
 
     def _k_problems(self) -> list[str]:
         ks = self.k
@@ -161,6 +194,7 @@ class AuditConfig:
             "groups": list(self.groups),
             "reference": dict(self.reference),
             "intersections": self.intersections,
+            **({"intersect": [list(c) for c in self.intersect]} if self.intersect else {}),
             "min_group_size": self.min_group_size,
             "interval": self.interval,
             "confidence": self.confidence,
@@ -237,12 +271,11 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     elif gate.kind == "min_ratio" and not 0 <= t <= 1:
         out.append(f"{where}: threshold {t:g} must be in [0, 1] (the smallest allowed ratio)")
     if gate.grouping is not None:
-        parts = gate.grouping.split("&")
-        unknown = [p for p in parts if p not in cfg.groups]
-        if unknown or (len(parts) > 1 and not cfg.intersections):
-            out.append(f"{where}: no grouping '{gate.grouping}' "
-                       f"(groups: {', '.join(cfg.groups) or 'none'}; an intersection is "
-                       "written race&sex)")
+        wanted = set(gate.grouping.split("&"))
+        if not any(set(g) == wanted for g in cfg.groupings):
+            shown = ", ".join("&".join(g) for g in cfg.groupings) or "none"
+            out.append(f"{where}: no grouping '{gate.grouping}' (groupings: {shown}; an "
+                       "intersection is written race&sex, its columns in any order)")
     return out
 
 
@@ -301,7 +334,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
     "reference": dict,
-    "intersections": bool, "min_group_size": int, "gates": dict, "ranges": dict,
+    "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
 }
@@ -311,6 +344,7 @@ _EXPECTED = {
     "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
+    "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
     "ranges": "a table of FEATURE = { min = ..., max = ... } or { allowed = [...] }",
     "interval": "'wilson' or 'clopper-pearson'", "confidence": "a number between 0 and 1",
@@ -363,6 +397,9 @@ def load_file(path: str) -> dict[str, Any]:
     for key in ("inputs", "groups"):
         if key in data and not all(isinstance(v, str) for v in data[key]):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be a list of strings")
+    if "intersect" in data and not all(
+            isinstance(c, list) and all(isinstance(v, str) for v in c) for c in data["intersect"]):
+        raise ConfigError(f"{path}: key '{prefix}intersect' must be {_EXPECTED['intersect']}")
     for key, value in data.get("reference", {}).items():
         if not isinstance(value, (str, int, float, bool)):
             raise ConfigError(f"{path}: key '{prefix}reference.{key}' must be a value")
@@ -412,6 +449,8 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
     for name in ("groups", "inputs", "k"):
         if name in values:
             values[name] = tuple(values[name])
+    if "intersect" in values:
+        values["intersect"] = tuple(tuple(c) for c in values["intersect"])
     if file_path and sources.get("inputs") == origin:
         # paths in a config file mean the same wherever fairaudit is started from
         base = os.path.dirname(file_path)

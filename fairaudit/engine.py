@@ -248,7 +248,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
             + (f", all dropped ({what})" if what else "")
             + "; check the input files and the column roles"
         )
-    names = _groupings(config)
+    names = config.groupings
     groupings = tuple(_grouping(table, cols, config, used, layout) for cols in names)
     context = Context(config.min_group_size, config.interval, config.confidence,
                       config.bootstrap, config.seed, _sort_key)
@@ -319,13 +319,6 @@ def now() -> str:
     else:
         when = _dt.datetime.now(_dt.timezone.utc)
     return when.isoformat(timespec="seconds")
-
-
-def _groupings(config: AuditConfig) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = [(g,) for g in config.groups]
-    if config.intersections and len(config.groups) > 1:
-        out.append(tuple(config.groups))
-    return out
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:

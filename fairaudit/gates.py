@@ -35,7 +35,9 @@ def evaluate(specs: Sequence[GateSpec], groupings: Sequence[GroupingResult],
     out: list[GateResult] = []
     for spec in specs:
         for grouping in groupings:
-            if spec.grouping is not None and spec.grouping != grouping.name:
+            # an intersection's columns may be named in any order
+            if spec.grouping is not None and set(spec.grouping.split("&")) != set(
+                    grouping.columns):
                 continue
             out.append(_judge(spec, grouping, decide))
     return tuple(out)

@@ -239,7 +239,8 @@ def test_bad_gate_syntax(tmp_path, flag, value, expected):
 def test_gate_on_an_unknown_grouping(tmp_path):
     path = csv(tmp_path, GOOD)
     assert_cannot_audit(invoke("run", path, *ROLES, "--max-gap", "region:equalized_odds=0.1"),
-                        "no grouping 'region' (groups: g; an intersection is written race&sex)")
+                        "no grouping 'region' (groupings: g; an intersection is written "
+                        "race&sex, its columns in any order)")
 
 
 def test_unknown_reference_value_lists_the_groups():
