@@ -27,6 +27,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+# where keyword settings of the Python API come from, in messages and reports
+API = "audit()"
+
 GateKind = Literal["max_gap", "min_ratio"]
 GATE_KINDS: tuple[GateKind, ...] = ("max_gap", "min_ratio")
 
@@ -171,6 +174,8 @@ class AuditConfig:
         source = self.sources.get(name, "default")
         if source == "command line":
             return "--" + name.replace("_", "-")
+        if source == API:
+            return f"{API}: {name}="
         if source == "default":
             return name
         return f"{source}: {name}"
@@ -254,6 +259,8 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     source = cfg.sources.get(f"gates.{gate.kind}.{gate.key}", "command line")
     if source == "command line":
         where = f"--{gate.kind.replace('_', '-')} '{gate.key}={gate.threshold:g}'"
+    elif source == API:
+        where = f"{API}: {gate.kind}[{gate.key!r}]"
     else:
         where = f"{source}: gates.{gate.kind}.{gate.key}"
     out = []
@@ -432,8 +439,12 @@ def _toml_type(value: Any) -> str:
 
 
 def build(file_values: Mapping[str, Any], file_path: str | None,
-          flags: Mapping[str, Any]) -> AuditConfig:
-    """Merge defaults, the config file and the flags that were given (not None)."""
+          flags: Mapping[str, Any], given: str = "command line") -> AuditConfig:
+    """Merge defaults, the config file and the flags that were given (not None).
+
+    ``given`` says where the flags come from, for messages: the command line,
+    or ``audit()`` for the keyword arguments of the Python API.
+    """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     origin = file_path or "config file"
@@ -441,7 +452,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
              if f.name not in ("gates", "sources", "ranges", "range_gates")]
     for name in plain:
         if name in flags and flags[name] is not None:
-            values[name], sources[name] = flags[name], "command line"
+            values[name], sources[name] = flags[name], given
         elif name in file_values:
             values[name], sources[name] = file_values[name], origin
         else:
@@ -477,11 +488,11 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             sources[f"gates.{kind}.{spec.key}"] = origin
     for spec in flags.get("gates") or ():
         gates[(spec.kind, spec.key)] = spec
-        sources[f"gates.{spec.kind}.{spec.key}"] = "command line"
+        sources[f"gates.{spec.kind}.{spec.key}"] = given
     values["gates"] = tuple(gates.values())
     for gate in flags.get("range_gates") or ():
         range_gates[gate.feature] = gate
-        sources[f"gates.max_out_of_range.{gate.key}"] = "command line"
+        sources[f"gates.max_out_of_range.{gate.key}"] = given
     values["range_gates"] = tuple(range_gates.values())
 
     # ranges: the flags replace the file's range of the same feature

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, cast
 
 import numpy as np
@@ -13,11 +13,11 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from . import collector, rangespec, readers, stats
-from .config import AuditConfig, GateSpec, build, parse_gate
+from .config import API, AuditConfig, GateSpec, build
 from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
 from .decode import Roles
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, closest
 from .gates import evaluate, evaluate_ranges, verdict
 from .kinds import Context, OutcomeKind, kinds_for
 from .kinds.base import Resampler
@@ -137,21 +137,46 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
 
 
 def config_from(**settings: Any) -> AuditConfig:
-    """An :class:`AuditConfig` from keyword settings named as in the config file."""
+    """An :class:`AuditConfig` from keyword settings named as in the config file.
+
+    An unknown keyword, or a value of the wrong shape, is a :class:`UsageError`
+    naming the keyword (and the closest known one): a misspelt gate must never
+    leave an audit that passes with no gates.
+    """
     flags = dict(settings)
+    known = [f.name for f in fields(AuditConfig) if f.name not in ("sources", "range_gates")]
+    known += ["max_gap", "min_ratio", "max_out_of_range"]
+    for key in flags:
+        if key not in known or key == "gates":
+            near = closest(key, known)
+            hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
+            raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
+    for key in ("groups", "inputs", "k", "intersect"):
+        value = flags.get(key)
+        if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
+                value, Sequence)):
+            raise UsageError(f"{API}: {key}= must be a list, such as {key}=[...], not "
+                             f"{type(value).__name__} {value!r}")
     gates: list[GateSpec] = []
     for kind in ("max_gap", "min_ratio"):
-        for key, value in (flags.pop(kind, None) or {}).items():
-            gates.append(parse_gate(f"{key}={value}", kind))
+        table = flags.pop(kind, None) or {}
+        if not isinstance(table, Mapping):
+            raise UsageError(f"{API}: {kind}= must map criteria to thresholds, such as "
+                             f"{kind}={{'demographic_parity': 0.1}}, not {table!r}")
+        for key, value in table.items():
+            grouping, _, criterion = str(key).rpartition(":")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UsageError(f"{API}: {kind}[{key!r}] must be a number, not {value!r}")
+            gates.append(GateSpec(kind, criterion, float(value), grouping or None))
     flags["gates"] = gates
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
-        declared = rangespec.specs_from_table(declared, "audit()")
+        declared = rangespec.specs_from_table(declared, API)
     flags["ranges"] = [rangespec.parse_range(r) if isinstance(r, str) else r for r in declared]
     out_of_range = flags.pop("max_out_of_range", None)
     if out_of_range is not None:
-        flags["range_gates"] = rangespec.gates_from_file(out_of_range, "audit()")
-    return build({}, None, flags)
+        flags["range_gates"] = rangespec.gates_from_file(out_of_range, API)
+    return build({}, None, flags, API)
 
 
 def _as_arrow(data: Any, roles: Roles, specs: Sequence[rangespec.RangeSpec],

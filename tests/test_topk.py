@@ -138,7 +138,8 @@ def test_a_rank_that_is_not_a_position_is_refused_naming_the_row(tmp_path, value
 
 
 def test_cutoffs_outside_the_counted_positions_are_refused():
-    with pytest.raises(fairaudit.ConfigError, match=r"k \[0, 3\] must be whole numbers from 1"):
+    with pytest.raises(fairaudit.ConfigError,
+                       match=r"audit\(\): k= \[0, 3\] must be whole numbers from 1"):
         _audit(_frame(1), ks=(0, 3))
 
 
