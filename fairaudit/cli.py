@@ -24,6 +24,7 @@ from . import sources
 from .errors import FairauditError
 
 if TYPE_CHECKING:
+    from .history.store import RunSpec
     from .result import AuditResult
 
 # The rest of fairaudit (numpy, pyarrow and the engine) is imported inside the
@@ -134,6 +135,21 @@ def run(
         "--fail-on-inconclusive/--pass-on-inconclusive",
         help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
     ] = None,
+    history: Annotated[str | None, typer.Option(
+        "--history", metavar="PATH", help="Record the run in the history file PATH (SQLite, "
+        "made if missing): its counts, figures, gates, inputs and config; see fairaudit "
+        "history.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="DATE", help="With --history: the period the data covers, "
+        "YYYY-MM-DD; with the config digest and --run-label, the run's key.  [default: "
+        "today, UTC]")] = None,
+    run_label: Annotated[str | None, typer.Option(
+        "--run-label", metavar="TEXT", help="With --history: the series the run belongs to "
+        "(a model, a region), part of the run's key.  [default: none]")] = None,
+    on_conflict: Annotated[str | None, typer.Option(
+        "--on-conflict", help="With --history, when a run with the same key is recorded "
+        "already: replace it (the old run is kept, marked superseded), skip (record "
+        "nothing) or error (exit 2).  [default: replace]")] = None,
     digest: Annotated[bool | None, typer.Option(
         "--digest/--no-digest",
         help="Record each input file's SHA-256 in the report. It reads every byte of every "
@@ -166,6 +182,9 @@ def run(
 ) -> None:
     """Audit prediction files and judge them against the gates."""
     try:
+        from .schedule import run_spec
+
+        recording = run_spec(history, as_of, run_label, on_conflict)
         early = _start_digests(inputs, digest)
         with early or nullcontext():
             from .config import parse_gate, parse_reference, parse_threshold
@@ -187,7 +206,8 @@ def run(
                 range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
             ), config, json_path, exit_zero,
                 Outputs(html_path, markdown_path, junit_path, github_summary, quiet),
-                progress=not no_progress and sys.stderr.isatty(), digests=early)
+                progress=not no_progress and sys.stderr.isatty(), digests=early,
+                recording=recording)
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
@@ -224,7 +244,8 @@ class Outputs(NamedTuple):
 
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
          json_path: str | None, exit_zero: bool, outputs: Outputs | None = None,
-         progress: bool = False, digests: sources.Digests | None = None) -> Exit:
+         progress: bool = False, digests: sources.Digests | None = None,
+         recording: RunSpec | None = None) -> Exit:
     from .config import build, find_config, load_file
     from .engine import audit
     from .report import json as json_report
@@ -239,7 +260,13 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if not cfg.inputs:
         raise FairauditError("no input given; name a predictions file: fairaudit run "
                              "predictions.parquet --label ... --prediction ... --group ...")
-    if progress:
+    if recording is not None:  # counts kept for the history, and the run recorded
+        from . import schedule
+
+        recording = schedule.resolve(recording, cfg)
+        result, table = schedule.audit(cfg, recording, digests, progress)
+        schedule.record(recording, result, table, cfg, quiet=outputs.quiet)
+    elif progress:
         from .report.progress import ProgressBar
 
         with ProgressBar(sys.stderr) as bar:
