@@ -403,6 +403,76 @@ def derive(
     raise typer.Exit(int(code))
 
 
+@app.command("history")
+def history_(
+    path: Annotated[str, typer.Argument(
+        metavar="PATH", help="History file written by fairaudit run --history.",
+        show_default=False)],
+    label: Annotated[str | None, typer.Option(
+        "--label", metavar="TEXT", help="Only the runs recorded with this --run-label.  "
+        "[default: every label, each a series of its own]")] = None,
+    last: Annotated[int, typer.Option(
+        metavar="N", help="Show the runs of the last N as-of dates of each label; 0 shows "
+        "every date.")] = 30,
+    pool: Annotated[int, typer.Option(
+        metavar="N", help="Each point pools the counts of its run and the N-1 runs before it "
+        "into one audit (exact: counts add up), for small nightly samples.")] = 1,
+    max_increase: Annotated[list[str] | None, typer.Option(
+        metavar="[GROUPING:]CRITERION=VALUE", help="Drift gate: fail when the criterion's "
+        "difference in the newest run exceeds the mean of the baseline runs by more than "
+        "VALUE, even if every run passed; repeatable.")] = None,
+    window: Annotated[int | None, typer.Option(
+        metavar="N", help="Drift gates read the last N runs.  [default: every run]")] = None,
+    baseline_runs: Annotated[int | None, typer.Option(
+        metavar="M", help="Drift gates: the first M runs of the window are the baseline.  "
+        "[default: every run before the newest]")] = None,
+    decide: Annotated[str, typer.Option(
+        metavar="RULE", help="How drift gates use intervals: point (the increase alone) or "
+        "confident-fail (fail only when the whole bootstrap interval of the increase, drawn "
+        "from the stored counts, is past VALUE).")] = "point",
+    cusum: Annotated[bool, typer.Option(
+        "--cusum", help="Drift gates also run Page's CUSUM over the runs after the baseline "
+        "(standardised by the baseline's spread, tuned to an increase of VALUE), for slow "
+        "creeps.")] = False,
+    cusum_limit: Annotated[float, typer.Option(
+        metavar="H", help="With --cusum: the CUSUM statistic that raises the alarm.")] = 5.0,
+    json_path: Annotated[str | None, typer.Option(
+        "--json", help="Write the runs, series and drift gates as JSON to PATH ('-' for "
+        "stdout); docs/history.schema.json describes it.")] = None,
+    fail_on_inconclusive: Annotated[bool, typer.Option(
+        "--fail-on-inconclusive", help="Exit 1 when a drift gate is inconclusive.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print no tables: only drift gates that did not pass.")] = False,
+    exit_zero: Annotated[bool, typer.Option(
+        help="Exit 0 even when a drift gate fails.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Show the runs of a history per gated criterion, and judge drift gates."""
+    try:
+        from .history.drift import parse_drift
+        from .schedule import HistoryOutputs
+        from .schedule import history as show
+
+        for name, value in (("--last", last), ("--pool", pool - 1), ("--window", window),
+                            ("--baseline-runs", baseline_runs)):
+            if value is not None and value < 0:
+                raise FairauditError(f"{name} {value}: must be a whole number >= "
+                                     f"{1 if name == '--pool' else 0}")
+        code = show(path, HistoryOutputs(json_path, quiet=quiet),
+                    exit_zero=exit_zero, fail_on_inconclusive=fail_on_inconclusive,
+                    label=label, last=last or None, pool=pool,
+                    drift=[parse_drift(x) for x in max_increase or ()], window=window or None,
+                    baseline_runs=baseline_runs or None, decide=decide, cusum=cusum,
+                    cusum_limit=cusum_limit)
+    except FairauditError as exc:
+        _fail(str(exc))
+        code = Exit.CANNOT_AUDIT
+    except Exception as exc:  # a crash must never read as a pass or a drift failure
+        _crash(exc, debug)
+        code = Exit.INTERNAL
+    raise typer.Exit(int(code))
+
+
 def main() -> None:
     """Console-script entry point.
 

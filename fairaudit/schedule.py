@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
 from .errors import FairauditError, UsageError
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .config import AuditConfig
     from .counts import CountTable
     from .history.store import Recorded, RunSpec
+    from .history.trend import Trend
     from .result import AuditResult, FileInfo
 
 
@@ -98,6 +99,58 @@ def record_error(spec: RunSpec, config: AuditConfig | None, message: str,
                            config=config, files=files)
     except FairauditError as exc:
         _say(f"history: the error was not recorded: {exc}")
+
+
+# -- fairaudit history ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryOutputs:
+    json: str | None = None
+    quiet: bool = False
+
+
+def history(path: str, outputs: HistoryOutputs, *, exit_zero: bool = False,
+            fail_on_inconclusive: bool = False, **settings: object) -> int:
+    """`fairaudit history`: read, report, and the exit code of the drift gates."""
+    from . import atomic
+    from .history.trend import trend
+    from .report import history_json, trend_text
+
+    t = trend(path, **settings)  # type: ignore[arg-type]
+    to_stdout = outputs.json == "-"
+    if outputs.json and not to_stdout:
+        atomic.write(outputs.json, lambda f: history_json.write(t, f), "the JSON")
+    if to_stdout:
+        sys.stdout.flush()
+        history_json.write(t, sys.stdout.buffer)
+        sys.stdout.flush()
+        terminal: TextIO = sys.stderr
+    else:
+        terminal = sys.stdout
+    if not outputs.quiet:
+        trend_text.render(t, terminal)
+    _announce(t)
+    if t.failed and not exit_zero:
+        return 1
+    if fail_on_inconclusive and not exit_zero and any(d.status == "inconclusive"
+                                                      for d in t.drift):
+        return 1
+    return 0
+
+
+def _announce(t: Trend) -> None:
+    import os
+
+    github = os.environ.get("GITHUB_ACTIONS") == "true"
+    for d in t.drift:
+        if d.status == "pass":
+            continue
+        level = "error" if d.status == "fail" else "warning"
+        if github:
+            print(f"::{level} title=fairaudit drift {d.status}::{d.sentence}", file=sys.stderr)
+        else:
+            _say(f"drift {d.status}: {d.sentence}")
 
 
 def audit(config: AuditConfig, spec: RunSpec, digests: object = None,

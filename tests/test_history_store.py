@@ -319,6 +319,8 @@ def test_a_history_of_a_newer_schema_is_refused_with_a_clear_error(tmp_path, mon
     with pytest.raises(HistoryError, match=r"written by a newer fairaudit \(history schema 2; "
                                            r"this fairaudit .* reads schema 1\); upgrade"):
         History.open(db)
+    result = invoke("history", db)
+    assert_cannot_audit(result, str(db), "history schema 2", "upgrade fairaudit")
     data = tmp_path / "d.parquet"
     day(1).to_parquet(data)
     result = invoke("run", data, *AUDIT_ARGS, "--history", db)
@@ -338,6 +340,7 @@ def test_a_file_that_is_not_a_history_is_refused(tmp_path, content):
     day(1).to_parquet(data)
     assert_cannot_audit(invoke("run", data, *AUDIT_ARGS, "--history", path), str(path),
                         "not a fairaudit history")
+    assert_cannot_audit(invoke("history", path), str(path), "not a fairaudit history")
 
 
 def test_history_flags_are_checked(tmp_path):
@@ -353,6 +356,7 @@ def test_history_flags_are_checked(tmp_path):
                         "--on-conflict 'overwrite'", "replace, skip, error")
     assert_cannot_audit(invoke("run", data, *AUDIT_ARGS, "--history", tmp_path / "no" / "h.db"),
                         "does not exist")
+    assert_cannot_audit(invoke("history", tmp_path / "missing.db"), "no such history")
 
 
 def test_the_as_of_date_defaults_to_the_audit_date_in_utc(tmp_path, monkeypatch):
