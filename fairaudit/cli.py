@@ -453,11 +453,11 @@ def history_(
         from .schedule import HistoryOutputs
         from .schedule import history as show
 
-        for name, value in (("--last", last), ("--pool", pool - 1), ("--window", window),
-                            ("--baseline-runs", baseline_runs)):
-            if value is not None and value < 0:
-                raise FairauditError(f"{name} {value}: must be a whole number >= "
-                                     f"{1 if name == '--pool' else 0}")
+        for name, value, least in (("--last", last, 0), ("--pool", pool, 1),
+                                   ("--window", window, 0),
+                                   ("--baseline-runs", baseline_runs, 0)):
+            if value is not None and value < least:
+                raise FairauditError(f"{name} {value}: must be a whole number >= {least}")
         code = show(path, HistoryOutputs(json_path, quiet=quiet),
                     exit_zero=exit_zero, fail_on_inconclusive=fail_on_inconclusive,
                     label=label, last=last or None, pool=pool,
