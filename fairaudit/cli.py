@@ -150,6 +150,11 @@ def run(
         "--on-conflict", help="With --history, when a run with the same key is recorded "
         "already: replace it (the old run is kept, marked superseded), skip (record "
         "nothing) or error (exit 2).  [default: replace]")] = None,
+    partition_by: Annotated[str | None, typer.Option(
+        "--partition-by", metavar="COLUMN", help="With --history: audit the rows of each "
+        "value of COLUMN as a run of its own (dates: the run's as-of date; other values: "
+        "its run label), from one pass over the inputs. An input holding {date} (data/{date}/"
+        "*.parquet) makes a run per date found, or of --as-of alone.")] = None,
     digest: Annotated[bool | None, typer.Option(
         "--digest/--no-digest",
         help="Record each input file's SHA-256 in the report. It reads every byte of every "
@@ -184,7 +189,7 @@ def run(
     try:
         from .schedule import run_spec
 
-        recording = run_spec(history, as_of, run_label, on_conflict)
+        recording = run_spec(history, as_of, run_label, on_conflict, partition_by)
         early = _start_digests(inputs, digest)
         with early or nullcontext():
             from .config import parse_gate, parse_reference, parse_threshold
@@ -207,7 +212,7 @@ def run(
             ), config, json_path, exit_zero,
                 Outputs(html_path, markdown_path, junit_path, github_summary, quiet),
                 progress=not no_progress and sys.stderr.isatty(), digests=early,
-                recording=recording)
+                recording=recording, partition_by=partition_by)
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
@@ -245,7 +250,7 @@ class Outputs(NamedTuple):
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
          json_path: str | None, exit_zero: bool, outputs: Outputs | None = None,
          progress: bool = False, digests: sources.Digests | None = None,
-         recording: RunSpec | None = None) -> Exit:
+         recording: RunSpec | None = None, partition_by: str | None = None) -> Exit:
     from .config import build, find_config, load_file
     from .engine import audit
     from .report import json as json_report
@@ -263,6 +268,9 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if recording is not None:  # counts kept for the history, and the run recorded
         from . import schedule
 
+        if partition_by is not None or any("{date}" in i for i in cfg.inputs):
+            return Exit(schedule.many(cfg, recording, partition_by, exit_zero,
+                                      (json_path, *outputs[:4]), outputs.quiet))
         recording = schedule.resolve(recording, cfg)
         result, table = schedule.audit(cfg, recording, digests, progress)
         schedule.record(recording, result, table, cfg, quiet=outputs.quiet)
@@ -468,6 +476,44 @@ def history_(
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
     except Exception as exc:  # a crash must never read as a pass or a drift failure
+        _crash(exc, debug)
+        code = Exit.INTERNAL
+    raise typer.Exit(int(code))
+
+
+@app.command("batch")
+def batch_(
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="Batch spec (TOML): shared settings at the top, then one [[audit]] "
+        "table per audit.", show_default=False)],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="DATE", help="The as-of date of every audit, YYYY-MM-DD; fills "
+        "{date} in inputs.  [default: the spec's as_of, else every date a {date} input "
+        "finds, else today, UTC]")] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="NAME", help="Run only the audit of this name; repeatable.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress lines; the summary table and errors only.")
+    ] = False,
+    exit_zero: Annotated[bool, typer.Option(
+        help="Exit 0 even when a gate fails (audits that could not run still exit 2).")
+    ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Run many audits (a list with shared defaults), each recorded; a summary table, and
+    the worst exit code (2 over 1 over 0)."""
+    try:
+        from .schedule import batch
+
+        if as_of is not None:
+            from .history.store import parse_as_of
+
+            as_of = parse_as_of(as_of)
+        code = batch(spec, as_of, only or (), exit_zero, quiet, debug)
+    except FairauditError as exc:
+        _fail(str(exc))
+        code = Exit.CANNOT_AUDIT
+    except Exception as exc:  # a crash must never read as a pass
         _crash(exc, debug)
         code = Exit.INTERNAL
     raise typer.Exit(int(code))

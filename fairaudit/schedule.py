@@ -8,13 +8,14 @@ work itself is in :mod:`fairaudit.history` and :mod:`fairaudit.batch`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
 from .errors import FairauditError, UsageError
 
 if TYPE_CHECKING:
+    from .batch import Job, Outcome
     from .config import AuditConfig
     from .counts import CountTable
     from .history.store import Recorded, RunSpec
@@ -27,13 +28,14 @@ def _say(text: str, err: TextIO | None = None) -> None:
 
 
 def run_spec(history: str | None, as_of: str | None, run_label: str | None,
-             on_conflict: str | None) -> RunSpec | None:
+             on_conflict: str | None, partition_by: str | None = None) -> RunSpec | None:
     """The recording asked for by ``run``'s flags, checked; ``None`` without ``--history``."""
     from .history.store import RunSpec, parse_as_of, parse_on_conflict
 
     if history is None:
         given = [f for f, v in (("--as-of", as_of), ("--run-label", run_label),
-                                ("--on-conflict", on_conflict)) if v is not None]
+                                ("--on-conflict", on_conflict),
+                                ("--partition-by", partition_by)) if v is not None]
         if given:
             raise UsageError(f"{given[0]} records into a history; give --history PATH too")
         return None
@@ -174,3 +176,160 @@ def audit(config: AuditConfig, spec: RunSpec, digests: object = None,
         record_error(spec, config, str(exc))
         raise
     return result, counted.table
+
+
+# -- many runs: batch specs, dated inputs, partitions ---------------------------------------
+
+
+def _status_word(verdict: str) -> str:
+    return {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE",
+            "error": "ERROR"}.get(verdict, verdict.upper())
+
+
+def _progress(quiet: bool) -> Callable[[Outcome, int, int], None]:
+    def done(o: Outcome, i: int, total: int) -> None:
+        if quiet and o.verdict != "error":
+            return
+        where = " ".join(x for x in (o.as_of or "", o.label and f"[{o.label}]") if x)
+        what = _status_word(o.verdict)
+        if o.error:
+            what += f": {o.error}"
+        elif o.recorded is not None and o.recorded.run_id is not None:
+            what += f" (run {o.recorded.run_id})"
+        elif o.recorded is not None:
+            what += f" (run {o.recorded.kept} kept, not recorded again)"
+        _say(f"[{i}/{total}] {o.name} {where}: {what}".replace("  ", " "))
+    return done
+
+
+def summary_lines(outcomes: Sequence[Outcome]) -> list[str]:
+    """The summary table of a batch: one line per run, then the errors."""
+    from .report.trend_text import _columns
+
+    rows = []
+    for o in outcomes:
+        gates = "\u2013"
+        if o.result is not None and o.result.gates:
+            passed = sum(1 for g in o.result.gates if g.status == "pass")
+            gates = f"{passed} of {len(o.result.gates)} passed"
+        run = "\u2013"
+        if o.recorded is not None:
+            run = (f"run {o.recorded.run_id}" if o.recorded.run_id is not None
+                   else f"kept run {o.recorded.kept}")
+            if o.recorded.superseded:
+                run += " (replaces " + ", ".join(str(i) for i in o.recorded.superseded) + ")"
+        rows.append([o.name, o.as_of or "\u2013", o.label or "\u2013", _status_word(o.verdict),
+                     gates, run])
+    lines = _columns(["audit", "as of", "label", "verdict", "gates", "history"], rows, set())
+    errors = [o for o in outcomes if o.error]
+    if errors:
+        lines += ["", "errors"] + [f"  {o.name} {o.as_of or ''}: {o.error}".replace("  :", ":")
+                                   for o in errors]
+    counts = {v: sum(1 for o in outcomes if o.verdict == v)
+              for v in ("pass", "fail", "inconclusive", "error")}
+    lines += ["", f"{len(outcomes)} run{'s' if len(outcomes) != 1 else ''}: "
+              + ", ".join(f"{n} {v}" for v, n in counts.items() if n)]
+    return lines
+
+
+def _reports(o: Outcome) -> None:
+    """The per-run reports a batch spec asks for (json = ..., html = ...)."""
+    from . import atomic
+
+    job = o.job
+    if job is None or o.result is None:
+        return
+    fill = {"name": o.name, "as_of": o.as_of or "", "label": o.label}
+    if job.json:
+        from .report import json as json_report
+
+        result = o.result
+        atomic.write(_fill(job.json, fill), lambda f: json_report.write(result, f),
+                     "the JSON report")
+    if job.html:
+        from .report import html
+
+        atomic.write(_fill(job.html, fill), html.render(o.result), "the HTML report")
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    out = template
+    for key, value in values.items():
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in value)
+        out = out.replace("{" + key + "}", safe)
+    return out
+
+
+def _finish(outcomes: Sequence[Outcome], exit_zero: bool, debug: bool) -> int:
+    from .batch import worst
+
+    for o in outcomes:
+        if o.exception is not None:
+            _crash_note(o, debug)
+    code = worst(outcomes)
+    return 0 if exit_zero and code == 1 else code
+
+
+def _crash_note(o: Outcome, debug: bool) -> None:
+    import os
+    import tempfile
+    import traceback
+
+    assert o.exception is not None
+    text = "".join(traceback.format_exception(o.exception))
+    if debug:
+        print(text, file=sys.stderr, end="")
+        return
+    fd, path = tempfile.mkstemp(prefix="fairaudit-crash-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    _say(f"{o.name}: internal error (traceback saved to {path}; rerun with --debug to show it)")
+
+
+def _many(jobs: Sequence[Job], exit_zero: bool, quiet: bool, debug: bool) -> int:
+    from .batch import run
+
+    unwritten: list[str] = []
+
+    def done(o: Outcome, i: int, total: int) -> None:
+        progress(o, i, total)
+        try:
+            _reports(o)
+        except FairauditError as exc:  # this run's report only; the others go on
+            unwritten.append(str(exc))
+            _say(f"error: {exc}")
+
+    progress = _progress(quiet)
+    outcomes = run(jobs, on_done=done)
+    lines = summary_lines(outcomes)
+    if unwritten:
+        lines += ["", "reports not written"] + [f"  {e}" for e in unwritten]
+    print("\n".join(lines))
+    code = _finish(outcomes, exit_zero, debug)
+    return max(code, 2) if unwritten else code
+
+
+def many(config: AuditConfig, spec: RunSpec, partition_by: str | None, exit_zero: bool,
+         reports: Sequence[object], quiet: bool) -> int:
+    """`fairaudit run` with --partition-by or a ``{date}`` input: one run per partition or
+    date, each recorded; a summary table, and the worst exit code."""
+    from .batch import Job
+
+    asked = [name for name, value in zip(("--json", "--html", "--markdown", "--junit",
+                                          "--github-summary"), reports, strict=False) if value]
+    if asked:
+        what = "--partition-by" if partition_by else "a {date} input"
+        raise UsageError(f"{asked[0]} writes the report of one audit; {what} makes a run per "
+                         "partition or date: read them with fairaudit history, or give "
+                         "per-run report paths in a batch spec (json = ...)")
+    job = Job(name=spec.label or "run", config=config, history=spec.path, as_of=spec.as_of,
+              label=spec.label, on_conflict=spec.on_conflict, partition_by=partition_by)
+    return _many([job], exit_zero, quiet, debug=False)
+
+
+def batch(path: str, as_of: str | None, only: Sequence[str], exit_zero: bool, quiet: bool,
+          debug: bool) -> int:
+    """`fairaudit batch SPEC`."""
+    from .batch import load_spec
+
+    return _many(load_spec(path, as_of, only), exit_zero, quiet, debug)
