@@ -447,6 +447,13 @@ def history_(
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the runs, series and drift gates as JSON to PATH ('-' for "
         "stdout); docs/history.schema.json describes it.")] = None,
+    html_path: Annotated[str | None, typer.Option(
+        "--html", help="Write the trend as one self-contained HTML file to PATH: a chart per "
+        "criterion over time, with intervals, thresholds and each run's status.")] = None,
+    export: Annotated[tuple[str, str] | None, typer.Option(
+        metavar="FORMAT DIR", help="Write the history's tables (runs, inputs, counts per "
+        "grouping and group, criteria, gates) to the folder DIR for BI tools; FORMAT is "
+        "parquet.")] = None,
     fail_on_inconclusive: Annotated[bool, typer.Option(
         "--fail-on-inconclusive", help="Exit 1 when a drift gate is inconclusive.")] = False,
     quiet: Annotated[bool, typer.Option(
@@ -466,7 +473,10 @@ def history_(
                                    ("--baseline-runs", baseline_runs, 0)):
             if value is not None and value < least:
                 raise FairauditError(f"{name} {value}: must be a whole number >= {least}")
-        code = show(path, HistoryOutputs(json_path, quiet=quiet),
+        if export is not None and export[0] != "parquet":
+            raise FairauditError(f"--export {export[0]!r}: the format is parquet, as in "
+                                 "--export parquet DIR")
+        code = show(path, HistoryOutputs(json_path, html_path, export, quiet),
                     exit_zero=exit_zero, fail_on_inconclusive=fail_on_inconclusive,
                     label=label, last=last or None, pool=pool,
                     drift=[parse_drift(x) for x in max_increase or ()], window=window or None,

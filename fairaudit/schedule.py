@@ -109,6 +109,8 @@ def record_error(spec: RunSpec, config: AuditConfig | None, message: str,
 @dataclass(frozen=True)
 class HistoryOutputs:
     json: str | None = None
+    html: str | None = None
+    export: tuple[str, str] | None = None
     quiet: bool = False
 
 
@@ -120,9 +122,20 @@ def history(path: str, outputs: HistoryOutputs, *, exit_zero: bool = False,
     from .report import history_json, trend_text
 
     t = trend(path, **settings)  # type: ignore[arg-type]
+    if outputs.export is not None:
+        from .history.export import export
+
+        fmt, folder = outputs.export
+        written = export(path, folder, fmt)
+        if not outputs.quiet:
+            _say(f"history {path}: wrote {len(written)} tables to {folder}")
     to_stdout = outputs.json == "-"
     if outputs.json and not to_stdout:
         atomic.write(outputs.json, lambda f: history_json.write(t, f), "the JSON")
+    if outputs.html:
+        from .report import trend as trend_html
+
+        atomic.write(outputs.html, trend_html.render(t), "the HTML")
     if to_stdout:
         sys.stdout.flush()
         history_json.write(t, sys.stdout.buffer)

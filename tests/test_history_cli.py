@@ -255,3 +255,19 @@ def test_a_renamed_field_is_rejected(nightly, path, new):
     parent[new] = parent.pop(path[-1])
     with pytest.raises(jsonschema.ValidationError, match=f"'{path[-1]}' is a required"):
         _validate(doc)
+
+
+def test_the_trend_page_is_self_contained_and_escapes_what_it_shows(tmp_path):
+    files = write_days(tmp_path / "data", 2)
+    db = tmp_path / "h.db"
+    label = "<script>alert(1)</script>"
+    for f in files:
+        invoke("run", f, *AUDIT_ARGS, "--history", db, "--as-of", f.stem, "--run-label", label)
+    out = tmp_path / "trend.html"
+    result = invoke("history", db, "--html", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "default-src 'none'" in page
+    assert page.count('<svg class="chart"') == 2  # a chart per gated criterion
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
