@@ -259,3 +259,17 @@ def test_bad_drift_flags_are_one_line_errors(tmp_path, args, fragments):
 def test_parse_drift_reads_a_grouping():
     spec = parse_drift("region&band:equalized_odds=0.02")
     assert (spec.grouping, spec.criterion, spec.value) == ("region&band", "equalized_odds", 0.02)
+
+
+def test_the_library_reads_a_trend_and_prints_nothing(example, capsys):
+    from fairaudit.history import DriftSpec, trend
+
+    db, _ = example
+    t = trend(db, label="model-a", drift=[DriftSpec("false_positive_parity", 0.05)],
+              baseline_runs=7)
+    assert t.verdict == "fail" and len(t.failed) == 1
+    assert t.failed[0].sentence.startswith("false positive parity gap across region "
+                                           "(model-a): grew by +0.17")
+    assert [s.key.criterion for s in t.series] == ["false_positive_parity",
+                                                   "demographic_parity"]
+    assert capsys.readouterr() == ("", "")
