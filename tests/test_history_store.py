@@ -136,11 +136,10 @@ def test_the_digest_names_what_decides_the_figures_and_nothing_else():
     # a threshold given as a whole number is the same setting
     assert config_digest(config_from(**SETTINGS, threshold=1)) == \
         config_digest(config_from(**SETTINGS, threshold=1.0))
-    # a gate, a seed, a group column do
+    # a gate, the seed, a decision rule, a minimum group size, a range do
     for change in ({"seed": 1}, {"max_gap": {"false_positive_parity": 0.2}},
-                   {"groups": ["region", "y2"]}, {"decide": "confident-fail"}):
-        if "groups" in change:
-            continue  # needs the column; the gate and seed cases suffice
+                   {"decide": "confident-fail"}, {"min_group_size": 31},
+                   {"ranges": {"p": {"max": 1}}}):
         assert config_digest(config_from(**{**SETTINGS, **change})) != base
 
 
