@@ -25,6 +25,7 @@ from .errors import FairauditError
 from .report.annotations import Annotations, Defused, defuse, gate_lines, one_line
 
 if TYPE_CHECKING:
+    from .history.store import RunSpec
     from .result import AuditResult
 
 # The rest of fairaudit (numpy, pyarrow and the engine) is imported inside the
@@ -146,6 +147,26 @@ def run(
         "--fail-on-inconclusive/--pass-on-inconclusive",
         help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
     ] = None,
+    history: Annotated[str | None, typer.Option(
+        "--history", metavar="PATH", help="Record the run in the history file PATH (SQLite, "
+        "made if missing): its counts, figures, gates, inputs and config; see fairaudit "
+        "history.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="DATE", help="With --history: the period the data covers, "
+        "YYYY-MM-DD; with the config digest and --run-label, the run's key.  [default: "
+        "today, UTC]")] = None,
+    run_label: Annotated[str | None, typer.Option(
+        "--run-label", metavar="TEXT", help="With --history: the series the run belongs to "
+        "(a model, a region), part of the run's key.  [default: none]")] = None,
+    on_conflict: Annotated[str | None, typer.Option(
+        "--on-conflict", help="With --history, when a run with the same key is recorded "
+        "already: replace it (the old run is kept, marked superseded), skip (record "
+        "nothing) or error (exit 2).  [default: replace]")] = None,
+    partition_by: Annotated[str | None, typer.Option(
+        "--partition-by", metavar="COLUMN", help="With --history: audit the rows of each "
+        "value of COLUMN as a run of its own (dates: the run's as-of date; other values: "
+        "its run label), from one pass over the inputs. An input holding {date} (data/{date}/"
+        "*.parquet) makes a run per date found, or of --as-of alone.")] = None,
     digest: Annotated[bool | None, typer.Option(
         "--digest/--no-digest",
         help="Record each input file's SHA-256 in the report. It reads every byte of every "
@@ -185,6 +206,9 @@ def run(
 ) -> None:
     """Audit prediction files and judge them against the gates."""
     try:
+        from .schedule import run_spec
+
+        recording = run_spec(history, as_of, run_label, on_conflict, partition_by)
         early = _start_digests(inputs, digest)
         with early or nullcontext():
             from .config import parse_cutoffs, parse_gate, parse_reference, parse_threshold
@@ -210,7 +234,8 @@ def run(
             ), config, json_path, exit_zero,
                 Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
                         gitlab_codequality, annotations),
-                progress=not no_progress and sys.stderr.isatty(), digests=early)
+                progress=not no_progress and sys.stderr.isatty(), digests=early,
+                recording=recording, partition_by=partition_by)
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
@@ -260,7 +285,8 @@ def _in_github() -> bool:
 
 def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | None,
          json_path: str | None, exit_zero: bool, outputs: Outputs | None = None,
-         progress: bool = False, digests: sources.Digests | None = None) -> Exit:
+         progress: bool = False, digests: sources.Digests | None = None,
+         recording: RunSpec | None = None, partition_by: str | None = None) -> Exit:
     from .config import build, find_config, load_file
     from .engine import audit
     from .report import json as json_report
@@ -275,7 +301,16 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if not cfg.inputs:
         raise FairauditError("no input given; name a predictions file: fairaudit run "
                              "predictions.parquet --label ... --prediction ... --group ...")
-    if progress:
+    if recording is not None:  # counts kept for the history, and the run recorded
+        from . import schedule
+
+        if partition_by is not None or any("{date}" in i for i in cfg.inputs):
+            return Exit(schedule.many(cfg, recording, partition_by, exit_zero,
+                                      (json_path, *outputs[:4]), outputs.quiet))
+        recording = schedule.resolve(recording, cfg)
+        result, table = schedule.audit(cfg, recording, digests, progress)
+        schedule.record(recording, result, table, cfg, quiet=outputs.quiet)
+    elif progress:
         from .report.progress import ProgressBar
 
         with ProgressBar(sys.stderr) as bar:
@@ -400,6 +435,124 @@ def derive(
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
     except Exception as exc:  # a crash must never read as success
+        _crash(exc, debug)
+        code = Exit.INTERNAL
+    raise typer.Exit(int(code))
+
+
+@app.command("history")
+def history_(
+    path: Annotated[str, typer.Argument(
+        metavar="PATH", help="History file written by fairaudit run --history.",
+        show_default=False)],
+    label: Annotated[str | None, typer.Option(
+        "--label", metavar="TEXT", help="Only the runs recorded with this --run-label.  "
+        "[default: every label, each a series of its own]")] = None,
+    last: Annotated[int, typer.Option(
+        metavar="N", help="Show the runs of the last N as-of dates of each label; 0 shows "
+        "every date.")] = 30,
+    pool: Annotated[int, typer.Option(
+        metavar="N", help="Each point pools the counts of its run and the N-1 runs before it "
+        "into one audit (exact: counts add up), for small nightly samples.")] = 1,
+    max_increase: Annotated[list[str] | None, typer.Option(
+        metavar="[GROUPING:]CRITERION=VALUE", help="Drift gate: fail when the criterion's "
+        "difference in the newest run exceeds the mean of the baseline runs by more than "
+        "VALUE, even if every run passed; repeatable.")] = None,
+    window: Annotated[int | None, typer.Option(
+        metavar="N", help="Drift gates read the last N runs.  [default: every run]")] = None,
+    baseline_runs: Annotated[int | None, typer.Option(
+        metavar="M", help="Drift gates: the first M runs of the window are the baseline.  "
+        "[default: every run before the newest]")] = None,
+    decide: Annotated[str, typer.Option(
+        metavar="RULE", help="How drift gates use intervals: point (the increase alone) or "
+        "confident-fail (fail only when the whole bootstrap interval of the increase, drawn "
+        "from the stored counts, is past VALUE).")] = "point",
+    cusum: Annotated[bool, typer.Option(
+        "--cusum", help="Drift gates also run Page's CUSUM over the runs after the baseline "
+        "(standardised by the baseline's spread, tuned to an increase of VALUE), for slow "
+        "creeps.")] = False,
+    cusum_limit: Annotated[float, typer.Option(
+        metavar="H", help="With --cusum: the CUSUM statistic that raises the alarm.")] = 5.0,
+    json_path: Annotated[str | None, typer.Option(
+        "--json", help="Write the runs, series and drift gates as JSON to PATH ('-' for "
+        "stdout); docs/history.schema.json describes it.")] = None,
+    html_path: Annotated[str | None, typer.Option(
+        "--html", help="Write the trend as one self-contained HTML file to PATH: a chart per "
+        "criterion over time, with intervals, thresholds and each run's status.")] = None,
+    export: Annotated[tuple[str, str] | None, typer.Option(
+        metavar="FORMAT DIR", help="Write the history's tables (runs, inputs, counts per "
+        "grouping and group, criteria, gates) to the folder DIR for BI tools; FORMAT is "
+        "parquet.")] = None,
+    fail_on_inconclusive: Annotated[bool, typer.Option(
+        "--fail-on-inconclusive", help="Exit 1 when a drift gate is inconclusive.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print no tables: only drift gates that did not pass.")] = False,
+    exit_zero: Annotated[bool, typer.Option(
+        help="Exit 0 even when a drift gate fails.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Show the runs of a history per gated criterion, and judge drift gates."""
+    try:
+        from .history.drift import parse_drift
+        from .schedule import HistoryOutputs
+        from .schedule import history as show
+
+        for name, value, least in (("--last", last, 0), ("--pool", pool, 1),
+                                   ("--window", window, 0),
+                                   ("--baseline-runs", baseline_runs, 0)):
+            if value is not None and value < least:
+                raise FairauditError(f"{name} {value}: must be a whole number >= {least}")
+        if export is not None and export[0] != "parquet":
+            raise FairauditError(f"--export {export[0]!r}: the format is parquet, as in "
+                                 "--export parquet DIR")
+        code = show(path, HistoryOutputs(json_path, html_path, export, quiet),
+                    exit_zero=exit_zero, fail_on_inconclusive=fail_on_inconclusive,
+                    label=label, last=last or None, pool=pool,
+                    drift=[parse_drift(x) for x in max_increase or ()], window=window or None,
+                    baseline_runs=baseline_runs or None, decide=decide, cusum=cusum,
+                    cusum_limit=cusum_limit)
+    except FairauditError as exc:
+        _fail(str(exc))
+        code = Exit.CANNOT_AUDIT
+    except Exception as exc:  # a crash must never read as a pass or a drift failure
+        _crash(exc, debug)
+        code = Exit.INTERNAL
+    raise typer.Exit(int(code))
+
+
+@app.command("batch")
+def batch_(
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="Batch spec (TOML): shared settings at the top, then one [[audit]] "
+        "table per audit.", show_default=False)],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", metavar="DATE", help="The as-of date of every audit, YYYY-MM-DD; fills "
+        "{date} in inputs.  [default: the spec's as_of, else every date a {date} input "
+        "finds, else today, UTC]")] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="NAME", help="Run only the audit of this name; repeatable.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress lines; the summary table and errors only.")
+    ] = False,
+    exit_zero: Annotated[bool, typer.Option(
+        help="Exit 0 even when a gate fails (audits that could not run still exit 2).")
+    ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Run many audits (a list with shared defaults), each recorded; a summary table, and
+    the worst exit code (2 over 1 over 0)."""
+    try:
+        from .schedule import batch
+
+        if as_of is not None:
+            from .history.store import parse_as_of
+
+            as_of = parse_as_of(as_of)
+        code = batch(spec, as_of, only or (), exit_zero, quiet, debug)
+    except FairauditError as exc:
+        _fail(str(exc))
+        code = Exit.CANNOT_AUDIT
+    except Exception as exc:  # a crash must never read as a pass
         _crash(exc, debug)
         code = Exit.INTERNAL
     raise typer.Exit(int(code))

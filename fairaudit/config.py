@@ -392,6 +392,12 @@ def load_file(path: str) -> dict[str, Any]:
         prefix = "tool.fairaudit."
     else:
         prefix = ""
+    return check_values(data, path, prefix)
+
+
+def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str, Any]:
+    """Settings read from a file (a config file, or an audit of a batch spec), checked key
+    by key; ``prefix`` is where they sit in the file, for messages."""
     for key, value in data.items():
         if key not in _KEYS:
             near = closest(key, list(_KEYS))

@@ -18,7 +18,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec")),
+    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec",
+                    "atomic")),
     ("readers", ("sources", "readers", "decode")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),
@@ -28,8 +29,9 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("config", ("config",)),
     ("gates", ("gates",)),
     ("engine", ("counting", "engine", "reference")),
+    ("history", ("history", "history.*", "batch")),
     ("reporters", ("report", "report.*")),
-    ("interface", ("cli", "docgen", "__main__", "")),
+    ("interface", ("cli", "docgen", "schedule", "__main__", "")),
 ]
 
 

@@ -1,0 +1,96 @@
+"""A :class:`CountTable` as JSON and back, with every group value keeping its type.
+
+Group values are what a column held: text, whole numbers, floats, booleans,
+dates and times, decimals, bytes, or missing. JSON alone would read ``1`` and
+``"1"`` back alike, and a date as text, so each value is written as a pair
+``[type, value]``: ``["str", "a"]``, ``["int", 3]``, ``["float", "0.5"]``
+(``repr``, so that infinities survive), ``["bool", true]``, ``["null", null]``,
+``["date", "2024-05-01"]``, ``["datetime", ISO 8601]``, ``["time", ISO 8601]``,
+``["timedelta", [days, seconds, microseconds]]``, ``["decimal", "1.50"]``,
+``["bytes", hex]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..counts import CountTable
+from ..errors import FairauditError
+
+
+class CodecError(FairauditError):
+    """A value that cannot be stored, or a stored value that cannot be read."""
+
+
+def encode_value(value: Any) -> list[Any]:
+    """One group value as ``[type, value]``."""
+    if value is None:
+        return ["null", None]
+    if isinstance(value, bool):
+        return ["bool", value]
+    if isinstance(value, (int, np.integer)):
+        return ["int", int(value)]
+    if isinstance(value, (float, np.floating)):
+        return ["float", repr(float(value))]
+    if isinstance(value, str):
+        return ["str", value]
+    if isinstance(value, dt.datetime):
+        return ["datetime", value.isoformat()]
+    if isinstance(value, dt.date):
+        return ["date", value.isoformat()]
+    if isinstance(value, dt.time):
+        return ["time", value.isoformat()]
+    if isinstance(value, dt.timedelta):
+        return ["timedelta", [value.days, value.seconds, value.microseconds]]
+    if isinstance(value, decimal.Decimal):
+        return ["decimal", str(value)]
+    if isinstance(value, (bytes, bytearray)):
+        return ["bytes", bytes(value).hex()]
+    raise CodecError(f"a group value of type {type(value).__name__} ({value!r}) cannot be "
+                     "stored in a history; cast the group column to text")
+
+
+_DECODE: dict[str, Callable[[Any], Any]] = {
+    "null": lambda v: None,
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "str": str,
+    "datetime": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+    "timedelta": lambda v: dt.timedelta(days=v[0], seconds=v[1], microseconds=v[2]),
+    "decimal": decimal.Decimal,
+    "bytes": bytes.fromhex,
+}
+
+
+def decode_value(pair: Sequence[Any]) -> Any:
+    try:
+        kind, value = pair
+        return _DECODE[kind](value)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CodecError(f"stored group value {pair!r} cannot be read ({exc})") from None
+
+
+def encode_levels(table: CountTable) -> list[list[list[Any]]]:
+    return [[encode_value(v) for v in levels] for levels in table.levels]
+
+
+def decode_table(columns: Sequence[str], cell_names: Sequence[str],
+                 levels: Sequence[Sequence[Sequence[Any]]], keys: Sequence[Sequence[int]],
+                 cells: Sequence[Sequence[int]]) -> CountTable:
+    """The table back from its stored parts (keys and cells one row a group)."""
+    n = len(columns)
+    return CountTable(
+        columns=tuple(columns),
+        cell_names=tuple(cell_names),
+        levels=tuple(tuple(decode_value(v) for v in column) for column in levels),
+        keys=np.asarray(keys, dtype=np.int64).reshape(len(keys), n),
+        cells=np.asarray(cells, dtype=np.int64).reshape(len(cells), len(cell_names)),
+    )
