@@ -209,7 +209,7 @@ class ReportTable:
             else:
                 t.add_column(header, justify=col.justify, width=fixed,
                              overflow=ellipsis if col.kind == "label" else "fold",
-                             max_width=col.max_width)
+                             min_width=col.min_width or None, max_width=col.max_width)
         for row in self.rows:
             t.add_row(*[_text(row.cells[i], i in stacked, self.columns[i].kind)
                         for i in sizes], style=row.style or None, end_section=row.end_section)
@@ -246,7 +246,7 @@ def _text(cell: Cell, stacked: bool, kind: Kind) -> Text:
     text = cell.text(stacked) if isinstance(cell, Pair) else \
         cell if isinstance(cell, Text) else Text(cell)
     if kind == "label":
-        # one line, cut short, in a column that rich may still narrow
+        # one line, cut short at the width of its column (its header may still wrap)
         text = text.copy()
         text.no_wrap = True
     return text
