@@ -16,10 +16,8 @@ from fairaudit.decode import Roles
 from tests.conftest import COMPAS_CSV, COMPAS_PARQUET, ROOT
 
 # the DataFrame and oracle libraries, scipy (Clopper-Pearson only), the HTML
-# report's matplotlib and jinja2, pydantic (which newer typer releases load), and
-# rich (the progress bar's, loaded only when a bar is shown; the tables are our own)
-HEAVY = {"pandas", "sklearn", "fairlearn", "scipy", "matplotlib", "jinja2", "pydantic",
-         "rich"}
+# report's matplotlib and jinja2, and pydantic (which newer typer releases load)
+HEAVY = {"pandas", "sklearn", "fairlearn", "scipy", "matplotlib", "jinja2", "pydantic"}
 COMPAS_ARGS = ["--label", "two_year_recid", "--prediction", "prediction",
                "-g", "race", "-g", "sex", "-g", "age_cat"]
 

@@ -125,6 +125,22 @@ def test_user_strings_are_shown_as_text():
     assert "\x1b" not in text
 
 
+def test_a_control_sequence_in_the_data_never_reaches_a_terminal(env):
+    import pandas as pd
+
+    n = 40
+    df = pd.DataFrame({"y": [0, 1] * n, "p": [1, 1, 0, 1] * (n // 2),
+                       "g\x1b[31m": ["\x1b[2Jclear", "\x1b]0;title\aok"] * n})
+    result = fairaudit.audit(df, label="y", prediction="p", groups=["g\x1b[31m"],
+                             max_gap={"demographic_parity": 0.01})
+    text = _render(result, _Terminal(), width=100)
+    assert COLOURS.search(text)  # in colour, on a terminal
+    # the only escape codes are the report's own styles
+    assert re.sub(r"\x1b\[[0-9;]*m", "", text).count("\x1b") == 0
+    assert "│ \ufffd[2Jclear\x1b[36m (ref)" in text and "│ \ufffd]0;titleok " in text
+    assert "\x1b[1;3mg\ufffd[31m\x1b[0m" in text  # the grouping's name, in the title
+
+
 # -- the groups a large grouping shows -------------------------------------------------
 
 

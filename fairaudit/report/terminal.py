@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Literal, TextIO
+
+from rich.console import Console
+from rich.text import Text
 
 from ..metrics import METRIC_BY_NAME
 from ..result import (
@@ -18,7 +21,7 @@ from ..result import (
     Rate,
 )
 from . import view
-from .table import BOLD, BOLD_RED, CYAN, DIM, GREEN, YELLOW, Column, Printer, Table, Text, clean
+from .layout import Column, Pair, ReportTable, clean
 
 # FNR is 1 - TPR (and its interval TPR's mirrored), so the table leaves it to the JSON
 KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy")
@@ -40,19 +43,16 @@ def _ci(ci: Interval | None) -> str:
 
 def _rate_cell(r: Rate) -> Text:
     """The value, and its interval on a second line, so the table stays narrow."""
-    text = Text(_pct(r.value), keep=True)
+    text = Text(_pct(r.value))
     if r.value is not None and r.ci is not None:
-        text.append("\n").append(_ci(r.ci), DIM, keep=True)
+        text.append("\n").append(_ci(r.ci), style="dim")
     return text
 
 
-def _with_ci(x: float | None, ci: Interval | None) -> Text:
-    """``0.397 [0.371, 0.424]``, a dash when undefined; a narrow table may wrap it
-    between the value and its interval, never inside either."""
-    text = Text(_pct(x), keep=True)
-    if x is not None and ci is not None:
-        text.append(" ").append(_ci(ci), keep=True)
-    return text
+def _with_ci(x: float | None, ci: Interval | None) -> Pair:
+    """``0.397 [0.371, 0.424]``, a dash when undefined; a narrow table puts the
+    interval under the value, and breaks neither."""
+    return Pair(_pct(x), _ci(ci) if x is not None else "")
 
 
 def _p(x: float | None) -> str:
@@ -70,38 +70,40 @@ def shown_groups(g: GroupingResult, metrics: Sequence[str]) -> list[GroupResult]
     return [f.group(i) for i in view.shown(g, metrics)]
 
 
-def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], subset: str = "") -> Table:
+def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], subset: str = ""
+                    ) -> ReportTable:
     shown = [m for m in KEY_METRICS if m in metrics]
     rows = shown_groups(g, shown)
-    title = Text(subset).append(clean(g.name), BOLD).append(
+    title = Text(subset, style="italic").append(clean(g.name), style="bold").append(
         f"  (reference: {clean(g.reference)}, {g.reference_rule})")
     if len(rows) < len(g.figures):
         title.append(f"\n{len(rows)} of {len(g.figures):,} groups: the reference, the highest "
                      "and lowest of each rate, the largest (--json and --html list every group)")
     columns = [Column("group", max_width=48, repeat=True),
-               Column("rows", "right", no_wrap=True, min_width=5),
-               Column("share", "right", no_wrap=True, min_width=5)]
-    columns += [Column(SHORT.get(m, METRIC_BY_NAME[m].title), "right", no_wrap=True,
+               Column("rows", "right", "numbers", min_width=5),
+               Column("share", "right", "numbers", min_width=5)]
+    columns += [Column(SHORT.get(m, METRIC_BY_NAME[m].title), "right", "numbers",
                        min_width=14) for m in shown]
-    t = Table(title, columns)
+    t = ReportTable(title, columns)
     for grp in rows:
         name = Text(clean(grp.label))
         if grp.is_reference:
-            name.append(" (ref)", CYAN)
+            name.append(" (ref)", style="cyan")
         if grp.small:
-            name.append(" (small)", YELLOW)
+            name.append(" (small)", style="yellow")
         t.add_row(name, f"{grp.count:,}", f"{grp.share:.1%}",
                   *[_rate_cell(grp.metrics[m]) for m in shown],
-                  style=DIM if grp.small else "")
-    t.add_row(Text("overall", BOLD), f"{sum(g.figures.counts):,}", "100.0%",
+                  style="dim" if grp.small else "")
+    t.add_row(Text().append("overall", style="bold"), f"{sum(g.figures.counts):,}", "100.0%",
               *[_rate_cell(g.overall[m]) for m in shown], end_section=True)
     return t
 
 
-def _criteria_table(g: GroupingResult) -> Table:
-    t = Table(f"criteria across {clean(g.name)}", [
-        Column("criterion", repeat=True), Column("difference", "right"), Column("ratio", "right"),
-        Column("p adj.", "right", no_wrap=True), Column("groups", "right", no_wrap=True)])
+def _criteria_table(g: GroupingResult) -> ReportTable:
+    t = ReportTable(f"criteria across {clean(g.name)}", [
+        Column("criterion", repeat=True), Column("difference", "right", "numbers"),
+        Column("ratio", "right", "numbers"), Column("p adj.", "right", "numbers"),
+        Column("groups", "right", "numbers")])
     for name, gap in g.criteria.items():
         t.add_row(name, _with_ci(gap.difference, gap.ci_difference),
                   _with_ci(gap.ratio, gap.ci_ratio), _p(gap.p_adjusted),
@@ -130,20 +132,20 @@ def _too_small(g: GroupingResult) -> list[str]:
     return lines
 
 
-_STATUS = {"pass": ("PASS", GREEN), "fail": ("FAIL", BOLD_RED),
-           "inconclusive": ("INCONCLUSIVE", YELLOW), "skipped": ("SKIPPED", YELLOW)}
+_STATUS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"),
+           "inconclusive": ("INCONCLUSIVE", "yellow"), "skipped": ("SKIPPED", "yellow")}
 
 
-def _gate_table(gates: tuple[GateResult, ...]) -> Table:
+def _gate_table(gates: tuple[GateResult, ...]) -> ReportTable:
     numbers = ("value", "interval", "threshold")
-    t = Table("gates", [Column(col, "right", no_wrap=True) if col in numbers
-                        else Column(col, repeat=col in ("grouping", "criterion"))
-                        for col in ("grouping", "criterion", "gate", *numbers, "rule",
-                                    "status")])
+    t = ReportTable("gates", [Column(col, "right", "numbers") if col in numbers
+                              else Column(col, repeat=col in ("grouping", "criterion"))
+                              for col in ("grouping", "criterion", "gate", *numbers, "rule",
+                                          "status")])
     for g in gates:
         criterion = g.criterion if g.feature is None else f"{g.feature} out of range"
         note = g.reason or (f"worst: {g.group}" if g.group and g.status == "fail" else None)
-        status = Text(*_STATUS[g.status])
+        status = Text().append(*_STATUS[g.status])
         if note:
             status.append(f" ({clean(note)})")
         t.add_row(clean(g.grouping), clean(criterion), g.kind, _pct(g.value),
@@ -151,17 +153,17 @@ def _gate_table(gates: tuple[GateResult, ...]) -> Table:
     return t
 
 
-def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
-    t = Table(Text("ranges across ").append(clean(r.name), BOLD), [
-        Column("group", no_wrap=True, max_width=40, ellipsis=True, repeat=True),
-        Column("rows", "right", no_wrap=True), Column("in all ranges", "right", no_wrap=True),
+def _range_table(r: RangeGrouping, numeric: set[str]) -> ReportTable:
+    t = ReportTable(Text("ranges across ", style="italic").append(clean(r.name), style="bold"), [
+        Column("group", kind="label", max_width=40, repeat=True),
+        Column("rows", "right", "numbers"), Column("in all ranges", "right", "numbers"),
         Column("feature", repeat=True),
-        *[Column(col, "right", no_wrap=True)
+        *[Column(col, "right", "numbers")
           for col in ("below", "above", "not allowed", "missing")]])
     for grp in r.groups:
         name = Text(clean(grp.label))
         if grp.small:
-            name.append(" (small)", YELLOW)
+            name.append(" (small)", style="yellow")
         for i, (feature, c) in enumerate(grp.features.items()):
             bounded = feature in numeric
             first = i == 0
@@ -172,14 +174,14 @@ def _range_table(r: RangeGrouping, numeric: set[str]) -> Table:
                       "" if bounded else _rate_cell(c.not_allowed_share),
                       _rate_cell(c.missing_share),
                       end_section=i == len(grp.features) - 1,
-                      style=DIM if grp.small else "")
+                      style="dim" if grp.small else "")
     return t
 
 
-def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
-    t = Table(f"criteria across {clean(all_rows.name)}: all rows and trusted rows", [
+def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> ReportTable:
+    t = ReportTable(f"criteria across {clean(all_rows.name)}: all rows and trusted rows", [
         Column("criterion", repeat=True),
-        *[Column(col, "right", no_wrap=True)
+        *[Column(col, "right", "numbers")
           for col in ("difference", "difference, trusted", "ratio", "ratio, trusted")]])
     for name, gap in trusted.criteria.items():
         full = all_rows.criteria[name]
@@ -188,7 +190,7 @@ def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> Table:
     return t
 
 
-def _ranges_section(p: Printer, result: AuditResult, ranges: RangeReport) -> None:
+def _ranges_section(p: _Report, result: AuditResult, ranges: RangeReport) -> None:
     numeric = {s.feature for s in ranges.specs if s.kind == "numeric"}
     specs = ", ".join(f"{s.feature} {s.describe()}" for s in ranges.specs)
     o = ranges.overall
@@ -219,33 +221,48 @@ def _terminal_width(out: TextIO) -> int:
         return shutil.get_terminal_size().columns
 
 
-def _printer(out: TextIO, width: int | None, color: bool | None) -> Printer:
+class _Report:
+    """The console the report goes to and its width: lines of text, and tables."""
+
+    def __init__(self, console: Console, width: int) -> None:
+        self.console = console
+        self.width = width
+
+    def print(self, text: str = "") -> None:
+        # a Text, never a str, which rich would read as markup and emoji codes
+        self.console.print(Text(text))
+
+    def table(self, table: ReportTable) -> None:
+        table.print(self.console, self.width)
+
+
+def _report(out: TextIO, width: int | None, color: bool | None) -> _Report:
     """Escape codes when ``color`` is set, or left unset and ``out`` is a terminal (or
     ``FORCE_COLOR`` is set) that is not ``TERM=dumb``; ``NO_COLOR`` then drops the colours
-    and keeps bold, dim and italic."""
+    and keeps bold, dim and italic. rich reads those variables itself."""
     try:
         tty = out.isatty()
     except ValueError:  # closed
         tty = False
-    env = os.environ
     if width is None:
         width = _terminal_width(out) if tty else PIPE_WIDTH
-    if color is None:
-        styles = (tty or env.get("FORCE_COLOR", "") != "") and \
-            env.get("TERM", "").lower() not in ("dumb", "unknown")
-        colours = env.get("NO_COLOR", "") == ""
-    else:
-        styles = colours = color
-    encoding = (getattr(out, "encoding", None) or "utf-8").lower()
-    return Printer(width, styles=styles, colours=colours,
-                   ascii_only=not encoding.startswith("utf"))
+    # the colours used are the 16 standard ones, the same in every colour system
+    system: Literal["auto", "standard"] | None = "auto" if color is None else \
+        "standard" if color else None
+    # rich takes a dumb terminal to be 80 columns wide unless given a height too; the
+    # report has no use for the height
+    console = Console(file=out, width=width, height=25, color_system=system,
+                      force_terminal=color,
+                      no_color=None if color is None else not color, highlight=False,
+                      markup=False, emoji=False, force_jupyter=False, soft_wrap=False)
+    return _Report(console, width)
 
 
 def render(result: AuditResult, out: TextIO, *, width: int | None = None,
            color: bool | None = None) -> None:
     """Write the report to ``out``: ``width`` cells wide (the terminal's, or
     :data:`PIPE_WIDTH` when ``out`` is not a terminal), in colour on a terminal."""
-    p = _printer(out, width, color)
+    p = _report(out, width, color)
     prov = result.provenance
     files = f"{len(prov.files)} file{'s' if len(prov.files) != 1 else ''}"
     dropped = sum(prov.dropped.values())
@@ -274,7 +291,6 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         p.print(f"(small): fewer than {result.min_group_size} rows; shown, but left out "
                 "of gaps and gates")
     p.print(verdict_line(result))
-    out.write(p.getvalue())
 
 
 def verdict_line(result: AuditResult) -> str:
