@@ -200,4 +200,4 @@ def test_a_grouping_of_many_groups_shows_its_extremes_whatever_the_ties():
 
 def test_a_small_grouping_shows_every_group_it_has(compas):
     race = compas.grouping("race")
-    assert terminal.shown_groups(race, list(terminal.KEY_METRICS)) == list(race.groups)
+    assert terminal.shown_groups(race, list(compas.catalog.terminal)) == list(race.groups)

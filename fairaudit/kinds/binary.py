@@ -18,7 +18,8 @@ from .base import CellIndex, OutcomeKind, Settings
 if TYPE_CHECKING:
     import pyarrow as pa
 
-# the per-group tables: the terminal has room for fewer columns than a page
+# the per-group tables: the terminal has room for fewer columns than a page, and FNR is
+# 1 - TPR (its interval TPR's mirrored), so the terminal leaves it to pages and the JSON
 SHOWN = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
 TERMINAL = ("base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy")
 CHARTED = ("selection_rate", "tpr", "fpr", "precision", "accuracy")

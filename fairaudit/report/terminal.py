@@ -9,7 +9,6 @@ from typing import Literal, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from ..metrics import METRIC_BY_NAME
 from ..result import (
     AuditResult,
     GateResult,
@@ -23,8 +22,6 @@ from ..result import (
 from . import view
 from .layout import Column, Pair, ReportTable, clean
 
-# FNR is 1 - TPR (and its interval TPR's mirrored), so the table leaves it to the JSON
-KEY_METRICS = ("base_rate", "selection_rate", "tpr", "fpr", "precision", "accuracy")
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
          "accuracy": "acc"}
 DASH = "-"
@@ -64,15 +61,21 @@ def _p(x: float | None) -> str:
 MAX_SMALL_LINES = 20
 
 
+def _title(result: AuditResult, name: str) -> str:
+    m = result.catalog.metric(name)
+    return m.title if m else name
+
+
 def shown_groups(g: GroupingResult, metrics: Sequence[str]) -> list[GroupResult]:
     """The groups the table shows (:func:`view.shown`); only those are built."""
     f = g.figures
     return [f.group(i) for i in view.shown(g, metrics)]
 
 
-def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], subset: str = ""
+def _grouping_table(g: GroupingResult, result: AuditResult, subset: str = ""
                     ) -> ReportTable:
-    shown = [m for m in KEY_METRICS if m in metrics]
+    # the metrics each outcome kind says the terminal shows, those this grouping has
+    shown = [m for m in result.catalog.terminal if m in g.gaps]
     rows = shown_groups(g, shown)
     title = Text(subset, style="italic").append(clean(g.name), style="bold").append(
         f"  (reference: {clean(g.reference)}, {g.reference_rule})")
@@ -82,8 +85,8 @@ def _grouping_table(g: GroupingResult, metrics: tuple[str, ...], subset: str = "
     columns = [Column("group", max_width=48, repeat=True),
                Column("rows", "right", "numbers", min_width=5),
                Column("share", "right", "numbers", min_width=5)]
-    columns += [Column(SHORT.get(m, METRIC_BY_NAME[m].title), "right", "numbers",
-                       min_width=14) for m in shown]
+    columns += [Column(SHORT.get(m, _title(result, m)), "right", "numbers", min_width=14)
+                for m in shown]
     t = ReportTable(title, columns)
     for grp in rows:
         name = Text(clean(grp.label))
@@ -204,7 +207,7 @@ def _ranges_section(p: _Report, result: AuditResult, ranges: RangeReport) -> Non
         p.table(_range_table(r, numeric))
     for full, trusted in zip(result.groupings, result.trusted, strict=True):
         p.print()
-        p.table(_grouping_table(trusted, result.metrics, subset="trusted rows: "))
+        p.table(_grouping_table(trusted, result, subset="trusted rows: "))
         p.table(_compare_table(full, trusted))
 
 
@@ -273,7 +276,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
     p.print(line)
     for g in result.groupings:
         p.print()
-        p.table(_grouping_table(g, result.metrics))
+        p.table(_grouping_table(g, result))
         p.table(_criteria_table(g))
         small = _too_small(g)
         if small:
