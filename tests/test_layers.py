@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("version", "errors", "collector", "arrays", "rangespec")),
-    ("readers", ("sources", "readers", "decode")),
+    ("readers", ("remote", "sources", "readers", "decode")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),
     ("result", ("result",)),
