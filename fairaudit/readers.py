@@ -114,7 +114,8 @@ def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None,
     done = 0
     shared = []
     for p in out:
-        end = (p.first_row - 1 + (p.rows or 0)) * src.size // max(total, 1)
+        end = src.size if p is out[-1] else \
+            (p.first_row - 1 + (p.rows or 0)) * src.size // max(total, 1)
         shared.append(Part(p.src, p.first_row, p.rows, end - done, p.row_groups, metadata))
         done = end
     return shared
