@@ -27,7 +27,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("kinds", ("kinds", "kinds.*")),
     ("config", ("config",)),
     ("gates", ("gates",)),
-    ("engine", ("counting", "engine", "reference")),
+    ("engine", ("counting", "backends", "backends.*", "engine", "reference")),
     ("reporters", ("report", "report.*")),
     ("interface", ("cli", "docgen", "__main__", "")),
 ]
