@@ -138,19 +138,17 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
     return work.table(acc), rows
 
 
-def count_part(part: readers.Part, work: _Pass, use_threads: bool = False
-               ) -> tuple[CountTable, int]:
-    """Count one part on the calling thread, into a table of its own; also its rows.
+def count_part(part: readers.Part, work: _Pass, acc: Accumulator,
+               use_threads: bool = False) -> int:
+    """Count one part on the calling thread into ``acc``; return its rows.
 
-    The table is laid out as :meth:`_Pass.accumulator` counts (before each kind
-    unpacks its cells): add such tables with ``Accumulator.add_table`` into
-    ``work.accumulator()``, then ``work.table(acc)``, as :func:`count_files` does
-    with the tables of its threads. This is what a worker of a distributed
-    backend runs, where the part is stored.
+    ``acc`` is ``work.accumulator()``, shared by the parts counted here; its
+    table (laid out as counted, before each kind unpacks its cells) adds to
+    others with ``Accumulator.add_table``, and ``work.table(acc)`` unpacks the
+    sum, as :func:`count_files` does with the tables of its threads. This is what
+    a worker of a distributed backend runs, where the part is stored.
     """
-    acc = work.accumulator()
-    rows = _count_part(part, work, acc, _Tracker(None, 0), use_threads, readers.Cores(1))
-    return acc.table(), rows
+    return _count_part(part, work, acc, _Tracker(None, 0), use_threads, readers.Cores(1))
 
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],

@@ -144,6 +144,7 @@ def test_the_dask_engine_gives_the_in_process_counts_and_figures(dataset, cluste
     assert [f.rows for f in remote.files] == list(SIZES)
     assert all(len(f.sha256) == 64 for f in remote.files)  # taken on the workers
     assert traffic.files == traffic.parts == len(SIZES)
+    assert traffic.tasks < traffic.parts  # the small files are counted a run a task
     assert traffic.count_bytes > 0
     if name == "stores":
         assert len(local.table.levels[0]) > 9_900  # nearly every store, and a missing one
@@ -329,7 +330,7 @@ def fragile() -> Any:
         yield running
 
 
-def _die_once(marker: str, target: str, part: Any, work: Any) -> Any:
+def _die_once(marker: str, target: str, part: Any, work: Any, acc: Any) -> int:
     """Count the part, but first kill this worker the first time it counts ``target``."""
     if part.src.path.endswith(target) and part.first_row == 1:
         try:
@@ -340,24 +341,24 @@ def _die_once(marker: str, target: str, part: Any, work: Any) -> Any:
             os.write(fd, str(os.getpid()).encode())
             os.close(fd)
             os._exit(1)  # the worker process dies mid-task, as one killed by the OS would
-    return on_dask._count(part, work)  # on the worker: the engine's own task
+    return on_dask._count_into(part, work, acc)  # on the worker: the engine's own
 
 
-def _die_always(deaths: str, target: str, part: Any, work: Any) -> Any:
+def _die_always(deaths: str, target: str, part: Any, work: Any, acc: Any) -> int:
     if part.src.path.endswith(target):
         with open(deaths, "a") as f:
             f.write(f"{os.getpid()}\n")
         os._exit(1)
-    return on_dask._count(part, work)
+    return on_dask._count_into(part, work, acc)
 
 
 def test_a_worker_killed_mid_audit_leaves_the_figures_exact(dataset, fragile, tmp_path,
                                                              monkeypatch):
     marker = tmp_path / "killed"
     monkeypatch.setattr(on_dask, "TASK_ROWS", 10_000)  # many parts, some done before
-    monkeypatch.setattr(on_dask, "_count",
+    monkeypatch.setattr(on_dask, "_count_into",
                         functools.partial(_die_once, str(marker), "part-05.parquet"))
-    settings = dict(AUDITS["ranges"], bootstrap=0)
+    settings = dict(AUDITS["ranges"], bootstrap=0, decide="point")
     _local, remote, traffic = _both(dataset, settings, fragile.scheduler_address)
     killed = int(marker.read_text())
     assert not psutil.pid_exists(killed) or psutil.Process(killed).status() == "zombie"
@@ -369,13 +370,13 @@ def test_a_worker_killed_mid_audit_leaves_the_figures_exact(dataset, fragile, tm
 def test_a_part_that_kills_every_worker_fails_the_audit_in_one_line(dataset, fragile,
                                                                      tmp_path, monkeypatch):
     deaths = tmp_path / "deaths"
-    monkeypatch.setattr(on_dask, "_count",
+    monkeypatch.setattr(on_dask, "_count_into",
                         functools.partial(_die_always, str(deaths), "part-04.parquet"))
     result = invoke("run", dataset, "--label", "y", "--prediction", "yhat", "--group", "band",
                     "--engine", "dask", "--scheduler", fragile.scheduler_address)
-    # the part's task, or one queued beside it on the same workers, is the one given up on
-    line = assert_cannot_audit(result, ": Dask workers died each time they ran the task "
-                               "counting part 1 (out of memory, or killed)")
+    # the file's task, or one queued beside it on the same workers, is the one given up on
+    line = assert_cannot_audit(result, ": Dask workers died each time they ran the task ",
+                               "(out of memory, or killed)")
     assert str(dataset / "part-0") in line
     assert len(deaths.read_text().split()) == 2  # the first run and its one retry
     assert _scheduler_tasks(fragile.scheduler_address) == []
