@@ -408,15 +408,16 @@ BASE = dict(label="y", prediction="yhat", groups=["g"])
 
 
 def test_engine_settings_are_checked():
-    with pytest.raises(ConfigError, match=r"engine 'spark' is not one of: in-process, dask$"):
+    # each message names the setting as it was given (a flag, a key, a keyword argument)
+    with pytest.raises(ConfigError, match=r"engine=? 'spark' is not one of: in-process, dask$"):
         engine.config_from(**BASE, engine="spark")
-    with pytest.raises(ConfigError, match="workers 0 must be a whole number >= 1"):
+    with pytest.raises(ConfigError, match=r"workers=? 0 must be a whole number >= 1"):
         engine.config_from(**BASE, engine="dask", workers=0)
-    with pytest.raises(ConfigError, match="scheduler 'tcp://a b' is not an address"):
+    with pytest.raises(ConfigError, match=r"scheduler=? 'tcp://a b' is not an address"):
         engine.config_from(**BASE, engine="dask", scheduler="tcp://a b")
-    with pytest.raises(ConfigError, match="scheduler is a setting of the Dask engine"):
+    with pytest.raises(ConfigError, match=r"scheduler=? is a setting of the Dask engine"):
         engine.config_from(**BASE, scheduler="tcp://host:8786")
-    with pytest.raises(ConfigError, match="workers sets the size of the local cluster"):
+    with pytest.raises(ConfigError, match=r"workers=? sets the size of the local cluster"):
         engine.config_from(**BASE, engine="dask", scheduler="tcp://host:8786", workers=2)
 
 

@@ -183,7 +183,8 @@ def _files(srcs: Sequence[readers.SourceFile], work: _Pass, ranges: tuple[RangeS
         # the footer is read again by the task that counts a part, on whichever worker
         stripped = tuple(replace(p, metadata=None) for p in found)
         if len(found) == 1:
-            acc = acc or work.accumulator()
+            if acc is None:
+                acc = work.accumulator()
             planned.append((stripped, count_into(found[0], work, acc), work.seen()))
         else:
             planned.append((stripped, None, None))
