@@ -10,9 +10,13 @@ folder of 1,000 small files holds exactly the rows of the 1e7 file.
 
     python benchmarks/generate.py                 # 1e6, 1e7 and the 1,000-file folder
     python benchmarks/generate.py --sizes 1e6 1e7 1e8 --files
+    python benchmarks/generate.py --sizes --no-files --split 1e7x100   # 1e7 rows in 100 files
 
 Files go to benchmarks/data/ (not committed): rows_1e6.parquet, rows_1e7.parquet,
-rows_1e8.parquet, files_1000x10000/part-0000.parquet ...
+rows_1e8.parquet, files_1000x10000/part-0000.parquet ...; ``--split ROWSxFILES``
+writes the first ROWS rows of the export as FILES files of equal size, in
+files_FILESxROWS-PER-FILE/ (files_100x100000 for 1e7x100), in row groups of at
+most one million rows.
 """
 
 from __future__ import annotations
@@ -133,6 +137,29 @@ def write_folder(path: str, n_files: int, rows_per_file: int) -> None:
     os.replace(tmp, path)
 
 
+def write_split(path: str, n_rows: int, n_files: int) -> None:
+    """The first ``n_rows`` rows of the export as ``n_files`` files of equal size."""
+    if n_rows % n_files:
+        raise SystemExit(f"--split: {n_rows:,} rows do not split into {n_files} equal files")
+    per_file = n_rows // n_files
+    tmp = path + ".tmp"
+    os.makedirs(tmp, exist_ok=True)
+    stream = chunks(n_rows)
+    left = pa.Table.from_batches([], schema=SCHEMA)
+    for part in range(n_files):
+        with pq.ParquetWriter(os.path.join(tmp, f"part-{part:04d}.parquet"), SCHEMA,
+                              compression="snappy") as writer:
+            need = per_file
+            while need:
+                if left.num_rows == 0:
+                    left = next(stream)
+                take = left.slice(0, need)
+                writer.write_table(take, row_group_size=CHUNK)
+                need -= take.num_rows
+                left = left.slice(take.num_rows)
+    os.replace(tmp, path)
+
+
 def size_name(n: int) -> str:
     return f"1e{len(str(n)) - 1}" if str(n).strip("0") == "1" else str(n)
 
@@ -144,6 +171,8 @@ def main() -> None:
     ap.add_argument("--files", action="store_true", default=None,
                     help="also write the folder of 1,000 files of 10,000 rows")
     ap.add_argument("--no-files", dest="files", action="store_false")
+    ap.add_argument("--split", nargs="*", default=[], metavar="ROWSxFILES",
+                    help="also write ROWS rows split into FILES files (1e7x100, 1e8x100)")
     ap.add_argument("--out", default=DATA)
     ap.add_argument("--force", action="store_true", help="rewrite files that exist")
     args = ap.parse_args()
@@ -158,6 +187,17 @@ def main() -> None:
         write_file(path, n)
         print(f"{path}: {n:,} rows, {os.path.getsize(path) / 1e6:,.0f} MB, "
               f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    for text in args.split:
+        rows_text, _, files_text = text.lower().partition("x")
+        n, k = int(float(rows_text)), int(files_text)
+        path = os.path.join(args.out, f"files_{k}x{n // k}")
+        if os.path.exists(path) and not args.force:
+            print(f"{path}: exists", file=sys.stderr)
+            continue
+        t0 = time.perf_counter()
+        write_split(path, n, k)
+        print(f"{path}: {k:,} files of {n // k:,} rows, {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr)
     if args.files is not False:
         path = os.path.join(args.out, "files_1000x10000")
         if os.path.exists(path) and not args.force:

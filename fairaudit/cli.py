@@ -172,6 +172,16 @@ def run(
         help="Record each input file's SHA-256 in the report. It reads every byte of every "
              "file, where the audit reads only the columns it needs: about 1.5 CPU-seconds "
              "a 2.6 GB file.  [default: on]")] = None,
+    engine: Annotated[str | None, typer.Option(
+        help="Where the counting runs: in-process, or dask (on a Dask cluster, each worker "
+             "counting its own files and row groups; docs/scale.md).  [default: in-process]")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Address of the Dask scheduler, such as tcp://host:8786.  [default: "
+             "$DASK_SCHEDULER_ADDRESS, else a local cluster is started and stopped]")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes of the local Dask cluster started when there is no "
+             "scheduler.  [default: one a core]")] = None,
     config: Annotated[str | None, typer.Option(
         help="Config file.  [default: ./fairaudit.toml, or [tool.fairaudit] in "
              "./pyproject.toml]")] = None,
@@ -209,7 +219,8 @@ def run(
         from .schedule import run_spec
 
         recording = run_spec(history, as_of, run_label, on_conflict, partition_by)
-        early = _start_digests(inputs, digest)
+        # the Dask engine's workers take the digests, where the data is
+        early = _start_digests(inputs, digest) if engine != "dask" else None
         with early or nullcontext():
             from .config import parse_cutoffs, parse_gate, parse_reference, parse_threshold
             from .rangespec import parse_gate as parse_range_gate
@@ -226,7 +237,7 @@ def run(
                 if intersect else None,
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
                 adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
-                digest=digest,
+                digest=digest, engine=engine, scheduler=scheduler, workers=workers,
                 gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
                 + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
                 ranges=[parse_range(r) for r in range_ or ()],

@@ -30,6 +30,9 @@ else:  # pragma: no cover
 # where keyword settings of the Python API come from, in messages and reports
 API = "audit()"
 
+ENGINES = ("in-process", "dask")
+"""Where the counting pass runs: in this process, or on a Dask cluster (fairaudit.backends.dask)."""
+
 GateKind = Literal["max_gap", "min_ratio"]
 GATE_KINDS: tuple[GateKind, ...] = ("max_gap", "min_ratio")
 
@@ -84,6 +87,10 @@ class AuditConfig:
     fail_on_inconclusive: bool = False
     # the SHA-256 of every input file, for the provenance (it reads every byte)
     digest: bool = True
+    # where the counting runs: the figures are the same on every engine
+    engine: str = "in-process"
+    scheduler: str | None = None  # a Dask scheduler's address; None starts a local cluster
+    workers: int | None = None  # worker processes of that local cluster
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,6 +134,7 @@ class AuditConfig:
         for range_gate in self.range_gates:
             problems += range_gate.problems(self.ranges)
         problems += _statistics_problems(self)
+        problems += _engine_problems(self)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -220,6 +228,8 @@ class AuditConfig:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
             out["gates"]["max_out_of_range"] = {g.key: g.threshold for g in self.range_gates}
+        if self.engine != "in-process":  # how the counts were made, not what they are
+            out.update(engine=self.engine, scheduler=self.scheduler, workers=self.workers)
         return out
 
 
@@ -252,6 +262,29 @@ def _statistics_problems(cfg: AuditConfig) -> list[str]:
     if cfg.decide != "point" and cfg.bootstrap == 0 and cfg.gates:
         out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
                    "bootstrap to a number of replicates such as 1000, or decide = 'point'")
+    return out
+
+
+def _engine_problems(cfg: AuditConfig) -> list[str]:
+    if cfg.engine not in ENGINES:
+        return [f"{cfg._origin('engine')} {cfg.engine!r} is not one of: {', '.join(ENGINES)}"]
+    out = []
+    w = cfg.workers
+    if w is not None and (isinstance(w, bool) or not isinstance(w, int) or w < 1):
+        out.append(f"{cfg._origin('workers')} {w!r} must be a whole number >= 1")
+    s = cfg.scheduler
+    if s is not None and (not isinstance(s, str) or not s.strip() or any(c.isspace() for c in s)):
+        out.append(f"{cfg._origin('scheduler')} {s!r} is not an address; give one such as "
+                   "tcp://scheduler:8786")
+    if cfg.engine != "dask":
+        for key in ("scheduler", "workers"):
+            if getattr(cfg, key) is not None:
+                out.append(f"{cfg._origin(key)} is a setting of the Dask engine; add "
+                           "--engine dask (config: engine = 'dask'), or leave it out")
+    elif s is not None and w is not None:
+        out.append(f"{cfg._origin('workers')} sets the size of the local cluster started "
+                   f"when there is no scheduler, and {cfg._origin('scheduler')} is given; "
+                   "leave one of them out")
     return out
 
 
@@ -344,6 +377,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
+    "engine": str, "scheduler": str, "workers": int,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -358,6 +392,11 @@ _EXPECTED = {
     "bootstrap": "a whole number of replicates", "seed": "a whole number",
     "adjust": "'holm' or 'bh'", "decide": "'point', 'confident-fail' or 'confident-pass'",
     "fail_on_inconclusive": "true or false", "digest": "true or false",
+    "engine": "'in-process' or 'dask' (the counting runs on a Dask cluster: docs/scale.md)",
+    "scheduler": "the address of a Dask scheduler, such as 'tcp://scheduler:8786' "
+                 "(default: $DASK_SCHEDULER_ADDRESS, else a local cluster is started)",
+    "workers": "a whole number of worker processes for the local cluster "
+               "(default: one a core)",
 }
 
 
@@ -403,7 +442,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             near = closest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
-        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed")
+        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers")
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")
@@ -513,6 +552,11 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
         sources[f"ranges.{declared.feature}"] = declared.source
     values["ranges"] = tuple(ranges.values())
     values.setdefault("groups", ())
+    # Dask's own variable names the scheduler when neither the flags nor the file do
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
+    if values.get("engine") == "dask" and "scheduler" not in values and address \
+            and "workers" not in values:
+        values["scheduler"], sources["scheduler"] = address, "DASK_SCHEDULER_ADDRESS"
     return AuditConfig(**values, sources=sources)
 
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -75,6 +76,16 @@ class _Pass:
             families.append((kind.count(batch, where, base), offset))
         acc.add([batch.column(g) for g in self.groups], families)
 
+    def seen(self) -> tuple[Any, ...]:
+        """What each kind remembers across batches (see ``OutcomeKind.seen``)."""
+        return tuple(k.seen() for k in self.kinds)
+
+    def absorb(self, seen: Sequence[Any], file: str) -> None:
+        """Take in what another process's pass over ``file`` remembered, kind by kind."""
+        for kind, state in zip(self.kinds, seen, strict=True):
+            if state is not None:
+                kind.absorb(state, file)
+
     def table(self, acc: Accumulator) -> CountTable:
         counted = acc.table()
         if len(self.kinds) == 1 and self.kinds[0].counted() == self.kinds[0].cells:
@@ -125,6 +136,19 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
     for ps in per_file:
         rows.append(sum(next(it) for _ in ps))
     return work.table(acc), rows
+
+
+def count_part(part: readers.Part, work: _Pass, acc: Accumulator,
+               use_threads: bool = False) -> int:
+    """Count one part on the calling thread into ``acc``; return its rows.
+
+    ``acc`` is ``work.accumulator()``, shared by the parts counted here; its
+    table (laid out as counted, before each kind unpacks its cells) adds to
+    others with ``Accumulator.add_table``, and ``work.table(acc)`` unpacks the
+    sum, as :func:`count_files` does with the tables of its threads. This is what
+    a worker of a distributed backend runs, where the part is stored.
+    """
+    return _count_part(part, work, acc, _Tracker(None, 0), use_threads, readers.Cores(1))
 
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],

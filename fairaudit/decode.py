@@ -10,6 +10,7 @@ probabilities, raise :class:`InputError` naming the file, column and row.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,16 +168,41 @@ class Decoder:
             seen = [v for v, here, pos in zip(levels, present, level_pos[:-1], strict=True)
                     if here and not pos]
         if seen:
-            with self._lock:
-                known = self._others.setdefault(name, set())
-                known.update(seen)
-                if len(known) > 1:
-                    listed = ", ".join(repr(v) for v in sorted(known, key=repr)[:5])
-                    raise InputError(
-                        f"{where.file}: {role} column '{name}' has more than two classes: "
-                        f"{positive!r} (positive) and {listed}; a {role} must take two values"
-                    )
+            self._note(name, role, seen, where.file)
         return is_pos.view(np.uint8), absent
+
+    def _note(self, name: str, role: str, seen: Iterable[Any], file: str) -> None:
+        """Remember the non-positive classes seen in a column; two of them are an error."""
+        with self._lock:
+            known = self._others.setdefault(name, set())
+            known.update(seen)
+            if len(known) > 1:
+                listed = ", ".join(repr(v) for v in sorted(known, key=repr)[:5])
+                raise InputError(
+                    f"{file}: {role} column '{name}' has more than two classes: "
+                    f"{self.roles.positive_label!r} (positive) and {listed}; a {role} must "
+                    "take two values"
+                )
+
+    def seen(self) -> dict[str, set[Any]]:
+        """The non-positive classes seen so far, per column (with --positive-label)."""
+        with self._lock:
+            return {name: set(values) for name, values in self._others.items()}
+
+    def absorb(self, seen: Mapping[str, set[Any]], file: str) -> None:
+        """Add the classes another decoder saw (in ``file``), checking them as its own."""
+        for name, values in seen.items():
+            role = "label" if name == self.roles.label else "prediction"
+            self._note(name, role, values, file)
+
+    def __getstate__(self) -> dict[str, Any]:  # a lock does not travel to another process
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def _score(self, col: pa.Array | pa.ChunkedArray, name: str, where: Where
                ) -> tuple[npt.NDArray[np.uint8], BoolArray | None]:

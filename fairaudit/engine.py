@@ -101,6 +101,8 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
         data = list(config.inputs)
     if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
         data = [data]
+    if config.engine == "dask":
+        return _count_on_dask(data, config, on_progress, digests)
     if isinstance(data, (list, tuple)):
         files = readers.resolve([str(p) for p in data])
         # the digests are taken on another thread while the files are counted; the
@@ -134,6 +136,21 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
     return Counted(table, infos)
 
 
+def _count_on_dask(data: Any, config: AuditConfig, on_progress: ProgressFn | None,
+                   digests: readers.Digests | None) -> Counted:
+    """The same counts, from a Dask cluster's workers (:mod:`fairaudit.backends.dask`)."""
+    if digests is not None:
+        with digests:  # the workers take the digests, where the data is: stop this hashing
+            pass
+    if not isinstance(data, (list, tuple)):
+        raise UsageError(f"engine 'dask' counts files where they are stored; give paths, "
+                         f"globs, folders or URLs, not a {type(data).__name__} (or use "
+                         "engine 'in-process')")
+    from .backends import dask
+
+    table, files, _ = dask.count([os.fspath(p) for p in data], config,
+                                 on_progress=on_progress)
+    return Counted(table, files)
 
 
 def config_from(**settings: Any) -> AuditConfig:

@@ -23,6 +23,10 @@ class InputError(FairauditError):
     """An input file, column or value that cannot be audited."""
 
 
+class EngineError(FairauditError):
+    """The engine the audit runs on (a Dask cluster) could not count the inputs."""
+
+
 def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     """The candidate most like ``name``, for "did you mean" hints."""
     import difflib

@@ -9,12 +9,15 @@ loads a whole file into memory. Every problem with a file becomes one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from . import remote
 from .errors import InputError, column_hint
 from .sources import Cores, Digests, Format, SourceFile, file_format, resolve, sha256
 
@@ -40,14 +43,15 @@ def _open(src: SourceFile) -> tuple[list[str], pq.FileMetaData | None]:
             if src.size == 0:
                 raise InputError(f"{src.path}: the file is empty (0 bytes); "
                                  "it is not a parquet file")
-            with pq.ParquetFile(src.path) as f:
+            with _parquet_file(src.path) as f:
                 return list(f.schema_arrow.names), f.metadata
         if src.size == 0:
             raise InputError(_EMPTY_CSV.format(path=src.path))
         # a ragged row is reported later, by the data pass, which can say where it is
-        with pacsv.open_csv(src.path, read_options=pacsv.ReadOptions(block_size=1 << 16),
-                            parse_options=pacsv.ParseOptions(
-                                delimiter=_delimiter(src), invalid_row_handler=_skip)) as r:
+        with ExitStack() as stack, pacsv.open_csv(
+                _csv_input(src.path, stack), read_options=pacsv.ReadOptions(block_size=1 << 16),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=_delimiter(src), invalid_row_handler=_skip)) as r:
             return list(r.schema.names), None
     except InputError:
         raise
@@ -110,7 +114,8 @@ def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None,
     done = 0
     shared = []
     for p in out:
-        end = (p.first_row - 1 + (p.rows or 0)) * src.size // max(total, 1)
+        end = src.size if p is out[-1] else \
+            (p.first_row - 1 + (p.rows or 0)) * src.size // max(total, 1)
         shared.append(Part(p.src, p.first_row, p.rows, end - done, p.row_groups, metadata))
         done = end
     return shared
@@ -150,8 +155,8 @@ def _parquet(part: Part, columns: Sequence[str], dictionary: Sequence[str], use_
         return
     rows = part.rows or 0
     done = 0
-    with pq.ParquetFile(part.src.path, metadata=part.metadata,
-                        read_dictionary=list(dictionary)) as f:
+    with _parquet_file(part.src.path, metadata=part.metadata,
+                       read_dictionary=list(dictionary)) as f:
         for batch in f.iter_batches(batch_size=batch_rows, row_groups=list(part.row_groups),
                                     columns=list(columns), use_threads=use_threads):
             done += batch.num_rows
@@ -172,7 +177,7 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str], use
     types: dict[str, pa.DataType] = {c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}
     late: list[str] = []  # columns empty in the first block, typed batch by batch instead
     # the raw file's position tells how far the (compressed) input has been read
-    raw = pa.OSFile(src.path)
+    raw = _raw(src.path)
     stream = pa.CompressedInputStream(raw, "gzip") if src.path.lower().endswith(".gz") else raw
     try:
         for attempt in range(2):
@@ -194,7 +199,7 @@ def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str], use
             reader.close()
             stream.close()
             raw.close()
-            raw = pa.OSFile(src.path)
+            raw = _raw(src.path)
             stream = pa.CompressedInputStream(raw, "gzip") \
                 if src.path.lower().endswith(".gz") else raw
             late = empty
@@ -241,6 +246,34 @@ def _typed(batch: pa.RecordBatch, names: Sequence[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
+@contextmanager
+def _parquet_file(path: str, **options: Any) -> Iterator[pq.ParquetFile]:
+    """A parquet file by its path, or by its URL through fsspec (closed on leaving)."""
+    if not remote.is_url(path):
+        with pq.ParquetFile(path, **options) as f:
+            yield f
+        return
+    with remote.open_input_file(path) as raw, pq.ParquetFile(raw, **options) as f:
+        yield f
+
+
+def _raw(path: str) -> pa.NativeFile:
+    """The bytes of a file, by its path or its URL, as a pyarrow stream."""
+    # a URL opens as a random-access file: a stream's position (the progress) is unknown
+    return remote.open_input_file(path) if remote.is_url(path) else pa.OSFile(path)
+
+
+def _csv_input(path: str, stack: ExitStack) -> Any:
+    """What ``pacsv.open_csv`` reads: a local path (it decompresses .gz itself), or a
+    URL's stream, decompressed here, closed with ``stack``."""
+    if not remote.is_url(path):
+        return path
+    raw = stack.enter_context(_raw(path))
+    if path.lower().endswith(".gz"):
+        return stack.enter_context(pa.CompressedInputStream(raw, "gzip"))
+    return raw
+
+
 _EMPTY_CSV = "{path}: the file is empty (0 bytes); a CSV needs a header row and data rows"
 
 
@@ -262,13 +295,13 @@ def _ragged_line(src: SourceFile) -> int | None:
         return "error"
 
     try:
-        with pacsv.open_csv(src.path, read_options=pacsv.ReadOptions(use_threads=False),
-                            parse_options=pacsv.ParseOptions(delimiter=_delimiter(src),
-                                                             invalid_row_handler=on_invalid)
-                            ) as reader:
+        with ExitStack() as stack, pacsv.open_csv(
+                _csv_input(src.path, stack), read_options=pacsv.ReadOptions(use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=_delimiter(src),
+                                                 invalid_row_handler=on_invalid)) as reader:
             for _ in reader:
                 pass
-    except (pa.ArrowException, OSError):
+    except (pa.ArrowException, OSError, InputError):
         pass
     return found[0] if found else None
 
@@ -294,7 +327,7 @@ def _describe(src: SourceFile, exc: BaseException) -> str:
 
 def _starts_like_parquet(path: str) -> bool:
     try:
-        with open(path, "rb") as f:
+        with remote.open_binary(path) if remote.is_url(path) else open(path, "rb") as f:
             return f.read(4) == b"PAR1"
-    except OSError:
+    except (OSError, InputError):
         return False

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from . import remote
 from .errors import InputError
 
 Format = Literal["parquet", "csv"]
@@ -42,11 +43,21 @@ def file_format(path: str) -> Format | None:
 
 
 def resolve(inputs: Sequence[str]) -> list[SourceFile]:
-    """Expand files, globs and folders into data files, each once, in a stable order."""
+    """Expand files, globs and folders into data files, each once, in a stable order.
+
+    An input may be an fsspec URL (``s3://bucket/predictions/``): it is listed
+    through fsspec, and its files keep their URLs as paths.
+    """
     if not inputs:
         raise InputError("no input given; name a parquet or CSV file, a folder or a glob")
     seen: dict[str, SourceFile] = {}
     for spec in inputs:
+        if remote.is_url(spec):  # listed through fsspec, sizes and all
+            for url, size in remote.expand(spec, file_format):
+                fmt = file_format(url)
+                if fmt is not None:
+                    seen.setdefault(url, SourceFile(url, fmt, size))
+            continue
         for path in _expand(spec):
             fmt = file_format(path)
             if fmt is None:
@@ -90,7 +101,7 @@ def sha256(path: str, stop: threading.Event | None = None,
     h = hashlib.sha256()
     buf = bytearray(_HASH_CHUNK)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
+    with (remote.open_binary(path) if remote.is_url(path) else open(path, "rb", buffering=0)) as f:
         while n := f.readinto(buf):
             h.update(view[:n])
             if on_bytes is not None:

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec",
                     "atomic")),
-    ("readers", ("sources", "readers", "decode")),
+    ("readers", ("remote", "sources", "readers", "decode")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),
     ("result", ("result",)),
@@ -28,7 +28,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("kinds", ("kinds", "kinds.*")),
     ("config", ("config",)),
     ("gates", ("gates",)),
-    ("engine", ("counting", "engine", "reference")),
+    ("engine", ("counting", "backends", "backends.*", "engine", "reference")),
     ("history", ("history", "history.*", "batch")),
     ("reporters", ("report", "report.*")),
     ("interface", ("cli", "docgen", "schedule", "__main__", "")),

@@ -140,6 +140,18 @@ class OutcomeKind:
         """Each row's cell (per family) for one batch; ``base`` is the base kind's cells."""
         raise NotImplementedError
 
+    def seen(self) -> Any:
+        """What the kind remembers across batches besides counts (None: nothing).
+
+        A backend that counts parts in other processes hands each part's
+        :meth:`seen` to the client's kind with :meth:`absorb`, so that checks
+        across the whole input (two classes at most in a label) hold there too.
+        """
+        return None
+
+    def absorb(self, seen: Any, file: str) -> None:
+        """Take in what the same kind remembered counting ``file`` elsewhere."""
+
     def unpack(self, counts: IntArray) -> IntArray:
         """Counts over :meth:`counted` cells (groups, cells) as counts over :attr:`cells`."""
         return counts

@@ -9,7 +9,7 @@ none.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..decode import CELLS, CONFUSION, DROP_REASONS, Decoder, Where
 from ..metrics import CRITERIA, METRICS, Criterion, Metric, criteria_for, metrics_for
@@ -54,3 +54,10 @@ class BinaryDecision(OutcomeKind):
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
         return self.decoder.cells(batch, where)
+
+    def seen(self) -> Any:
+        return self.decoder.seen() or None
+
+    def absorb(self, seen: Any, file: str) -> None:
+        if seen:
+            self.decoder.absorb(seen, file)
