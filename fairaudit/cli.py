@@ -54,7 +54,7 @@ def _root() -> None:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"fairaudit: error: {message}", err=True)
+    typer.echo(f"fairaudit: error: {sources.printable(message)}", err=True)
 
 
 def _crash(exc: BaseException, debug: bool) -> None:
@@ -66,8 +66,9 @@ def _crash(exc: BaseException, debug: bool) -> None:
     fd, path = tempfile.mkstemp(prefix="fairaudit-crash-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    typer.echo(f"fairaudit: internal error: {type(exc).__name__}: {exc} (traceback saved "
-               f"to {path}; rerun with --debug to show it)", err=True)
+    typer.echo(f"fairaudit: internal error: {type(exc).__name__}: "
+               f"{sources.printable(str(exc))} (traceback saved to {path}; rerun with --debug "
+               "to show it)", err=True)
 
 
 @app.command()
@@ -134,6 +135,12 @@ def run(
         "--fail-on-inconclusive/--pass-on-inconclusive",
         help="Exit 1 when a gate is inconclusive.  [default: exit 0 with a warning]")
     ] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Field separator of CSV inputs: one character, such as ';' or '|', or 'tab'.  "
+             "[default: ',', a tab for .tsv]")] = None,
+    decimal: Annotated[str | None, typer.Option(
+        help="Decimal mark of numbers in CSV inputs: '.' or ',' (0,75).  [default: .]")
+    ] = None,
     digest: Annotated[bool | None, typer.Option(
         "--digest/--no-digest",
         help="Record each input file's SHA-256 in the report. It reads every byte of every "
@@ -180,7 +187,7 @@ def run(
                 intersections=intersections, min_group_size=min_group_size,
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
                 adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
-                digest=digest,
+                digest=digest, delimiter=delimiter, decimal=decimal,
                 gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
                 + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
                 ranges=[parse_range(r) for r in range_ or ()],
@@ -251,6 +258,11 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if json_path and not to_stdout:
         _write(json_path, lambda f: json_report.write(result, f))
     _reports(result, outputs)
+    if result.provenance.duplicates_merged:
+        n = result.provenance.duplicates_merged
+        typer.echo(f"fairaudit: note: {n} input name{'s' if n != 1 else ''} reached a file "
+                   "already listed (another spelling, a link or an overlapping glob); each "
+                   "file was read once", err=True)
     if to_stdout:
         sys.stdout.flush()
         json_report.write(result, sys.stdout.buffer)
@@ -353,6 +365,11 @@ def derive(
     output: Annotated[str | None, typer.Option(
         "--output", "-o", help="Write the [ranges] table to FILE.  [default: stdout]")
     ] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Field separator of CSV inputs: one character, such as ';' or '|', or 'tab'.  "
+             "[default: ',', a tab for .tsv]")] = None,
+    decimal: Annotated[str, typer.Option(
+        help="Decimal mark of numbers in CSV inputs: '.' or ','.")] = ".",
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Write a [ranges] table (quantile bounds, or the values seen) for fairaudit.toml."""
@@ -360,8 +377,10 @@ def derive(
     from .reference import parse_quantiles
 
     try:
+        dialect = sources.CsvDialect(
+            None if delimiter is None else sources.parse_delimiter(delimiter), decimal)
         text = derive_ranges(inputs, column, parse_quantiles(quantiles),
-                             min_frequency).to_toml()
+                             min_frequency, dialect).to_toml()
         if output:
             _write(output, text)
         else:
