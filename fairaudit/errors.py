@@ -23,6 +23,10 @@ class InputError(FairauditError):
     """An input file, column or value that cannot be audited."""
 
 
+class OutputError(FairauditError):
+    """A report that cannot be written (a full disk, a read-only or missing folder)."""
+
+
 def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     """The candidate most like ``name``, for "did you mean" hints."""
     import difflib

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec")),
-    ("readers", ("sources", "csvstream", "readers", "decode")),
+    ("readers", ("sources", "csvstream", "readers", "decode", "outputs")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),
     ("result", ("result",)),
