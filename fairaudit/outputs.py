@@ -7,13 +7,16 @@ overwrites the data it reports on, and a mistake costs no run.
 
 A report is written to a temporary file in its own folder, flushed to disk and
 renamed over the target, so that a full disk, a crash, Ctrl-C or SIGTERM
-leaves the previous report as it was and no partial file. A target that is
-not a regular file (``/dev/stdout``, a pipe) is written in place.
+leaves the previous report as it was and no partial file. A stream or a
+device (``/dev/stdout``, ``/dev/fd/3``, ``/dev/null``, a named pipe) is
+written in place: replacing the file that ``> report.json`` opened would
+leave the shell writing to a file no longer there.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import stat
@@ -39,7 +42,7 @@ def check(outputs: Sequence[tuple[str, str]], inputs: Sequence[SourceFile] = ())
     by_identity = {(f.device, f.inode): f for f in inputs if f.inode}
     seen: dict[str, tuple[str, str]] = {}
     for what, path in outputs:
-        if path == "-":
+        if path == "-" or _in_place(path):
             continue
         shown = f"{what} {printable(path)}"
         real = os.path.realpath(path)
@@ -84,8 +87,17 @@ def write_atomic(path: str, write: Writer, *, append: bool = False) -> None:
             st: os.stat_result | None = os.stat(target)
         except FileNotFoundError:
             st = None
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            with open(path, "ab" if append else "wb") as f:  # a device or a pipe
+        fd = _descriptor(path)
+        if fd is not None:
+            # this process's own stream: written through it, where its output has got to
+            # (opened anew, /dev/stdout would be written over from its start)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            with os.fdopen(os.dup(fd), "wb") as f:
+                write(f)
+            return
+        if _in_place(path) or (st is not None and not stat.S_ISREG(st.st_mode)):
+            with open(path, "ab") as f:  # a device or a pipe
                 write(f)
             return
         _replace(target, st, write, append)
@@ -93,6 +105,24 @@ def write_atomic(path: str, write: Writer, *, append: bool = False) -> None:
         raise OutputError(f"{printable(path)}: cannot write the report "
                           f"({exc.strerror or exc}); the previous report, if any, is left as "
                           "it was") from None
+
+
+_STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_FD = re.compile(r"/(?:dev/fd|proc/self/fd)/(\d+)")
+
+
+def _descriptor(path: str) -> int | None:
+    """The file descriptor a path such as /dev/stdout or /dev/fd/3 names, if it does."""
+    absolute = os.path.abspath(path)
+    if absolute in _STREAMS:
+        return _STREAMS[absolute]
+    match = _FD.fullmatch(absolute)
+    return int(match.group(1)) if match else None
+
+
+def _in_place(path: str) -> bool:
+    """A path that names an open stream or a device (/dev/stdout, /proc/self/fd/1)."""
+    return os.path.abspath(path).startswith(("/dev/", "/proc/"))
 
 
 def _replace(target: str, st: os.stat_result | None, write: Writer, append: bool) -> None:

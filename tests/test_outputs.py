@@ -132,6 +132,20 @@ def test_a_report_path_that_is_a_folder(data, unread, tmp_path):
                         f"{tmp_path / 'audit.json'}")
 
 
+def test_a_stream_named_as_a_file_is_written_in_place(data, tmp_path):
+    """`--json /dev/stdout > out.txt`: out.txt is the shell's, not to be replaced."""
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as f:
+        done = subprocess.run([sys.executable, "-m", "fairaudit", "run", str(data), *ROLES,
+                               "--quiet", "--json", "/dev/stdout", "--markdown", "/dev/stdout"],
+                              stdout=f, stderr=subprocess.PIPE, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert text.startswith('{"schema_version":1,')
+    assert "# fairaudit" in text or "fairaudit" in text.split("\n", 1)[1]
+    assert text.rstrip().endswith("verdict: PASS (no gates set; report only)")
+
+
 def test_devices_are_written_in_place(data):
     result = invoke("run", data, *ROLES, "--quiet", "--json", "/dev/null", "--html",
                     "/dev/null")
