@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .config import AuditConfig, GateSpec
     from .counts import CountTable
     from .engine import Counted, audit, count, judge
-    from .errors import ConfigError, FairauditError, InputError, UsageError
+    from .errors import ConfigError, FairauditError, InputError, OutputError, UsageError
     from .kinds import OutcomeKind, register
     from .metrics import CRITERIA, METRICS, Criterion, Metric
     from .rangespec import RangeGate, RangeSpec
@@ -41,7 +41,7 @@ _WHERE = {
     "AuditConfig": "config", "GateSpec": "config", "CountTable": "counts",
     "audit": "engine", "judge": "engine", "count": "engine", "Counted": "engine",
     "ConfigError": "errors", "FairauditError": "errors", "InputError": "errors",
-    "UsageError": "errors",
+    "OutputError": "errors", "UsageError": "errors",
     "CRITERIA": "metrics", "METRICS": "metrics", "Criterion": "metrics", "Metric": "metrics",
     "OutcomeKind": "kinds", "register": "kinds",
     "RangeGate": "rangespec", "RangeSpec": "rangespec", "RangeReport": "result",
@@ -68,6 +68,7 @@ __all__ = [
     "InputError",
     "Metric",
     "OutcomeKind",
+    "OutputError",
     "RangeGate",
     "RangeReport",
     "RangeSpec",

@@ -2,7 +2,8 @@
 
 Exit codes: 0 every gate passed (an inconclusive gate warns but passes unless
 --fail-on-inconclusive); 1 a gate failed; 2 could not audit (usage, config or
-input); 3 internal error.
+input) or could not write a report; 3 internal error; 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM), with no report left half-written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple, TextIO, cast
 import typer
 import typer.main
 
+from . import outputs as report_files
 from . import sources
 from .errors import FairauditError
 from .report.annotations import Annotations, Defused, defuse, gate_lines, one_line
@@ -56,7 +58,14 @@ def _root() -> None:
 
 
 def _fail(message: str) -> None:
-    typer.echo(one_line(f"fairaudit: error: {message}"), err=True)
+    typer.echo(one_line(f"fairaudit: error: {sources.printable(message)}"), err=True)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    what = ("terminated (SIGTERM)" if isinstance(exc, report_files.Terminated)
+            else "interrupted (Ctrl-C)")
+    typer.echo(f"fairaudit: {what}; no report was left half-written", err=True)
+    return report_files.exit_code(exc)
 
 
 def _crash(exc: BaseException, debug: bool) -> None:
@@ -68,8 +77,9 @@ def _crash(exc: BaseException, debug: bool) -> None:
     fd, path = tempfile.mkstemp(prefix="fairaudit-crash-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    typer.echo(one_line(f"fairaudit: internal error: {type(exc).__name__}: {exc} (traceback "
-                        f"saved to {path}; rerun with --debug to show it)"), err=True)
+    typer.echo(one_line(f"fairaudit: internal error: {type(exc).__name__}: "
+                        f"{sources.printable(str(exc))} (traceback saved to {path}; rerun "
+                        "with --debug to show it)"), err=True)
 
 
 @app.command()
@@ -167,6 +177,12 @@ def run(
         "value of COLUMN as a run of its own (dates: the run's as-of date; other values: "
         "its run label), from one pass over the inputs. An input holding {date} (data/{date}/"
         "*.parquet) makes a run per date found, or of --as-of alone.")] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Field separator of CSV inputs: one character, such as ';' or '|', or 'tab'.  "
+             "[default: ',', a tab for .tsv]")] = None,
+    decimal: Annotated[str | None, typer.Option(
+        help="Decimal mark of numbers in CSV inputs: '.' or ',' (0,75).  [default: .]")
+    ] = None,
     digest: Annotated[bool | None, typer.Option(
         "--digest/--no-digest",
         help="Record each input file's SHA-256 in the report. It reads every byte of every "
@@ -215,13 +231,17 @@ def run(
         "than a second, when stderr is a terminal).")] = False,
 ) -> None:
     """Audit prediction files and judge them against the gates."""
+    reports = Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
+                      gitlab_codequality, annotations)
+    code: int
     try:
         from .schedule import run_spec
 
         recording = run_spec(history, as_of, run_label, on_conflict, partition_by)
         # the Dask engine's workers take the digests, where the data is
-        early = _start_digests(inputs, digest) if engine != "dask" else None
-        with early or nullcontext():
+        early = (_start_digests(inputs, digest, json_path, reports) if engine != "dask"
+                 else None)
+        with early or nullcontext(), report_files.interruptible():
             from .config import parse_cutoffs, parse_gate, parse_reference, parse_threshold
             from .rangespec import parse_gate as parse_range_gate
             from .rangespec import parse_range
@@ -238,37 +258,54 @@ def run(
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
                 adjust=adjust, decide=decide, fail_on_inconclusive=fail_on_inconclusive,
                 digest=digest, engine=engine, scheduler=scheduler, workers=workers,
+                delimiter=delimiter, decimal=decimal,
                 gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
                 + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
                 ranges=[parse_range(r) for r in range_ or ()],
                 range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
-            ), config, json_path, exit_zero,
-                Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
-                        gitlab_codequality, annotations),
+            ), config, json_path, exit_zero, reports,
                 progress=not no_progress and sys.stderr.isatty(), digests=early,
                 recording=recording, partition_by=partition_by)
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
+    except KeyboardInterrupt as exc:
+        code = _interrupted(exc)
     except Exception as exc:  # a crash must never read as a pass or a fairness failure
         _crash(exc, debug)
         code = Exit.INTERNAL
     raise typer.Exit(int(code))
 
 
-def _start_digests(inputs: list[str] | None, digest: bool | None) -> sources.Digests | None:
+def _start_digests(inputs: list[str] | None, digest: bool | None, json_path: str | None,
+                   reports: Outputs) -> sources.Digests | None:
     """Start hashing the input files named on the command line, if any, right away.
 
+    First the report paths are checked against them, before a byte is read.
     Inputs from a config file are hashed by the audit itself, as is everything
     when the names cannot be resolved here (the audit then says what is wrong).
     """
-    if not inputs or digest is False:
+    if not inputs:
         return None
     try:
         files = sources.resolve(inputs)
     except (FairauditError, OSError):
         return None
+    report_files.check(_report_paths(json_path, reports), files)
+    if digest is False:
+        return None
     return sources.Digests(files, cores=sources.Cores()).start()
+
+
+def _report_paths(json_path: str | None, reports: Outputs) -> list[tuple[str, str]]:
+    """Every report file asked for, with the option that named it."""
+    paths = [("--json", json_path), ("--html", reports.html),
+             ("--markdown", reports.markdown), ("--junit", reports.junit),
+             ("--gitlab-codequality", reports.gitlab_codequality)]
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if reports.github_summary and summary:
+        paths.append(("--github-summary (GITHUB_STEP_SUMMARY)", summary))
+    return [(what, path) for what, path in paths if path]
 
 
 class Outputs(NamedTuple):
@@ -312,12 +349,18 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if not cfg.inputs:
         raise FairauditError("no input given; name a predictions file: fairaudit run "
                              "predictions.parquet --label ... --prediction ... --group ...")
+    if recording is not None and (partition_by is not None
+                                  or any("{date}" in i for i in cfg.inputs)):
+        from . import schedule  # a run per partition or date, each with reports of its own
+
+        return Exit(schedule.many(cfg, recording, partition_by, exit_zero,
+                                  (json_path, *outputs[:4]), outputs.quiet))
+    # no report may overwrite an input, whichever way the inputs were given
+    report_files.check(_report_paths(json_path, outputs),
+                       sources.resolve(cfg.inputs, cfg.csv_dialect))
     if recording is not None:  # counts kept for the history, and the run recorded
         from . import schedule
 
-        if partition_by is not None or any("{date}" in i for i in cfg.inputs):
-            return Exit(schedule.many(cfg, recording, partition_by, exit_zero,
-                                      (json_path, *outputs[:4]), outputs.quiet))
         recording = schedule.resolve(recording, cfg)
         result, table = schedule.audit(cfg, recording, digests, progress)
         schedule.record(recording, result, table, cfg, quiet=outputs.quiet)
@@ -333,24 +376,31 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     if json_path and not to_stdout:
         _write(json_path, lambda f: json_report.write(result, f))
     _reports(result, outputs)
+    # a stream whose reader goes (| head) ends its block quietly; the exit code stands
+    with report_files.writing(sys.stderr):
+        if result.provenance.duplicates_merged:
+            n = result.provenance.duplicates_merged
+            typer.echo(f"fairaudit: note: {n} input name{'s' if n != 1 else ''} reached a "
+                       "file already listed (another spelling, a link or an overlapping "
+                       "glob); each file was read once", err=True)
+    terminal_out = sys.stderr if to_stdout else sys.stdout
     if to_stdout:
-        sys.stdout.flush()
-        json_report.write(result, sys.stdout.buffer)
-        sys.stdout.flush()
-        terminal_out: TextIO = sys.stderr
-    else:
-        terminal_out = sys.stdout
+        with report_files.writing(sys.stdout):
+            sys.stdout.flush()
+            json_report.write(result, sys.stdout.buffer)
     if _in_github() or outputs.mode is Annotations.GITHUB:
         # a runner reads the log: a group value that wraps to the start of a table line
         # must not read as a workflow command
         terminal_out = cast(TextIO, Defused(terminal_out))
-    if outputs.quiet:
-        print(terminal.verdict_line(result), file=terminal_out)
-    else:
-        terminal.render(result, terminal_out)
-    terminal_out.flush()
-    for line in gate_lines(result, outputs.mode, quiet=outputs.quiet):
-        typer.echo(line, err=True)
+    with report_files.writing(terminal_out):
+        if outputs.quiet:
+            print(terminal.verdict_line(result), file=terminal_out)
+        else:
+            terminal.render(result, terminal_out)
+        terminal_out.flush()
+    with report_files.writing(sys.stderr):
+        for line in gate_lines(result, outputs.mode, quiet=outputs.quiet):
+            typer.echo(line, err=True)
     if result.failed and not exit_zero:
         return Exit.GATE_FAILED
     if result.inconclusive and cfg.fail_on_inconclusive and not exit_zero:
@@ -359,16 +409,13 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
 
 
 def _write(path: str, text: str | Callable[[IO[bytes]], None], mode: str = "w") -> None:
-    """Write text, or let ``text(file)`` write bytes (a report streamed as it is encoded)."""
-    try:
-        if isinstance(text, str):
-            with open(path, mode, encoding="utf-8") as f:
-                f.write(text)
-        else:
-            with open(path, mode + "b") as f:
-                text(f)
-    except OSError as exc:
-        raise FairauditError(f"{path}: cannot write the report ({exc.strerror})") from None
+    """Write text, or let ``text(file)`` write bytes (a report streamed as it is encoded),
+    atomically: the whole report, or the file as it was."""
+    if isinstance(text, str):
+        data = text.encode("utf-8")
+        report_files.write_atomic(path, lambda f: f.write(data), append=mode == "a")
+    else:
+        report_files.write_atomic(path, text, append=mode == "a")
 
 
 def _reports(result: AuditResult, outputs: Outputs) -> None:
@@ -428,23 +475,37 @@ def derive(
     output: Annotated[str | None, typer.Option(
         "--output", "-o", help="Write the [ranges] table to FILE.  [default: stdout]")
     ] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        help="Field separator of CSV inputs: one character, such as ';' or '|', or 'tab'.  "
+             "[default: ',', a tab for .tsv]")] = None,
+    decimal: Annotated[str, typer.Option(
+        help="Decimal mark of numbers in CSV inputs: '.' or ','.")] = ".",
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Write a [ranges] table (quantile bounds, or the values seen) for fairaudit.toml."""
     from .reference import derive as derive_ranges
     from .reference import parse_quantiles
 
+    code: int
     try:
-        text = derive_ranges(inputs, column, parse_quantiles(quantiles),
-                             min_frequency).to_toml()
-        if output:
-            _write(output, text)
-        else:
-            sys.stdout.write(text)
+        with report_files.interruptible():
+            dialect = sources.CsvDialect(
+                None if delimiter is None else sources.parse_delimiter(delimiter), decimal)
+            if output:  # before a byte is read: the table must not overwrite its data
+                report_files.check([("--output", output)], sources.resolve(inputs, dialect))
+            text = derive_ranges(inputs, column, parse_quantiles(quantiles),
+                                 min_frequency, dialect).to_toml()
+            if output:
+                _write(output, text)
+            else:
+                with report_files.writing(sys.stdout):
+                    sys.stdout.write(text)
         code = Exit.PASS
     except FairauditError as exc:
         _fail(str(exc))
         code = Exit.CANNOT_AUDIT
+    except KeyboardInterrupt as exc:
+        code = _interrupted(exc)
     except Exception as exc:  # a crash must never read as success
         _crash(exc, debug)
         code = Exit.INTERNAL

@@ -20,6 +20,7 @@ from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
+from .sources import CsvDialect, parse_delimiter, printable
 from .stats import ADJUSTMENTS, DECISIONS, INTERVALS
 
 if sys.version_info >= (3, 11):
@@ -91,6 +92,10 @@ class AuditConfig:
     engine: str = "in-process"
     scheduler: str | None = None  # a Dask scheduler's address; None starts a local cluster
     workers: int | None = None  # worker processes of that local cluster
+    # how CSV inputs are written: the field separator (None: a comma, a tab for .tsv)
+    # and the decimal mark
+    delimiter: str | None = None
+    decimal: str = "."
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -135,6 +140,7 @@ class AuditConfig:
             problems += range_gate.problems(self.ranges)
         problems += _statistics_problems(self)
         problems += _engine_problems(self)
+        problems += _csv_problems(self)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -189,6 +195,11 @@ class AuditConfig:
         return f"{source}: {name}"
 
     @property
+    def csv_dialect(self) -> CsvDialect:
+        """How the CSV inputs are read."""
+        return CsvDialect(self.delimiter, self.decimal)
+
+    @property
     def roles(self) -> Roles:
         return Roles(groups=self.groups, label=self.label, prediction=self.prediction,
                      score=self.score, threshold=float(self.threshold),
@@ -198,7 +209,7 @@ class AuditConfig:
     def as_dict(self) -> dict[str, Any]:
         """The resolved values, for reports (sources are given apart)."""
         out: dict[str, Any] = {
-            "inputs": list(self.inputs),
+            "inputs": [printable(p) for p in self.inputs],  # a name need not be UTF-8
             "label": self.label,
             "prediction": self.prediction,
             "score": self.score,
@@ -217,6 +228,8 @@ class AuditConfig:
             "decide": self.decide,
             "fail_on_inconclusive": self.fail_on_inconclusive,
             "digest": self.digest,
+            "delimiter": self.delimiter,
+            "decimal": self.decimal,
             "gates": {
                 kind: {g.key: g.threshold for g in self.gates if g.kind == kind}
                 for kind in GATE_KINDS
@@ -285,6 +298,18 @@ def _engine_problems(cfg: AuditConfig) -> list[str]:
         out.append(f"{cfg._origin('workers')} sets the size of the local cluster started "
                    f"when there is no scheduler, and {cfg._origin('scheduler')} is given; "
                    "leave one of them out")
+    return out
+
+
+def _csv_problems(cfg: AuditConfig) -> list[str]:
+    out = []
+    d = cfg.delimiter
+    if d is not None and (not isinstance(d, str) or len(d) != 1 or d in "\"\r\n"):
+        out.append(f"{cfg._origin('delimiter')} {printable(repr(d))} is not one character; "
+                   "give the field separator, such as ',', ';', '|' or tab")
+    if cfg.decimal not in (".", ","):
+        out.append(f"{cfg._origin('decimal')} {printable(repr(cfg.decimal))} is not '.' or "
+                   "','; give the decimal mark of the CSV's numbers")
     return out
 
 
@@ -377,7 +402,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
-    "engine": str, "scheduler": str, "workers": int,
+    "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -397,6 +422,9 @@ _EXPECTED = {
                  "(default: $DASK_SCHEDULER_ADDRESS, else a local cluster is started)",
     "workers": "a whole number of worker processes for the local cluster "
                "(default: one a core)",
+    "delimiter": "one character separating the fields of CSV inputs, such as ';' or tab "
+                 "(default: a comma, a tab for .tsv)",
+    "decimal": "the decimal mark of numbers in CSV inputs, '.' or ','",
 }
 
 
@@ -492,7 +520,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    origin = file_path or "config file"
+    origin = printable(file_path) if file_path else "config file"
     plain = [f.name for f in fields(AuditConfig)
              if f.name not in ("gates", "sources", "ranges", "range_gates")]
     for name in plain:
@@ -518,6 +546,8 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
         values["reference"] = tuple((str(k), _text(v)) for k, v in pairs)
     if "positive_label" in values:
         values["positive_label"] = _text(values["positive_label"])
+    if isinstance(values.get("delimiter"), str):
+        values["delimiter"] = parse_delimiter(values["delimiter"])
 
     gates: dict[tuple[str, str], GateSpec] = {}
     range_gates: dict[str | None, RangeGate] = {}

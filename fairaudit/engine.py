@@ -104,7 +104,7 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
     if config.engine == "dask":
         return _count_on_dask(data, config, on_progress, digests)
     if isinstance(data, (list, tuple)):
-        files = readers.resolve([str(p) for p in data])
+        files = readers.resolve([str(p) for p in data], config.csv_dialect)
         # the digests are taken on another thread while the files are counted; the
         # hashing thread holds one core's slot, so that three threads never share two
         # cores and the hashing (one sequential stream) is not left to finish alone
@@ -126,7 +126,9 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
             table, rows = count_files(files, roles, config.ranges, on_progress=on_progress,
                                       threads=cores.slots, cores=cores, kinds=kinds)
             hashes = [""] * len(files)
-        infos = tuple(FileInfo(f.path, f.format, f.size, h, n)
+        # figures and digests of one version of each file, or none
+        readers.check_unchanged(files)
+        infos = tuple(FileInfo(f.shown, f.format, f.size, h, n, f.duplicates)
                       for f, h, n in zip(files, hashes, rows, strict=True))
     else:
         arrow = _as_arrow(data, roles, config.ranges, kinds)

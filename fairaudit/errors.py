@@ -27,6 +27,10 @@ class EngineError(FairauditError):
     """The engine the audit runs on (a Dask cluster) could not count the inputs."""
 
 
+class OutputError(FairauditError):
+    """A report that cannot be written (a full disk, a read-only or missing folder)."""
+
+
 def closest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     """The candidate most like ``name``, for "did you mean" hints."""
     import difflib

@@ -8,27 +8,37 @@ loads a whole file into memory. Every problem with a file becomes one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import remote
+from . import csvstream, remote
+from .csvstream import clip
 from .errors import InputError, column_hint
-from .sources import Cores, Digests, Format, SourceFile, file_format, resolve, sha256
+from .sources import (
+    Cores,
+    CsvDialect,
+    Digests,
+    Format,
+    SourceFile,
+    check_unchanged,
+    file_format,
+    resolve,
+    sha256,
+)
 
-__all__ = ["BATCH_ROWS", "PART_ROWS", "Cores", "Digests", "Format", "Part", "SourceFile",
-           "batches", "check_columns", "file_format", "parts", "read_part", "resolve",
-           "schema_names", "sha256"]
+__all__ = ["BATCH_ROWS", "PART_ROWS", "Cores", "CsvDialect", "Digests", "Format", "Part",
+           "SourceFile", "batches", "check_columns", "check_unchanged", "file_format", "parts",
+           "read_part", "resolve", "schema_names", "sha256"]
 
 BATCH_ROWS = 1 << 20
 # a part (the unit of work of one thread) is at least this many rows of whole row groups
 PART_ROWS = 1 << 19
-_CSV_BLOCK = 16 << 20
 
 
 def schema_names(src: SourceFile) -> list[str]:
@@ -36,23 +46,18 @@ def schema_names(src: SourceFile) -> list[str]:
     return _open(src)[0]
 
 
-def _open(src: SourceFile) -> tuple[list[str], pq.FileMetaData | None]:
-    """A file's column names and, for parquet, its footer (read once, kept for reading)."""
+def _open(src: SourceFile) -> tuple[list[str], pq.FileMetaData | None, pa.Schema | None]:
+    """A file's column names and, for parquet, its footer (read once, kept for reading)
+    and its Arrow schema."""
     try:
         if src.format == "parquet":
             if src.size == 0:
-                raise InputError(f"{src.path}: the file is empty (0 bytes); "
+                raise InputError(f"{src.shown}: the file is empty (0 bytes); "
                                  "it is not a parquet file")
             with _parquet_file(src.path) as f:
-                return list(f.schema_arrow.names), f.metadata
-        if src.size == 0:
-            raise InputError(_EMPTY_CSV.format(path=src.path))
+                return list(f.schema_arrow.names), f.metadata, f.schema_arrow
         # a ragged row is reported later, by the data pass, which can say where it is
-        with ExitStack() as stack, pacsv.open_csv(
-                _csv_input(src.path, stack), read_options=pacsv.ReadOptions(block_size=1 << 16),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=_delimiter(src), invalid_row_handler=_skip)) as r:
-            return list(r.schema.names), None
+        return csvstream.header(src), None, None
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
@@ -89,12 +94,13 @@ def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None,
     column its own way).
     """
     part_rows = part_rows or PART_ROWS
-    names, metadata = _open(src)
+    names, metadata, schema = _open(src)
     if check is not None:
         check(names)
     for col in needed:
         if col not in names:
-            raise InputError(f"{src.path}: no column '{col}'; {column_hint(col, names)}")
+            raise InputError(f"{src.shown}: no column '{col}'; {column_hint(col, names)}")
+        _check_column(src, col, names, schema)
     if metadata is None:
         return [Part(src, 1, None, src.size)]
     total = metadata.num_rows
@@ -134,7 +140,7 @@ def read_part(part: Part, columns: Sequence[str], dictionary: Sequence[str],
         if src.format == "parquet":
             yield from _parquet(part, columns, dictionary, use_threads, batch_rows or BATCH_ROWS)
         else:
-            yield from _csv(src, columns, dictionary, use_threads)
+            yield from csvstream.batches(src, columns, dictionary, use_threads)
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError) as exc:
@@ -163,166 +169,65 @@ def _parquet(part: Part, columns: Sequence[str], dictionary: Sequence[str], use_
             yield batch, part.bytes * done // max(rows, 1)
 
 
-def _csv(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str], use_threads: bool
-         ) -> Iterator[tuple[pa.RecordBatch, int]]:
-    if src.size == 0:
-        raise InputError(_EMPTY_CSV.format(path=src.path))
-    bad_row: list[pacsv.InvalidRow] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad_row.append(row)
-        return "error"
-
-    delimiter = _delimiter(src)
-    types: dict[str, pa.DataType] = {c: pa.dictionary(pa.int32(), pa.string()) for c in dictionary}
-    late: list[str] = []  # columns empty in the first block, typed batch by batch instead
-    # the raw file's position tells how far the (compressed) input has been read
-    raw = _raw(src.path)
-    stream = pa.CompressedInputStream(raw, "gzip") if src.path.lower().endswith(".gz") else raw
-    try:
-        for attempt in range(2):
-            reader = pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=use_threads),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                                 invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=list(columns), column_types=types,
-                    strings_can_be_null=True,
-                ),
-            )
-            # arrow fixes each column's type from the first block: a column empty there
-            # is null-typed, and its first value in a later block would be refused
-            empty = [f.name for f in reader.schema if pa.types.is_null(f.type)]
-            if attempt or not empty:
-                break
-            reader.close()
-            stream.close()
-            raw.close()
-            raw = _raw(src.path)
-            stream = pa.CompressedInputStream(raw, "gzip") \
-                if src.path.lower().endswith(".gz") else raw
-            late = empty
-            types.update({c: pa.string() for c in late})
-        with reader:
-            for batch in reader:
-                if late:
-                    batch = _typed(batch, late)
-                yield batch, min(raw.tell(), src.size)
-    except pa.ArrowInvalid as exc:
-        if bad_row:
-            row = bad_row[0]
-            number = row.number if row.number is not None else _ragged_line(src)
-            where = f"line {number}" if number is not None else "a row"
-            raise InputError(
-                f"{src.path}: {where} has {row.actual_columns} fields where the header has "
-                f"{row.expected_columns} ({_clip(row.text, 60)}); fix or remove that row"
-            ) from exc
-        raise
-    finally:
-        stream.close()
-        raw.close()
-
-
-def _typed(batch: pa.RecordBatch, names: Sequence[str]) -> pa.RecordBatch:
-    """Give text columns the type arrow would have inferred: whole numbers, numbers, booleans
-    or text.
-
-    A column read as text because the first block of its file held no value is
-    cast back, batch by batch, so "0"/"1" labels stay numbers.
-    """
-    arrays = list(batch.columns)
-    for name in names:
-        i = batch.schema.get_field_index(name)
-        if arrays[i].null_count == len(arrays[i]):
-            arrays[i] = pa.nulls(len(arrays[i]))  # still empty: typed as arrow types it
-            continue
-        for target in (pa.int64(), pa.float64(), pa.bool_()):
-            try:
-                arrays[i] = arrays[i].cast(target)
-                break
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                continue
-    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
-
-
 @contextmanager
 def _parquet_file(path: str, **options: Any) -> Iterator[pq.ParquetFile]:
     """A parquet file by its path, or by its URL through fsspec (closed on leaving)."""
     if not remote.is_url(path):
-        with pq.ParquetFile(path, **options) as f:
+        with _native(path) as source, pq.ParquetFile(source, **options) as f:
             yield f
         return
     with remote.open_input_file(path) as raw, pq.ParquetFile(raw, **options) as f:
         yield f
 
 
-def _raw(path: str) -> pa.NativeFile:
-    """The bytes of a file, by its path or its URL, as a pyarrow stream."""
-    # a URL opens as a random-access file: a stream's position (the progress) is unknown
-    return remote.open_input_file(path) if remote.is_url(path) else pa.OSFile(path)
-
-
-def _csv_input(path: str, stack: ExitStack) -> Any:
-    """What ``pacsv.open_csv`` reads: a local path (it decompresses .gz itself), or a
-    URL's stream, decompressed here, closed with ``stack``."""
-    if not remote.is_url(path):
-        return path
-    raw = stack.enter_context(_raw(path))
-    if path.lower().endswith(".gz"):
-        return stack.enter_context(pa.CompressedInputStream(raw, "gzip"))
-    return raw
-
-
-_EMPTY_CSV = "{path}: the file is empty (0 bytes); a CSV needs a header row and data rows"
-
-
-def _delimiter(src: SourceFile) -> str:
-    return "\t" if ".tsv" in src.path.lower() else ","
-
-
-def _skip(row: pacsv.InvalidRow) -> str:
-    return "skip"
-
-
-def _ragged_line(src: SourceFile) -> int | None:
-    """The line of the first ragged row: arrow numbers rows only when parsing in one thread,
-    so the file is read again that way, on this error path alone."""
-    found: list[int | None] = []
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        found.append(row.number)
-        return "error"
-
+@contextmanager
+def _native(path: str) -> Iterator[str | pa.NativeFile]:
+    """``path`` as arrow can open it: a name that is not UTF-8 (its bytes held as
+    surrogates) is opened here, by its bytes."""
     try:
-        with ExitStack() as stack, pacsv.open_csv(
-                _csv_input(src.path, stack), read_options=pacsv.ReadOptions(use_threads=False),
-                parse_options=pacsv.ParseOptions(delimiter=_delimiter(src),
-                                                 invalid_row_handler=on_invalid)) as reader:
-            for _ in reader:
-                pass
-    except (pa.ArrowException, OSError, InputError):
-        pass
-    return found[0] if found else None
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        with pa.OSFile(os.fsencode(path)) as f:
+            yield f
+        return
+    yield path
 
 
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
+def _check_column(src: SourceFile, col: str, names: list[str], schema: pa.Schema | None
+                  ) -> None:
+    """A column the audit reads: named once, and holding plain values."""
+    where = "header" if src.format == "csv" else "schema"
+    at = [i + 1 for i, n in enumerate(names) if n == col]
+    if len(at) > 1:
+        places = ", ".join(str(i) for i in at[:-1]) + f" and {at[-1]}"
+        raise InputError(f"{src.shown}: column '{col}' appears {len(at)} times in the "
+                         f"{where} (columns {places}); rename the copies so that each "
+                         "column has a name of its own")
+    if schema is not None:
+        kind = schema.field(col).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_nested(kind):
+            nested = ("struct" if pa.types.is_struct(kind) else "map" if pa.types.is_map(kind)
+                      else "list" if "list" in str(kind) else "nested")
+            raise InputError(f"{src.shown}: column '{col}' holds {nested} values "
+                             f"({clip(str(kind), 60)}); a column the audit reads must hold "
+                             "plain values (numbers, text, booleans): flatten it or pick "
+                             "another column")
 
 
 def _describe(src: SourceFile, exc: BaseException) -> str:
-    text = _clip(str(exc), 200)
+    text = clip(str(exc), 200)
     if src.format == "parquet" and "magic bytes" in text:
         if _starts_like_parquet(src.path):
-            return (f"{src.path}: the parquet file is truncated or damaged (it starts like "
+            return (f"{src.shown}: the parquet file is truncated or damaged (it starts like "
                     "parquet but has no valid footer); copy or export it again")
-        return (f"{src.path}: not a parquet file (no parquet marker at its start or end); "
+        return (f"{src.shown}: not a parquet file (no parquet marker at its start or end); "
                 "check that it was written as parquet, or give it its real extension")
     if src.format == "csv" and "Empty CSV file" in text:
-        return f"{src.path}: the file holds no header row; a CSV needs a header row and data rows"
+        return f"{src.shown}: the file holds no header row; a CSV needs a header row and data rows"
     kind = "parquet" if src.format == "parquet" else "CSV"
-    return f"{src.path}: cannot read it as {kind} ({text}); check that the file is whole"
+    return f"{src.shown}: cannot read it as {kind} ({text}); check that the file is whole"
 
 
 def _starts_like_parquet(path: str) -> bool:

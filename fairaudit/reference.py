@@ -174,8 +174,10 @@ def _plain(x: Any) -> Any:
 
 def derive(inputs: Sequence[str], columns: Sequence[str],
            quantiles: tuple[float, float] = DEFAULT_QUANTILES,
-           min_frequency: float = DEFAULT_MIN_FREQUENCY) -> Derived:
-    """Ranges of ``columns`` from the reference files ``inputs``."""
+           min_frequency: float = DEFAULT_MIN_FREQUENCY,
+           dialect: readers.CsvDialect | None = None) -> Derived:
+    """Ranges of ``columns`` from the reference files ``inputs`` (CSV ones read as
+    ``dialect`` says)."""
     if not columns:
         raise UsageError("no column; name the features to derive ranges for with "
                          "--column COLUMN")
@@ -186,7 +188,7 @@ def derive(inputs: Sequence[str], columns: Sequence[str],
         raise UsageError(f"--quantiles {lo:g},{hi:g}: need 0 <= LOW < HIGH <= 1")
     if isinstance(min_frequency, bool) or not 0 <= min_frequency <= 1:
         raise UsageError(f"--min-frequency {min_frequency!r}: need a share in [0, 1]")
-    files = readers.resolve(list(inputs))
+    files = readers.resolve(list(inputs), dialect)
     readers.check_columns(files, columns)
     gathered = {c: _Column(c) for c in columns}
     rows = 0
@@ -194,8 +196,9 @@ def derive(inputs: Sequence[str], columns: Sequence[str],
         for batch in readers.batches(src, list(columns), ()):
             rows += batch.num_rows
             for c in columns:
-                gathered[c].add(batch.column(c), src.path)
-    names = ", ".join(f.path for f in files)
+                gathered[c].add(batch.column(c), src.shown)
+    readers.check_unchanged(files)  # the ranges of one version of each file
+    names = ", ".join(f.shown for f in files)
     specs = tuple(gathered[c].spec((lo, hi), min_frequency, names) for c in columns)
-    return Derived(specs, tuple(f.path for f in files), rows,
+    return Derived(specs, tuple(f.shown for f in files), rows,
                    {c: gathered[c].known for c in columns}, (lo, hi), min_frequency)

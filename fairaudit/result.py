@@ -359,6 +359,8 @@ class FileInfo:
     size: int
     sha256: str
     rows: int
+    # other names given for this same file (a second spelling, a link), read once
+    duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,11 @@ class Provenance:
     sources: dict[str, str]
     version: str
     timestamp: str
+
+    @property
+    def duplicates_merged(self) -> int:
+        """Names given for the inputs that reached a file already listed, so not read again."""
+        return sum(f.duplicates for f in self.files)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from .errors import FairauditError, UsageError
 
@@ -117,8 +117,8 @@ class HistoryOutputs:
 def history(path: str, outputs: HistoryOutputs, *, exit_zero: bool = False,
             fail_on_inconclusive: bool = False, **settings: object) -> int:
     """`fairaudit history`: read, report, and the exit code of the drift gates."""
-    from . import atomic
     from .history.trend import trend
+    from .outputs import write_atomic
     from .report import history_json, trend_text
 
     t = trend(path, **settings)  # type: ignore[arg-type]
@@ -131,11 +131,11 @@ def history(path: str, outputs: HistoryOutputs, *, exit_zero: bool = False,
             _say(f"history {path}: wrote {len(written)} tables to {folder}")
     to_stdout = outputs.json == "-"
     if outputs.json and not to_stdout:
-        atomic.write(outputs.json, lambda f: history_json.write(t, f), "the JSON")
+        write_atomic(outputs.json, lambda f: history_json.write(t, f))
     if outputs.html:
         from .report import trend as trend_html
 
-        atomic.write(outputs.html, trend_html.render(t), "the HTML")
+        write_atomic(outputs.html, _text(trend_html.render(t)))
     if to_stdout:
         sys.stdout.flush()
         history_json.write(t, sys.stdout.buffer)
@@ -247,7 +247,7 @@ def summary_lines(outcomes: Sequence[Outcome]) -> list[str]:
 
 def _reports(o: Outcome) -> None:
     """The per-run reports a batch spec asks for (json = ..., html = ...)."""
-    from . import atomic
+    from .outputs import write_atomic
 
     job = o.job
     if job is None or o.result is None:
@@ -257,12 +257,19 @@ def _reports(o: Outcome) -> None:
         from .report import json as json_report
 
         result = o.result
-        atomic.write(_fill(job.json, fill), lambda f: json_report.write(result, f),
-                     "the JSON report")
+        write_atomic(_fill(job.json, fill), lambda f: json_report.write(result, f))
     if job.html:
         from .report import html
 
-        atomic.write(_fill(job.html, fill), html.render(o.result), "the HTML report")
+        write_atomic(_fill(job.html, fill), _text(html.render(o.result)))
+
+
+def _text(text: str) -> Callable[[IO[bytes]], None]:
+    """A writer of ``text`` as UTF-8, for :func:`fairaudit.outputs.write_atomic`."""
+    def write(f: IO[bytes]) -> None:
+        f.write(text.encode("utf-8"))
+
+    return write
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

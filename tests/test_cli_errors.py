@@ -280,13 +280,12 @@ def test_no_decision_column(tmp_path):
                         "no decision; give --prediction COLUMN, or --score COLUMN")
 
 
-def test_unwritable_json_path(tmp_path):
+def test_json_path_in_a_missing_folder_is_refused_before_reading(tmp_path):
     path = csv(tmp_path, GOOD)
     target = tmp_path / "missing-folder" / "audit.json"
     result = invoke("run", path, *ROLES, "--min-group-size", "1", "--json", target)
-    assert result.exit_code == 2
-    assert f"fairaudit: error: {target}: cannot write the report" in result.stderr
-    assert "Traceback" not in result.output
+    assert_cannot_audit(result, f"--json {target}: the folder {tmp_path / 'missing-folder'} "
+                        "does not exist; create it or choose another path")
 
 
 # -- config files ------------------------------------------------------------------

@@ -123,5 +123,7 @@ def test_unwritable_codequality_path_exits_2(tmp_path):
     res = invoke("run", "--config", CONFIG, "-q", "--gitlab-codequality",
                  tmp_path / "no" / "cq.json")
     assert res.exit_code == 2
-    assert f"fairaudit: error: {tmp_path / 'no' / 'cq.json'}: cannot write the report" \
-        in res.stderr
+    # refused before anything is read, as every report path is
+    assert res.stderr == (f"fairaudit: error: --gitlab-codequality {tmp_path / 'no' / 'cq.json'}: "
+                          f"the folder {tmp_path / 'no'} does not exist; create it or choose "
+                          "another path\n")

@@ -288,6 +288,6 @@ def test_a_report_that_cannot_be_written_fails_that_run_only(tmp_path):
     assert result.exit_code == 2
     assert (tmp_path / "north.json").is_file()
     assert "reports not written\n  " in result.stdout
-    assert "missing/folder/south.json: cannot write the JSON report" in result.stdout
+    assert "missing/folder/south.json: cannot write the report" in result.stdout
     with History.open(tmp_path / "h.db") as h:
         assert {r.label for r in h.runs() if r.current} == {"north", "south"}

@@ -18,9 +18,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec",
-                    "atomic")),
-    ("readers", ("remote", "sources", "readers", "decode")),
+    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec")),
+    ("readers", ("remote", "sources", "csvstream", "readers", "decode", "outputs")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),
     ("result", ("result",)),

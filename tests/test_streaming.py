@@ -259,9 +259,9 @@ def test_an_integer_group_is_one_group_across_parquet_and_csv(tmp_path):
 
 
 def test_a_csv_label_column_empty_in_its_first_block_only(tmp_path, monkeypatch):
-    from fairaudit import readers
+    from fairaudit import csvstream
 
-    monkeypatch.setattr(readers, "_CSV_BLOCK", 1 << 12)  # blocks of 4 KiB
+    monkeypatch.setattr(csvstream, "BLOCK", 1 << 12)  # blocks of 4 KiB
     path = tmp_path / "late_labels.csv"
     path.write_text("g,y,p\n" + "a,,1\n" * 2000 + "b,1,0\n" * 2000)
     result = fairaudit.audit(str(path), label="y", prediction="p", groups=["g"])
@@ -276,9 +276,9 @@ def test_a_csv_label_column_empty_in_its_first_block_only(tmp_path, monkeypatch)
     ("yes", {"positive_label": "yes"}, 2000),  # text, named by --positive-label
 ])
 def test_a_late_csv_label_column_keeps_its_type(tmp_path, monkeypatch, late, extra, positives):
-    from fairaudit import readers
+    from fairaudit import csvstream
 
-    monkeypatch.setattr(readers, "_CSV_BLOCK", 1 << 12)
+    monkeypatch.setattr(csvstream, "BLOCK", 1 << 12)
     other = {"true": "false", "0.0": "1.0", "yes": "no"}[late]
     yes = "yes" if extra else "1"  # the decision, coded like the label
     rows = ("g,y,p\n" + f"a,,{yes}\n" * 2000 + f"b,{late},{yes}\n" * 2000

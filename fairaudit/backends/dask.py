@@ -103,10 +103,12 @@ def count(inputs: Sequence[str], config: AuditConfig, *,
     is started and shut down afterwards.
     """
     require()
-    files = readers.resolve(list(inputs))
+    files = readers.resolve(list(inputs), config.csv_dialect)
     work = _Pass.of(config.roles, config.ranges, kinds_for(config))
     with _client(config) as client:
-        return _Audit(client, files, work, config, on_progress).run()
+        counted = _Audit(client, files, work, config, on_progress).run()
+    readers.check_unchanged(files)  # as in-process: figures and digests of one version
+    return counted
 
 
 # -- the cluster --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import atomic
+from ..outputs import write_atomic
 from ..result import show_value
 from . import codec
 from .store import History, HistoryError
@@ -31,7 +31,7 @@ FORMATS = ("parquet",)
 
 
 def _write(table: pa.Table, path: str) -> None:
-    atomic.write(path, lambda f: pq.write_table(table, f), "the export")
+    write_atomic(path, lambda f: pq.write_table(table, f))
 
 
 def _counts(history: History, runs: list[Any]) -> pa.Table:

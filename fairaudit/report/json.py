@@ -180,6 +180,7 @@ def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
             "timestamp": p.timestamp,
             "files": [{"path": f.path, "format": f.format, "size": f.size,
                        "sha256": f.sha256, "rows": f.rows} for f in p.files],
+            "duplicates_merged": p.duplicates_merged,
             "rows_read": p.rows_read,
             "rows_used": p.rows_used,
             "rows_dropped": dict(p.dropped),
