@@ -24,7 +24,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from . import remote
@@ -320,6 +319,8 @@ def _typed(batch: pa.RecordBatch, names: Sequence[str], decimal: str) -> pa.Reco
         for target in (pa.int64(), pa.float64(), pa.bool_()):
             text = arrays[i]
             if target == pa.float64() and decimal != ".":
+                import pyarrow.compute as pc  # decimal commas alone need it; slow to import
+
                 text = pc.replace_substring(text, decimal, ".")
             try:
                 arrays[i] = text.cast(target)

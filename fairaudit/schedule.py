@@ -30,8 +30,6 @@ def _say(text: str, err: TextIO | None = None) -> None:
 def run_spec(history: str | None, as_of: str | None, run_label: str | None,
              on_conflict: str | None, partition_by: str | None = None) -> RunSpec | None:
     """The recording asked for by ``run``'s flags, checked; ``None`` without ``--history``."""
-    from .history.store import RunSpec, parse_as_of, parse_on_conflict
-
     if history is None:
         given = [f for f, v in (("--as-of", as_of), ("--run-label", run_label),
                                 ("--on-conflict", on_conflict),
@@ -39,6 +37,9 @@ def run_spec(history: str | None, as_of: str | None, run_label: str | None,
         if given:
             raise UsageError(f"{given[0]} records into a history; give --history PATH too")
         return None
+    # the history's modules load only when a run is recorded
+    from .history.store import RunSpec, parse_as_of, parse_on_conflict
+
     return RunSpec(history, None if as_of is None else parse_as_of(as_of), run_label or "",
                    parse_on_conflict(on_conflict or "replace"))
 
