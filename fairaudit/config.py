@@ -347,19 +347,24 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
 # -- parsing flag values ------------------------------------------------------
 
 
-def parse_gate(text: str, kind: GateKind) -> GateSpec:
-    """``CRITERION=VALUE`` or ``GROUPING:CRITERION=VALUE``."""
-    flag = "--" + kind.replace("_", "-")
+def parse_keyed(text: str, flag: str, example: str) -> tuple[str | None, str, float]:
+    """``[GROUPING:]CRITERION=VALUE`` as (grouping or None, criterion, value), each stripped."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():
-        raise UsageError(f"{flag} {text!r}: write CRITERION=VALUE, for example "
-                         f"{flag} equalized_odds=0.1")
+        raise UsageError(f"{flag} {text!r}: write CRITERION=VALUE, for example {flag} {example}")
     try:
-        threshold = float(value)
+        number = float(value)
     except ValueError:
-        raise UsageError(f"{flag} {text!r}: {value!r} is not a number") from None
+        raise UsageError(f"{flag} {text!r}: {value.strip()!r} is not a number") from None
     grouping, _, criterion = name.strip().rpartition(":")
-    return GateSpec(kind, criterion.strip(), threshold, grouping.strip() or None)
+    return grouping.strip() or None, criterion.strip(), number
+
+
+def parse_gate(text: str, kind: GateKind) -> GateSpec:
+    """``CRITERION=VALUE`` or ``GROUPING:CRITERION=VALUE``."""
+    grouping, criterion, threshold = parse_keyed(text, "--" + kind.replace("_", "-"),
+                                                 "equalized_odds=0.1")
+    return GateSpec(kind, criterion, threshold, grouping)
 
 
 def parse_threshold(text: str) -> float:

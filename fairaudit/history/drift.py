@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..config import AuditConfig
+from ..config import AuditConfig, parse_keyed
 from ..counts import CountTable
-from ..errors import UsageError
+from ..errors import UsageError, closest
 from ..gates import TOLERANCE
 from ..kinds import declared_criteria, kinds_for
 from ..metrics import fractions, safe_divide, spread
@@ -62,25 +62,15 @@ class DriftSpec:
 
 def parse_drift(text: str, flag: str = "--max-increase") -> DriftSpec:
     """``[GROUPING:]CRITERION=VALUE``."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip() or not value.strip():
-        raise UsageError(f"{flag} {text!r}: write CRITERION=VALUE, for example "
-                         f"{flag} false_positive_parity=0.05")
-    try:
-        limit = float(value)
-    except ValueError:
-        raise UsageError(f"{flag} {text!r}: {value.strip()!r} is not a number") from None
+    grouping, criterion, limit = parse_keyed(text, flag, "false_positive_parity=0.05")
     if not limit >= 0 or math.isinf(limit):
         raise UsageError(f"{flag} {text!r}: the increase allowed must be a number >= 0")
-    grouping, _, criterion = name.strip().rpartition(":")
-    known = [c.name for c in declared_criteria()]
-    if criterion.strip() not in known:
-        from ..errors import closest
-
-        near = closest(criterion.strip(), known)
+    known = [c.name for c in declared_criteria()]  # the criteria a history keeps a series of
+    if criterion not in known:
+        near = closest(criterion, known)
         hint = f"did you mean '{near}'?" if near else "criteria: " + ", ".join(known)
-        raise UsageError(f"{flag} {text!r}: unknown criterion '{criterion.strip()}'; {hint}")
-    return DriftSpec(criterion.strip(), limit, grouping.strip() or None)
+        raise UsageError(f"{flag} {text!r}: unknown criterion '{criterion}'; {hint}")
+    return DriftSpec(criterion, limit, grouping)
 
 
 @dataclass(frozen=True)
