@@ -28,6 +28,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+# replicates beyond this only cost time: Monte Carlo error is far below the interval's width
+MAX_BOOTSTRAP = 100_000
+
 # where keyword settings of the Python API come from, in messages and reports
 API = "audit()"
 
@@ -130,6 +133,11 @@ class AuditConfig:
             if column not in self.groups:
                 problems.append(f"{self._origin('reference')} '{column}' is not a group column "
                                 f"(groups: {', '.join(self.groups) or 'none'}); name one of them")
+        named = [column for column, _ in self.reference]
+        for column in dict.fromkeys(c for c in named if named.count(c) > 1):
+            values = ", ".join(v for c, v in self.reference if c == column)
+            problems.append(f"{self._origin('reference')} names two reference groups for "
+                            f"'{column}' ({values}); give one")
         problems += self._intersect_problems()
         for gate in self.gates:
             problems += _gate_problems(gate, self)
@@ -272,6 +280,9 @@ def _statistics_problems(cfg: AuditConfig) -> list[str]:
         value = getattr(cfg, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             out.append(f"{key} {value!r} must be a whole number >= 0")
+    if isinstance(cfg.bootstrap, int) and cfg.bootstrap > MAX_BOOTSTRAP:
+        out.append(f"bootstrap {cfg.bootstrap:,} replicates is more than {MAX_BOOTSTRAP:,}; the "
+                   "intervals settle long before (1,000 is the default)")
     if cfg.decide != "point" and cfg.bootstrap == 0 and cfg.gates:
         out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
                    "bootstrap to a number of replicates such as 1000, or decide = 'point'")
@@ -331,8 +342,13 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     t = gate.threshold
     if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t):
         out.append(f"{where}: threshold {t!r} is not a number")
+    elif math.isinf(t):
+        out.append(f"{where}: threshold {t:g} is not a finite number; a gate needs a bound")
     elif gate.kind == "max_gap" and t < 0:
         out.append(f"{where}: threshold {t:g} must be >= 0 (the largest allowed difference)")
+    elif gate.kind == "max_gap" and t > 1:
+        out.append(f"{where}: threshold {t:g} is above 1, so the gate could never fail (rates "
+                   f"differ by at most 1); write a share, such as {t / 100:g} for {t:g}%")
     elif gate.kind == "min_ratio" and not 0 <= t <= 1:
         out.append(f"{where}: threshold {t:g} must be in [0, 1] (the smallest allowed ratio)")
     if gate.grouping is not None:
