@@ -96,9 +96,9 @@ class OutcomeKind:
     The class attributes say what any instance can compute (config files and
     flags are checked against them); :meth:`from_settings` builds the kind an
     audit uses, or None when the audit's settings do not ask for it. The first
-    registered kind (binary decisions) is the audit's base: its metric cells are
-    the rows used and the group sizes, and kinds that cross it get its cell of
-    every row.
+    kind an audit counts (binary decisions, when it has a decision) is its base:
+    its metric cells are the rows used and the group sizes, and kinds that cross
+    it get its cell of every row.
     """
 
     name: ClassVar[str]
