@@ -66,3 +66,30 @@ def assert_cannot_audit(result: Result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} not in {line!r}"
     return line
+
+
+def undocumented(doc: Any, node: dict[str, Any], where: str,
+                 root: dict[str, Any] | None = None) -> list[str]:
+    """The paths of ``doc`` that schema ``node`` does not describe (``$ref`` resolved in
+    ``root``, the audit schema by default; a nullable ``oneOf`` read as its object branch;
+    keys under ``additionalProperties`` checked against it)."""
+    root = root if root is not None else schema()
+    if "$ref" in node:
+        node = root["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    if "oneOf" in node and "properties" not in node:  # a nullable object: its object branch
+        node = next((n for n in node["oneOf"] if n.get("type") != "null"), node)
+    out: list[str] = []
+    if isinstance(doc, dict):
+        props = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        for key, value in doc.items():
+            if key in props:
+                out += undocumented(value, props[key], f"{where}.{key}", root)
+            elif isinstance(extra, dict):
+                out += undocumented(value, extra, f"{where}.{key}", root)
+            else:
+                out.append(f"{where}.{key}")
+    elif isinstance(doc, list) and isinstance(node.get("items"), dict):
+        for i, value in enumerate(doc):
+            out += undocumented(value, node["items"], f"{where}[{i}]", root)
+    return out

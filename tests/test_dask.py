@@ -245,10 +245,10 @@ def test_the_command_line_on_a_scheduler_writes_the_same_report(dataset, cluster
     assert here.exit_code == there.exit_code == 1, there.output
     assert there.stdout == here.stdout
     assert there.stderr == here.stderr
-    from test_schema import _undocumented
+    from tests.cli_support import undocumented
 
     a, b = read_report(tmp_path / "here.json"), read_report(tmp_path / "there.json")
-    assert sorted(set(_undocumented(b, schema(), "$"))) == []
+    assert sorted(set(undocumented(b, schema(), "$"))) == []
     assert b["provenance"]["config"]["engine"] == "dask"
     assert b["provenance"]["config_sources"]["scheduler"] == "command line"
     for doc in (a, b):

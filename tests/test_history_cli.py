@@ -16,7 +16,7 @@ import fairaudit
 from fairaudit.history import History
 from fairaudit.history.series import pooled
 from fairaudit.report.json import to_dict
-from tests.cli_support import ROOT, assert_cannot_audit, invoke
+from tests.cli_support import ROOT, assert_cannot_audit, invoke, undocumented
 from tests.history_support import AUDIT_ARGS, SETTINGS, write_days
 
 SCHEMA = ROOT / "docs" / "history.schema.json"
@@ -212,31 +212,12 @@ def test_the_history_schema_is_valid_draft_2020_12():
     jsonschema.Draft202012Validator.check_schema(_schema())
 
 
-def _undocumented(doc: Any, node: dict[str, Any], where: str) -> list[str]:
-    if "$ref" in node:
-        node = _schema()["$defs"][node["$ref"].rsplit("/", 1)[1]]
-    if "oneOf" in node:
-        node = next((n for n in node["oneOf"] if n.get("type") != "null"), node)
-    out: list[str] = []
-    if isinstance(doc, dict):
-        props = node.get("properties", {})
-        for key, value in doc.items():
-            if key in props:
-                out += _undocumented(value, props[key], f"{where}.{key}")
-            else:
-                out.append(f"{where}.{key}")
-    elif isinstance(doc, list) and isinstance(node.get("items"), dict):
-        for i, value in enumerate(doc):
-            out += _undocumented(value, node["items"], f"{where}[{i}]")
-    return out
-
-
 def test_every_field_written_is_described_in_the_schema(nightly):
     db, _ = nightly
     doc = _history_json(db, "--max-increase", "false_positive_parity=0.1", "--cusum",
                         "--baseline-runs", "2", "--decide", "confident-fail")
     assert doc["drift"]
-    assert _undocumented(doc, _schema(), "$") == []
+    assert undocumented(doc, _schema(), "$", _schema()) == []
 
 
 @pytest.mark.parametrize(("path", "new"), [

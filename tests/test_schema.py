@@ -13,7 +13,7 @@ import pytest
 
 import fairaudit
 from fairaudit.report.json import to_dict
-from tests.cli_support import COMPAS, ROOT, invoke, schema, validate_report
+from tests.cli_support import COMPAS, ROOT, invoke, schema, undocumented, validate_report
 
 
 @pytest.fixture(scope="module")
@@ -120,30 +120,10 @@ def test_added_fields_are_allowed(compas_doc):
 # -- the schema documents every field fairaudit writes ----------------------------------
 
 
-def _undocumented(doc: Any, node: dict[str, Any], where: str) -> list[str]:
-    if "$ref" in node:
-        node = schema()["$defs"][node["$ref"].rsplit("/", 1)[1]]
-    out: list[str] = []
-    if isinstance(doc, dict):
-        props = node.get("properties", {})
-        extra = node.get("additionalProperties")
-        for key, value in doc.items():
-            if key in props:
-                out += _undocumented(value, props[key], f"{where}.{key}")
-            elif isinstance(extra, dict):
-                out += _undocumented(value, extra, f"{where}.{key}")
-            else:
-                out.append(f"{where}.{key}")
-    elif isinstance(doc, list) and isinstance(node.get("items"), dict):
-        for i, value in enumerate(doc):
-            out += _undocumented(value, node["items"], f"{where}[{i}]")
-    return out
-
-
 @pytest.mark.parametrize("make", ["compas", "scored"])
 def test_every_field_written_is_described_in_the_schema(compas_doc, make):
     doc = compas_doc if make == "compas" else _scored_without_label()
-    missing = sorted(set(_undocumented(doc, schema(), "$")))
+    missing = sorted(set(undocumented(doc, schema(), "$")))
     assert not missing, (
         "fields the JSON report writes but docs/audit.schema.json does not describe: "
         f"{missing[:10]}; add them to the schema (fields may be added, never renamed)")
@@ -198,7 +178,7 @@ def test_compas_report_with_ranges_follows_the_schema(compas_ranges_doc):
 def test_every_range_field_written_is_described_in_the_schema(bank_doc, compas_ranges_doc,
                                                               which):
     doc = bank_doc if which == "bank" else compas_ranges_doc
-    missing = sorted(set(_undocumented(doc, schema(), "$")))
+    missing = sorted(set(undocumented(doc, schema(), "$")))
     assert not missing, f"undescribed in docs/audit.schema.json: {missing[:10]}"
 
 
@@ -230,7 +210,7 @@ def test_a_misspelt_range_field_is_rejected(bank_doc, path, new):
         # the schema lets later versions add sections, so a misspelt optional
         # section is caught by the check that every field written is described
         validate_report(doc)
-        assert _undocumented(doc, schema(), "$") == ["$.range"]
+        assert undocumented(doc, schema(), "$") == ["$.range"]
         return
     with pytest.raises(jsonschema.ValidationError):
         validate_report(doc)
@@ -239,7 +219,7 @@ def test_a_misspelt_range_field_is_rejected(bank_doc, path, new):
 def test_a_misspelt_optional_range_field_is_undescribed(bank_doc):
     doc = _rename(bank_doc, ("ranges", "groupings", 0, "groups", 0, "coverage", "ci"), "cl")
     validate_report(doc)
-    assert _undocumented(doc, schema(), "$") == ["$.ranges.groupings[0].groups[0].coverage.cl"]
+    assert undocumented(doc, schema(), "$") == ["$.ranges.groupings[0].groups[0].coverage.cl"]
 
 
 @pytest.mark.parametrize(("path", "value"), [
@@ -272,4 +252,4 @@ def test_intervals_and_tests_on_range_figures_are_allowed(bank_doc):
                p_adjusted=None)
     doc["gates"][_gate_index(doc)]["ci"] = [0.10, 0.12]
     validate_report(doc)
-    assert not _undocumented(doc, schema(), "$")
+    assert not undocumented(doc, schema(), "$")

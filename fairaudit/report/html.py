@@ -20,7 +20,8 @@ from . import range_section, view
 from .view import Cell
 
 
-def _env() -> Environment:
+def environment() -> Environment:
+    """The Jinja environment of the HTML reports: autoescaped, strict, with their filters."""
     env = Environment(loader=PackageLoader("fairaudit", "report/templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
@@ -229,5 +230,5 @@ def render(result: AuditResult) -> str:
         "version": p.version,
         "timestamp": p.timestamp,
     }
-    return _env().get_template("audit.html.j2").render(**context)
+    return environment().get_template("audit.html.j2").render(**context)
 

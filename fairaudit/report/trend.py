@@ -18,7 +18,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from ..history.drift import DriftResult
@@ -26,6 +25,7 @@ from ..history.series import Point, Series
 from ..history.trend import Trend
 from ..version import __version__
 from . import chart, view
+from .html import environment
 
 PASS = "#1f7a4d"
 WARN = "#b7791f"
@@ -38,15 +38,6 @@ STATUS_LOOK: dict[str | None, tuple[str, str, bool]] = {  # marker, colour, fill
 }
 WHAT = {"max_gap": "difference", "min_ratio": "ratio",
         "max_out_of_range": "largest share out of range", None: "difference"}
-
-
-def _env() -> Environment:
-    env = Environment(loader=PackageLoader("fairaudit", "report/templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
-    env.globals["MARK"] = view.MARK
-    env.globals["WORD"] = view.WORD
-    return env
 
 
 def _dates(points: Sequence[Point]) -> list[dt.date]:
@@ -230,4 +221,4 @@ def render(t: Trend) -> str:
         "pool": t.pool,
         "version": __version__,
     }
-    return _env().get_template("trend.html.j2").render(**context)
+    return environment().get_template("trend.html.j2").render(**context)
