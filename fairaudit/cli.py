@@ -101,9 +101,21 @@ def run(
         help="Column with the 1-based position of the true item in the model's ranked list "
              "(empty: not in the list): audits top-k accuracy, MRR and the in-list rate.")
     ] = None,
+    candidates: Annotated[str | None, typer.Option(
+        help="List column (parquet) of the model's ranked candidates; --label names the true "
+             "item, whose first position in the list is its rank.")] = None,
     k: Annotated[str | None, typer.Option(
         "--k", metavar="K,K,...", show_default=False,
         help="Cutoffs of top-k accuracy with --rank, such as 1,3,5.  [default: 1,3]")] = None,
+    task: Annotated[str | None, typer.Option(
+        metavar="binary|multiclass", show_default=False,
+        help="What --label and --prediction hold: a yes/no decision, or one of many classes "
+             "(per class one-vs-rest rates, worst-class and macro gaps).  [default: binary]")
+    ] = None,
+    classes: Annotated[str | None, typer.Option(
+        metavar="A,B,...", show_default=False,
+        help="With --task multiclass: the classes to audit; the others are pooled as one "
+             "class, '(other)'.  [default: every class, up to 30]")] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
     positive_label: Annotated[str | None, typer.Option(
@@ -242,14 +254,21 @@ def run(
         early = (_start_digests(inputs, digest, json_path, reports) if engine != "dask"
                  else None)
         with early or nullcontext(), report_files.interruptible():
-            from .config import parse_cutoffs, parse_gate, parse_reference, parse_threshold
+            from .config import (
+                parse_classes,
+                parse_cutoffs,
+                parse_gate,
+                parse_reference,
+                parse_threshold,
+            )
             from .rangespec import parse_gate as parse_range_gate
             from .rangespec import parse_range
 
             code = _run(inputs, dict(
                 label=label, prediction=prediction, score=score,
                 threshold=None if threshold is None else parse_threshold(threshold),
-                rank=rank, k=None if k is None else parse_cutoffs(k),
+                rank=rank, k=None if k is None else parse_cutoffs(k), candidates=candidates,
+                task=task, classes=None if classes is None else parse_classes(classes),
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,

@@ -72,6 +72,11 @@ class AuditConfig:
     # shortlists: the true item's 1-based position in the model's list, and the cutoffs
     rank: str | None = None
     k: tuple[int, ...] = (1, 3)
+    # or the model's ranked list itself (a list column), the true item in the label
+    candidates: str | None = None
+    # what the label and prediction hold: a yes/no decision, or one of many classes
+    task: str = "binary"
+    classes: tuple[str, ...] = ()  # with task multiclass: the classes to audit (others pooled)
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -108,13 +113,14 @@ class AuditConfig:
         if len(set(self.groups)) != len(self.groups):
             problems.append("a group column is named twice in groups")
         decided = self.prediction is not None or self.score is not None
-        if not decided and self.rank is None:
+        if not decided and self.rank is None and self.candidates is None:
             problems.append("no decision; give --prediction COLUMN, or --score COLUMN "
                             "with --threshold (or --rank COLUMN for a shortlist)")
         if self.ranges and not decided:
             problems.append("range checks need a decision; give --prediction COLUMN or "
                             "--score COLUMN")
         problems += self._k_problems()
+        problems += _task_problems(self)
         if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
                 and 0.0 <= self.threshold <= 1.0):
             problems.append(f"{self._origin('threshold')} {self.threshold!r} is not a number "
@@ -123,8 +129,8 @@ class AuditConfig:
                 or self.min_group_size < 1:
             problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
                             "a whole number >= 1")
-        roles = [c for c in (self.label, self.prediction, self.score, self.rank)
-                 if c is not None]
+        roles = [c for c in (self.label, self.prediction, self.score, self.rank,
+                             self.candidates) if c is not None]
         for g in self.groups:
             if g in roles:
                 problems.append(f"column '{g}' cannot be both a group and a label, "
@@ -245,6 +251,12 @@ class AuditConfig:
         }
         if self.rank is not None:
             out["rank"], out["k"] = self.rank, list(self.k)
+        if self.candidates is not None:
+            out["candidates"], out["k"] = self.candidates, list(self.k)
+        if self.task != "binary":
+            out["task"] = self.task
+        if self.classes:
+            out["classes"] = list(self.classes)
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -264,6 +276,13 @@ def _unknown_criterion(name: str) -> str | None:
     if near:
         return f"did you mean '{near}'?"
     return "criteria: " + ", ".join(criteria) + ", or the name of any metric (docs/reference.md)"
+
+
+def _task_problems(cfg: AuditConfig) -> list[str]:
+    """Settings of a multiclass audit, and of a shortlist given as candidate lists."""
+    from .kinds.settings import task_problems
+
+    return task_problems(cfg, cfg._origin)
 
 
 def _statistics_problems(cfg: AuditConfig) -> list[str]:
@@ -406,6 +425,11 @@ def parse_cutoffs(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(ks))
 
 
+def parse_classes(text: str) -> tuple[str, ...]:
+    """``low,medium,high``: the classes of a multiclass audit, each stripped."""
+    return tuple(part.strip() for part in text.split(","))
+
+
 def parse_reference(text: str) -> tuple[str, str]:
     column, sep, value = text.partition("=")
     if not sep or not column:
@@ -419,6 +443,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
+    "candidates": str, "task": str, "classes": list,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -430,6 +455,8 @@ _EXPECTED = {
     "score": "a column name", "threshold": "a number in [0, 1]",
     "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
+    "candidates": "a column name (a list of the model's ranked candidates)",
+    "task": "'binary' or 'multiclass'", "classes": "a list of class values",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
@@ -551,9 +578,11 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k"):
+    for name in ("groups", "inputs", "k", "classes"):
         if name in values:
             values[name] = tuple(values[name])
+    if "classes" in values:
+        values["classes"] = tuple(_text(c) for c in values["classes"])
     if "intersect" in values:
         values["intersect"] = tuple(tuple(c) for c in values["intersect"])
     if file_path and sources.get("inputs") == origin:

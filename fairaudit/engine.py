@@ -19,7 +19,7 @@ from .counts import CountTable
 from .decode import Roles
 from .errors import InputError, UsageError, closest
 from .gates import evaluate, evaluate_ranges, verdict
-from .kinds import Context, OutcomeKind, kinds_for
+from .kinds import Context, OutcomeKind, kinds_for, settle
 from .kinds.base import Resampler
 from .metrics import (
     Criterion,
@@ -170,7 +170,7 @@ def config_from(**settings: Any) -> AuditConfig:
             near = closest(key, known)
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
-    for key in ("groups", "inputs", "k", "intersect"):
+    for key in ("groups", "inputs", "k", "intersect", "classes"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
@@ -277,10 +277,12 @@ class _Layout:
 
 def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
            timestamp: str | None) -> AuditResult:
-    layout = _Layout.of(kinds_for(config))
-    base = layout.base
-    if table.cell_names != tuple(c for k in layout.kinds for c in k.cells):
+    kinds = kinds_for(config)
+    if table.cell_names != tuple(c for k in kinds for c in k.cells):
         raise ValueError("the count table was not counted for this audit's outcome kinds")
+    kinds, table = settle(kinds, table)  # kinds that learn their cells from the counts
+    layout = _Layout.of(kinds)
+    base = layout.base
     total = table.total[: len(base.cells)]  # the base kind's cells count every row once
     used = int(total[layout.index(0, base.metric_cells)].sum())
     dropped = {r: int(total[base.cells.index(r)]) for r in base.drop_cells}
@@ -343,6 +345,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         min_group_size=config.min_group_size,
         ranges=range_report,
         trusted=trusted,
+        classes=sections.get("multiclass", (None, None))[1],
         catalog=layout.catalog,
     )
 

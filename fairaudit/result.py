@@ -330,6 +330,36 @@ class RangeReport:
 
 
 @dataclass(frozen=True)
+class ClassGroup:
+    """One group of a multiclass audit: its confusion matrix and macro averages.
+
+    ``confusion[t][p]`` counts rows of true class ``t`` predicted ``p``, in the
+    order of :attr:`ClassReport.classes` (then the pool of other classes, when
+    there is one; ``pooled_right`` counts the pool's rows predicted as the very
+    class they are). ``macro`` holds each ``macro_M`` (the mean of ``M[c]`` over
+    the classes where it is defined, None where none is) and ``macro_ci`` its
+    bootstrap percentile interval.
+    """
+
+    label: str
+    count: int
+    small: bool
+    confusion: list[list[int]]
+    pooled_right: int
+    macro: dict[str, float | None]
+    macro_ci: dict[str, Interval | None]
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """The classes of a multiclass audit and, per grouping name, every group's matrix."""
+
+    classes: tuple[str, ...]
+    pooled: bool
+    groupings: dict[str, tuple[ClassGroup, ...]]
+
+
+@dataclass(frozen=True)
 class Catalog:
     """The metrics and criteria an audit computed, in its order, and how reporters show them.
 
@@ -393,6 +423,8 @@ class AuditResult:
     # trusted rows (inside every range)
     ranges: RangeReport | None = None
     trusted: tuple[GroupingResult, ...] = ()
+    # with --task multiclass: the classes, and each group's confusion matrix
+    classes: ClassReport | None = None
     # the definitions of the metrics and criteria above, from the audit's outcome kinds
     catalog: Catalog = field(default_factory=Catalog, compare=False)
 

@@ -17,13 +17,16 @@ from .base import (
     kinds_for,
     register,
     registered,
+    settle,
     unregister,
 )
 from .binary import BinaryDecision
+from .multiclass import Multiclass
 from .ranges import RangeChecks
 from .topk import TopK
 
 register(BinaryDecision)
+register(Multiclass)
 register(RangeChecks)
 register(TopK)
 
@@ -31,6 +34,7 @@ __all__ = [
     "BinaryDecision",
     "Context",
     "Figures",
+    "Multiclass",
     "OutcomeKind",
     "RangeChecks",
     "Settings",
@@ -40,5 +44,6 @@ __all__ = [
     "kinds_for",
     "register",
     "registered",
+    "settle",
     "unregister",
 ]
