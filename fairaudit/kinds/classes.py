@@ -36,6 +36,23 @@ def per_class(metric: str, cls: str) -> str:
     return f"{metric}[{cls}]"
 
 
+_TITLES = {"tpr": "TPR", "fpr": "FPR", "precision": "precision",
+           "selection_rate": "selection rate", "base_rate": "base rate"}
+
+
+def title(name: str) -> str | None:
+    """How reports title a multiclass criterion (``Worst-class TPR``, ``TPR [cat]``); None
+    for a name of another kind."""
+    for prefix, words in (("worst_class_", "Worst-class"), ("macro_", "Macro")):
+        if name.startswith(prefix) and name[len(prefix):] in GAPPED:
+            return f"{words} {_TITLES[name[len(prefix):]]}"
+    metric, bracket, rest = name.partition("[")
+    if bracket and rest.endswith("]") and metric in PER_CLASS:
+        words = _TITLES[metric]
+        return f"{words[0].upper()}{words[1:]} [{rest[:-1]}]"
+    return None
+
+
 def class_name(value: Any) -> str | None:
     """How a class value reads, which is what identifies it; None for a missing value."""
     if value is None:

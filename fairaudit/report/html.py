@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
-from . import range_section, view
+from . import class_section, range_section, view
 from .view import Cell
 
 
@@ -210,6 +210,7 @@ def render(result: AuditResult) -> str:
         "singles": [g for g in groupings if not g["intersection"]],
         "intersections": [g for g in groupings if g["intersection"]],
         "ranges": range_section.section(result, gated),
+        "classes": class_section.html_context(result),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],
@@ -222,9 +223,9 @@ def render(result: AuditResult) -> str:
                      "description": m.description, "better": m.better}
                     for m in result.catalog.metrics],
         "criteria": [{"name": c.name, "metrics": ", ".join(view.metric_title(m)
-                                                          for m in c.metrics),
-                      "description": c.description} for c in result.catalog.criteria
-                     if c.metrics],
+                                                          for m in c.metrics)
+                      or "per group, the mean over the classes (below)",
+                      "description": c.description} for c in result.catalog.criteria],
         "focus": [view.metric_title(m) for m in view.focus_metrics(result)],
         "min_group_size": f"{result.min_group_size:,}",
         "version": p.version,

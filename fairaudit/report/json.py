@@ -189,6 +189,10 @@ def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
             "config_sources": dict(p.sources),
         },
     }
+    if result.classes is not None:
+        from .class_section import json_section
+
+        out["classes"] = json_section(result.classes)
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]

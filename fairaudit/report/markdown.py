@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..result import AuditResult
-from . import view
+from . import class_section, view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -84,6 +84,8 @@ def render(result: AuditResult, worst: int = 5) -> str:
                 + (f"; {small} smaller group{'s' if small != 1 else ''} left out." if small
                    else "."))
         lines += ["", note]
+
+    lines += class_section.markdown_lines(result, escape)
 
     p = result.provenance
     shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")

@@ -19,7 +19,7 @@ from ..result import (
     RangeReport,
     Rate,
 )
-from . import view
+from . import class_section, view
 from .layout import Column, Pair, ReportTable, clean
 
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
@@ -286,6 +286,11 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
     if result.ranges is not None:
         p.print()
         _ranges_section(p, result, result.ranges)
+    if result.classes is not None:
+        p.print()
+        p.print(clean(class_section.intro(result.classes)))
+        for table in class_section.terminal_tables(result):
+            p.table(table)
     if result.gates:
         p.print()
         p.table(_gate_table(result.gates))

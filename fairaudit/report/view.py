@@ -157,7 +157,9 @@ def metric_title(name: str) -> str:
 
 
 def criterion_title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    from ..kinds.classes import title
+
+    return title(name) or name.replace("_", " ").capitalize()
 
 
 def kind_words(kind: str) -> tuple[str, str]:
