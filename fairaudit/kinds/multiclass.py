@@ -111,8 +111,9 @@ class Multiclass(OutcomeKind):
         *(macro(m) for m in MACRO))
 
     def __init__(self, label: str, prediction: str, chosen: tuple[str, ...] = (),
-                 classes: tuple[str, ...] | None = None) -> None:
+                 classes: tuple[str, ...] | None = None, gated: tuple[str, ...] = ()) -> None:
         self.label, self.prediction, self.chosen = label, prediction, chosen
+        self.gated = gated  # the criteria the audit's gates name, checked against the classes
         self.columns = self.keys = (label, prediction)
         self.drop_cells = DROPS
         self.classes = classes
@@ -164,7 +165,9 @@ class Multiclass(OutcomeKind):
             return None
         roles = settings.roles
         assert roles.label is not None and roles.prediction is not None  # the config checks
-        return cls(roles.label, roles.prediction, tuple(getattr(settings, "classes", ())))
+        gates = getattr(settings, "gates", ())
+        return cls(roles.label, roles.prediction, tuple(getattr(settings, "classes", ())),
+                   gated=tuple(dict.fromkeys(g.criterion for g in gates)))
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
         names: dict[str, int] = {}  # one id per class, shared by both columns of the batch
@@ -178,7 +181,13 @@ class Multiclass(OutcomeKind):
     def settle(self, table: CountTable, start: int) -> tuple[OutcomeKind, CountTable]:
         """The kind with its classes, and the table with the class key columns made cells."""
         classes = classes_of(self.label, self.prediction, self.chosen, table)
-        settled = Multiclass(self.label, self.prediction, self.chosen, classes)
+        for name in self.gated:  # a gate on a class not audited would never be judged
+            named = _PER_CLASS_NAME.fullmatch(name)
+            if named and named.group(2) not in classes:
+                raise InputError(
+                    f"gate on {name}: no class '{named.group(2)}' is audited (classes: "
+                    f"{', '.join(classes)}); name one of them, or add it with --classes")
+        settled = Multiclass(self.label, self.prediction, self.chosen, classes, self.gated)
         return settled, fold(table, (self.label, self.prediction), classes, settled.pooled,
                              start, settled.cells)
 
