@@ -125,6 +125,9 @@ class OutcomeKind:
     #: own :meth:`figures` project onto them (``table.project((*grouping, *keys))``)
     keys: tuple[str, ...] = ()
     dictionary_columns: tuple[str, ...] = ()
+    #: input columns it reads lists from (a shortlist's candidates); the readers refuse
+    #: lists in any other column
+    list_columns: tuple[str, ...] = ()
     #: metrics of the per-group tables (HTML and Markdown, then the terminal) and charts
     shown: tuple[str, ...] = ()
     terminal: tuple[str, ...] = ()

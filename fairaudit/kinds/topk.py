@@ -67,6 +67,7 @@ class TopK(OutcomeKind):
         # with a label, ``column`` holds candidate lists (kinds/candidates.py), else ranks
         self.label = label
         self.columns = (column,) if label is None else (column, label)
+        self.list_columns = () if label is None else (column,)
         self.cells = _CELLS if label is None else (*_CELLS, "missing_label")
         self.drop_cells = () if label is None else ("missing_label",)
         self.metric_cells = _CELLS
