@@ -8,6 +8,7 @@ hand-made fixture, on a multiclass derivation of COMPAS and on random data.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -202,6 +203,16 @@ def test_compas_figures_quoted_in_the_docs(compas):
     assert round(white.metrics["fpr[high]"].value, 3) == 0.079
     assert round(race.criteria["worst_class_fpr"].difference, 3) == 0.397
     assert round(race.criteria["macro_tpr"].difference, 3) == 0.060
+    assert round(black.metrics["fpr[low]"].value, 3) == 0.280
+    assert round(white.metrics["fpr[low]"].value, 3) == 0.477
+    assert round(black.metrics["accuracy"].value, 3) == 0.486
+    assert round(white.metrics["accuracy"].value, 3) == 0.575
+    text = " ".join((Path(__file__).parent.parent / "docs" / "multiclass.md").read_text()
+                    .split())
+    for quoted in ("(`fpr[high]` 0.194 against 0.079)", "(`fpr[low]` 0.477 against 0.280)",
+                   "the worst-class FPR gap across race is 0.397, the macro TPR gap 0.060",
+                   "Accuracy is 0.486 and 0.575", "the macro TPR gap across race is 0.060"):
+        assert quoted in text, quoted
 
 
 def test_the_intersection_is_checked_too(compas):
@@ -368,29 +379,19 @@ def test_settings_that_cannot_mean_what_they_say_are_refused(tmp_path, args, fra
     assert_cannot_audit(invoke("run", path, "-g", "g", *args), fragment)
 
 
-def test_a_label_and_prediction_with_no_class_in_common_are_refused(tmp_path):
-    path = _file(tmp_path, y=[0, 1, 2] * 2, p=["x", "y", "y"] * 2)
-    assert_cannot_audit(
-        invoke("run", path, "-g", "g", "--task", "multiclass", "--label", "y",
-               "--prediction", "p"),
-        "label 'y' and prediction 'p' share no class (label: '0', '1', '2'; prediction: "
-        "'x', 'y')")
-
-
-def test_a_named_class_absent_from_the_data_is_refused(tmp_path):
-    path = _file(tmp_path, y=["x", "y", "z"] * 2, p=["x", "y", "y"] * 2)
-    assert_cannot_audit(
-        invoke("run", path, "-g", "g", "--task", "multiclass", "--label", "y",
-               "--prediction", "p", "--classes", "x,w"),
-        "--classes: 'w' is in neither label 'y' nor prediction 'p'; classes seen: 'x', 'y', 'z'")
-
-
-def test_a_gate_on_a_class_not_audited_is_refused(tmp_path):
-    path = _file(tmp_path, y=["x", "y", "z"] * 2, p=["x", "y", "y"] * 2)
-    assert_cannot_audit(
-        invoke("run", path, "-g", "g", "--task", "multiclass", "--label", "y",
-               "--prediction", "p", "--max-gap", "tpr[w]=0.1"),
-        "gate on tpr[w]: no class 'w' is audited (classes: x, y, z)")
+@pytest.mark.parametrize(("label", "args", "line"), [
+    ([0, 1, 2], [], "label 'y' and prediction 'p' share no class (label: '0', '1', '2'; "
+                    "prediction: 'x', 'y')"),
+    (["x", "y", "z"], ["--classes", "x,w"],
+     "--classes: 'w' is in neither label 'y' nor prediction 'p'; classes seen: 'x', 'y', 'z'"),
+    (["x", "y", "z"], ["--max-gap", "tpr[w]=0.1"],
+     "gate on tpr[w]: no class 'w' is audited (classes: x, y, z)"),
+])
+def test_classes_that_do_not_match_the_data_are_refused(tmp_path, label, args, line):
+    # no class in common; a class named that is not in the data; a gate on such a class
+    path = _file(tmp_path, y=label * 2, p=["x", "y", "y"] * 2)
+    assert_cannot_audit(invoke("run", path, "-g", "g", "--task", "multiclass", "--label", "y",
+                               "--prediction", "p", *args), line)
 
 
 def test_too_many_classes_ask_for_classes(tmp_path):

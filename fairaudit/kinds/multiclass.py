@@ -86,15 +86,20 @@ ACCURACY_PARITY = Criterion("accuracy_parity", (ACCURACY_NAME,),
                             "accuracy is equal across groups")
 
 
-def worst_class(metric: str, classes: Sequence[str]) -> Criterion:
+def _words(metric: str) -> str:
     title = _WORDS[metric][0]
+    return title if title.isupper() else title.lower()
+
+
+def worst_class(metric: str, classes: Sequence[str]) -> Criterion:
+    title = _words(metric)
     return Criterion(f"worst_class_{metric}", tuple(per_class(metric, c) for c in classes),
                      f"the largest gap across groups of any class's {title}")
 
 
 def macro(metric: str) -> Criterion:
     """A macro criterion: computed by the kind's figures, so it names no metric cells."""
-    title = _WORDS[metric][0]
+    title = _words(metric)
     return Criterion(f"macro_{metric}", (),
                      f"the gap across groups of each group's mean {title} over the classes")
 
