@@ -209,6 +209,22 @@ def test_a_new_outcome_kind_counts_on_the_workers(dataset, cluster, tmp_path):
     assert "value:missing" in remote.table.cell_names
 
 
+def test_a_multiclass_audit_counts_on_the_workers(cluster, tmp_path):
+    # the classes are key columns of the counts: the workers' tables merge, then settle
+    folder = tmp_path / "classes"
+    folder.mkdir()
+    for i, n in enumerate((800, 3_000, 5)):
+        rng = np.random.default_rng(60 + i)
+        y = rng.choice(["cat", "dog", "fox", None], n)
+        p = np.where(rng.random(n) < 0.6, y, rng.choice(["cat", "dog", "fox"], n))
+        pq.write_table(pa.table({"band": rng.choice(["a", "b"], n), "y": y, "p": p}),
+                       folder / f"c{i}.parquet")
+    _local, remote, _ = _both(folder, dict(task="multiclass", label="y", prediction="p",
+                                          groups=["band"], bootstrap=50),
+                              cluster.scheduler_address)
+    assert remote.table.columns == ("band", "y", "p")
+
+
 def test_checks_across_files_hold_across_workers(cluster, tmp_path):
     # each file alone has two classes; together they have three, which no worker sees
     for i, other in enumerate(("deny", "refer")):

@@ -412,3 +412,19 @@ def test_the_python_api_is_as_strict():
         fairaudit.audit(pd.DataFrame({"g": ["a"], "y": [1], "p": ["x"]}), groups=["g"], **MC)
     with pytest.raises(fairaudit.UsageError, match="classes= must be a list"):
         fairaudit.audit(HAND, groups=["g"], classes="x", **MC)
+
+
+def test_a_config_file_sets_the_task_the_classes_and_their_gates(compas_file, tmp_path):
+    config = tmp_path / "fairaudit.toml"
+    config.write_text(
+        f'inputs = ["{compas_file}"]\nlabel = "y"\nprediction = "p"\ngroups = ["sex"]\n'
+        'task = "multiclass"\nclasses = ["high", "low"]\nbootstrap = 50\n'
+        '[gates.max_gap]\n"tpr[low]" = 0.5\nworst_class_precision = 0.5\n')
+    out = tmp_path / "a.json"
+    result = invoke("run", "--config", config, "--json", out, "--quiet")
+    assert result.exit_code == 0, result.stderr
+    doc = read_report(out)
+    assert doc["provenance"]["config"]["task"] == "multiclass"
+    assert doc["provenance"]["config"]["classes"] == ["high", "low"]
+    assert doc["classes"]["pooled"] == "(other)"
+    assert [g["criterion"] for g in doc["gates"]] == ["tpr[low]", "worst_class_precision"]
