@@ -19,6 +19,7 @@ from .base import (
     registered,
     unregister,
 )
+from .baseline import BaselineComparison
 from .binary import BinaryDecision
 from .ranges import RangeChecks
 from .topk import TopK
@@ -26,8 +27,10 @@ from .topk import TopK
 register(BinaryDecision)
 register(RangeChecks)
 register(TopK)
+register(BaselineComparison)
 
 __all__ = [
+    "BaselineComparison",
     "BinaryDecision",
     "Context",
     "Figures",

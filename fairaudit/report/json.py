@@ -1,6 +1,9 @@
 """The JSON contract: ``schema_version`` 1. Fields may be added, never renamed.
 
-An audit with declared ranges adds two top-level sections: ``ranges`` (the
+An audit with a baseline model adds a top-level ``comparison`` (the baseline
+and the rows compared) and a ``comparison`` in each grouping (both models'
+rates per group, the changes and their paired intervals, the change of every
+gap). An audit with declared ranges adds two top-level sections: ``ranges`` (the
 range specs, and per grouping, group and feature the range-check counts and
 shares) and ``trusted`` (every grouping again, on the rows inside every range;
 laid out like ``groupings``). A ``max_out_of_range`` gate adds ``feature`` and
@@ -31,6 +34,7 @@ from ..result import (
     RangeReport,
     Rate,
 )
+from . import comparison
 
 
 def _f(x: float | None) -> float | None:
@@ -168,12 +172,13 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
 
 def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
     p = result.provenance
+    groupings = [_grouping(g, groups) for g in result.groupings]
     out = {
         "schema_version": SCHEMA_VERSION,
         "verdict": result.verdict,
         "min_group_size": result.min_group_size,
         "metrics": list(result.metrics),
-        "groupings": [_grouping(g, groups) for g in result.groupings],
+        "groupings": groupings,
         "gates": [_gate(g) for g in result.gates],
         "provenance": {
             "fairaudit_version": p.version,
@@ -189,6 +194,10 @@ def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
             "config_sources": dict(p.sources),
         },
     }
+    if result.comparison is not None:
+        out["comparison"] = comparison.summary_json(result.comparison)
+        for entry, g in zip(groupings, result.groupings, strict=True):
+            entry["comparison"] = comparison.grouping_json(result.comparison.grouping(g.name))
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]
