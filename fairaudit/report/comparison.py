@@ -93,8 +93,9 @@ def rows_line(c: ComparisonReport) -> str:
     line = (f"candidate (the audit's decision) against baseline {what}, on the "
             f"{c.rows_compared:,} rows with both decisions")
     if c.rows_without_baseline:
-        line += (f"; {c.rows_without_baseline:,} audited rows have no baseline decision and "
-                 "are left out of the comparison")
+        n = c.rows_without_baseline
+        line += (f"; {n:,} audited row{'s have' if n != 1 else ' has'} no baseline decision "
+                 f"and {'are' if n != 1 else 'is'} left out of the comparison")
     return line
 
 

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
-from . import range_section, view
+from . import comparison_section, range_section, view
 from .view import Cell
 
 
@@ -155,7 +155,7 @@ def _gates(result: AuditResult) -> list[dict[str, Any]]:
             "status": view.status(gate),
             "grouping": gate.grouping,
             "criterion": view.gate_title(gate),
-            "worst": gate.group if gate.kind == "max_out_of_range" else None,
+            "worst": gate.group if gate.kind in ("max_out_of_range", "max_drop") else None,
             "kind": f"{bound} {what}",
             "value": Cell(view.number(gate.value), view.interval(view.gate_ci(gate))),
             "threshold": view.threshold(gate.threshold),
@@ -210,6 +210,7 @@ def render(result: AuditResult) -> str:
         "singles": [g for g in groupings if not g["intersection"]],
         "intersections": [g for g in groupings if g["intersection"]],
         "ranges": range_section.section(result, gated),
+        "comparison": comparison_section.section(result),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],

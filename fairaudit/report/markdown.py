@@ -58,7 +58,8 @@ def render(result: AuditResult, worst: int = 5) -> str:
             if ci:
                 value += " " + view.interval(ci)
             cells = [f"{view.MARK[s]} {view.WORD[s]}", escape(g.grouping),
-                     escape(view.criterion_title(g.criterion)), f"{bound} {what}",
+                     escape(view.metric_title(g.criterion) if g.kind == "max_drop"
+                            else view.criterion_title(g.criterion)), f"{bound} {what}",
                      escape(value), view.threshold(g.threshold)]
             cells += [escape(view.gate_rule(g) or view.DASH)] if with_rule else []
             lines.append(_row(cells))
