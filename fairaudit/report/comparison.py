@@ -1,76 +1,17 @@
-"""The candidate against a baseline, as every reporter shows it: JSON fields and plain words.
+"""The candidate against a baseline in plain words, as the terminal, Markdown and HTML say it.
 
-The JSON puts a ``comparison`` section at the top (which baseline, which
-rows) and one in each grouping (per group and metric both models' rates, the
-change and the relative change with their paired intervals; per metric and
-criterion the change of the gap). The words ("TPR up 40% in
-African-American, 78% in Caucasian") are shared by the terminal, Markdown and
-HTML reports.
+"TPR across race: up 40% in African-American, 78% in Caucasian"; which rows
+the comparison uses; changes written with their sign.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..result import Change, ComparisonReport, GapChange, GroupChange, GroupingComparison, Rate
+from ..result import ComparisonReport, GroupingComparison
 
 # the metrics the tables of changes show, those the audit has, in this order
 SHOWN = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
 # the metrics described in words, one line each
 TOLD = ("selection_rate", "tpr")
-
-
-def _f(x: float | None) -> float | None:
-    return x if x == x else None
-
-
-def _ci(ci: tuple[float, float] | None) -> list[float] | None:
-    return None if ci is None else list(ci)
-
-
-def _rate(r: Rate) -> dict[str, Any]:
-    out: dict[str, Any] = {"value": _f(r.value), "numerator": r.numerator,
-                           "denominator": r.denominator, "ci": _ci(r.ci)}
-    if r.reason:
-        out["reason"] = r.reason
-    return out
-
-
-def _change(c: Change) -> dict[str, Any]:
-    return {"candidate": _f(c.candidate.value), "baseline": _f(c.baseline.value),
-            "change": _f(c.change), "relative_change": _f(c.relative_change),
-            "ci": _ci(c.ci), "relative_ci": _ci(c.relative_ci), "eligible": c.eligible,
-            "candidate_rate": _rate(c.candidate), "baseline_rate": _rate(c.baseline)}
-
-
-def _group(g: GroupChange) -> dict[str, Any]:
-    return {"key": dict(g.key), "label": g.label, "rows": g.rows,
-            "without_baseline": g.without_baseline, "small": g.small,
-            "metrics": {name: _change(c) for name, c in g.metrics.items()}}
-
-
-def _gap(g: GapChange) -> dict[str, Any]:
-    out: dict[str, Any] = {"candidate": _f(g.candidate), "baseline": _f(g.baseline),
-                           "change": _f(g.change), "relative_change": _f(g.relative_change),
-                           "ci": _ci(g.ci), "groups_used": g.groups_used}
-    if g.reason:
-        out["reason"] = g.reason
-    return out
-
-
-def grouping_json(g: GroupingComparison) -> dict[str, Any]:
-    """``groupings[].comparison``: one grouping's groups, overall, gaps and criteria."""
-    return {"groups": [_group(x) for x in g.groups], "overall": _group(g.overall),
-            "gaps": {k: _gap(v) for k, v in g.gaps.items()},
-            "criteria": {k: _gap(v) for k, v in g.criteria.items()}}
-
-
-def summary_json(c: ComparisonReport) -> dict[str, Any]:
-    """The top-level ``comparison``: which baseline, and the rows compared."""
-    return {"baseline": c.baseline, "source": c.source, "threshold": c.threshold,
-            "rows_compared": c.rows_compared, "rows_without_baseline": c.rows_without_baseline,
-            "change": "candidate minus baseline", "metrics": list(c.metrics),
-            "criteria": list(c.criteria)}
 
 
 # -- words ------------------------------------------------------------------------------
