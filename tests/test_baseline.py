@@ -459,11 +459,29 @@ def test_schema_documents_every_comparison_field(compas_result):
 
 
 def test_example_readme_output_is_real():
-    readme = (Path(__file__).resolve().parent.parent / "examples" / "compas" / "README.md")
-    text = readme.read_text()
-    result = fairaudit.audit(str(COMPAS), label="two_year_recid", prediction="prediction",
-                             groups=["race", "sex"], reference=[("race", "Caucasian")],
-                             baseline_score="score", baseline_threshold=0.7)
-    eo = result.comparison.grouping("race").criteria["equalized_odds"]
-    assert f"{eo.candidate:.3f}" in text and f"{eo.baseline:.3f}" in text
-    assert f"{eo.change:+.3f}" in text
+    """examples/compas/README.md quotes the run of baseline.toml: every line of its output
+    blocks is in that run's output, and the figures of its prose are the run's."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "examples" / "compas" / "README.md").read_text(encoding="utf-8")
+    config = root / "examples" / "compas" / "baseline.toml"
+    run = invoke("run", "--config", config, "--no-digest")
+    assert run.exit_code == 1, run.output
+    shown = {line.rstrip() for line in run.stdout.splitlines()}
+    blocks = text.split("```")[1::2]
+    outputs = [b for b in blocks if not b.strip().startswith("fairaudit run")]
+    assert len(outputs) == 2
+    for block in outputs:
+        for line in block.strip("\n").splitlines():
+            assert line in shown, line
+    flags = invoke("run", COMPAS, "--label", "two_year_recid", "--prediction", "prediction",
+                   "--baseline-score", "score", "--baseline-threshold", "0.7", "--group", "race",
+                   "--group", "sex", "--reference", "race=Caucasian", "--max-increase",
+                   "race:equalized_odds=0.02", "--max-drop", "tpr=0.05", "--no-digest")
+    assert flags.stdout == run.stdout  # "which is the same as"
+    race = json.loads(invoke("run", "--config", config, "--no-digest", "--json", "-").stdout)
+    eo = race["groupings"][0]["comparison"]["criteria"]["equalized_odds"]
+    sex = race["groupings"][1]["comparison"]["criteria"]["equalized_odds"]
+    for figure in (f"grows by {eo['change']:.3f}", f"from {eo['baseline']:.3f} to "
+                   f"{eo['candidate']:.3f}", f"[{eo['ci'][0]:.3f}, {eo['ci'][1]:.3f}]",
+                   f"shrinks ({sex['change']:.3f})", "same 7,214 rows"):
+        assert figure in " ".join(text.split()), figure
