@@ -202,12 +202,11 @@ def test_an_identical_baseline_changes_nothing():
     for group in c.grouping("g").groups:
         for change in group.metrics.values():
             assert change.change in (0.0, None)
-            assert change.ci in ((0.0, 0.0), None)
-    # an interval is left undefined when a rate is undefined in over 5% of the replicates
-    # (a group of two positives drawn with none), as for every bootstrap of the audit
+            # the redraws are smoothed by half a row a cell, so an interval has room around
+            # 0 even when no row differs (docs/statistics.md)
+            assert change.ci is None or change.ci[0] <= 0.0 <= change.ci[1]
     criteria = c.grouping("g").criteria
-    assert all(g.change == 0.0 and g.ci in ((0.0, 0.0), None) for g in criteria.values())
-    assert criteria["demographic_parity"].ci == (0.0, 0.0)
+    assert all(g.change == 0.0 for g in criteria.values())
 
 
 def test_counts_add_up_across_parts():
@@ -287,6 +286,22 @@ def test_paired_intervals_are_narrower_than_unpaired_on_correlated_models():
         lo, hi = group.metrics["tpr"].ci
         u_lo, u_hi = _percentile(unpaired[group.label])
         assert hi - lo < 0.75 * (u_hi - u_lo), group.label
+
+
+def test_paired_coverage_by_simulation():
+    """benchmarks/paired_coverage.py, small: the paired intervals cover near 95%, also where
+    the models disagree on fewer than ten rows (docs/statistics.md has the full run)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from paired_coverage import simulate
+
+    for design in ("alike", "different"):
+        hits = simulate(design, 60, 300, 7)
+        for key in ("group change, eligible", "gap change (criterion)"):
+            share, n = float(np.mean(hits[key])), len(hits[key])
+            se = (0.95 * 0.05 / n) ** 0.5
+            assert 0.95 - 4 * se - 0.01 < share < 0.99, (design, key, share, n)
 
 
 # -- random data ----------------------------------------------------------------------------
@@ -485,3 +500,5 @@ def test_example_readme_output_is_real():
                    f"{eo['candidate']:.3f}", f"[{eo['ci'][0]:.3f}, {eo['ci'][1]:.3f}]",
                    f"shrinks ({sex['change']:.3f})", "same 7,214 rows"):
         assert figure in " ".join(text.split()), figure
+    top = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    assert (f"grows by {eo['change']:.3f} [{eo['ci'][0]:.3f}, {eo['ci'][1]:.3f}]" in top)

@@ -7,8 +7,9 @@ confusion counts are sums of those cells, so one draw of a group's joint cells
 redraws its rows with both decisions of each row: the pairing is kept, and a
 change whose two sides move together (correlated models) gets the narrower
 interval it deserves. A replicate is a multinomial draw per group, as for every
-other bootstrap of the audit; cost depends on groups and replicates, never on
-rows (docs/statistics.md).
+other bootstrap of the audit, from the group's shares smoothed by half a row
+in each cell (:data:`PSEUDO`), and the intervals are percentile intervals;
+cost depends on groups and replicates, never on rows (docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import numpy.typing as npt
 
 from ..metrics import FloatArray, IntArray, Metric, fractions, safe_divide, spread
 from .intervals import percentile_interval
-from .resampling import resample
 
 # label x candidate x baseline: index (label * 2 + candidate) * 2 + baseline
 JOINT = tuple(f"{c}:{b}" for c in ("tn", "fp", "fn", "tp") for b in ("0", "1"))
@@ -103,7 +103,7 @@ def compare(joint: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
         chunk = max(1, _CHUNK_VALUES // (replicates * max(m, 1)))
         for start in range(0, groups, chunk):
             stop = min(groups, start + chunk)
-            c_draw, b_draw = split(resample(joint[start:stop], replicates, rng))
+            c_draw, b_draw = split(_smoothed_draw(joint[start:stop], replicates, rng))
             c_val = safe_divide(*fractions(c_draw, metrics))  # (chunk, replicates, metrics)
             b_val = safe_divide(*fractions(b_draw, metrics))
             delta = c_val - b_val
@@ -131,10 +131,36 @@ def compare(joint: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
                   gap_c, gap_b, gap_change, gap_ci, np.asarray(used, dtype=np.int64))
 
 
+# pseudo-rows added to each joint cell of a label a group has rows of, for the shares
+# the group is redrawn with (never for the figures): a group with few rows on which the
+# models disagree would otherwise redraw a change that can hardly move, and get an
+# interval too narrow (benchmarks/paired_coverage.py; docs/statistics.md)
+PSEUDO = 0.5
+
+
+def _smoothed_draw(joint: npt.NDArray[np.integer], replicates: int, rng: np.random.Generator
+                   ) -> IntArray:
+    """Each group's rows redrawn, as many as it has, with :data:`PSEUDO`-smoothed shares.
+
+    The pseudo-rows go to the four cells of each label the group has rows of (an
+    audit with no label has rows of label 0 alone), so a redraw never makes a row
+    of a kind the data cannot have.
+    """
+    n = joint.sum(axis=1)
+    by_label = joint.reshape(len(joint), 2, 4)
+    present = by_label.sum(axis=-1, keepdims=True) > 0
+    smoothed = (by_label + np.where(present, PSEUDO, 0.0)).reshape(len(joint), 8)
+    probs = smoothed / np.maximum(smoothed.sum(axis=1), 1e-300)[:, None]
+    return np.asarray(rng.multinomial(n[:, None], probs[:, None, :],
+                                      size=(len(joint), replicates)), dtype=np.int64)
+
+
 def _relative(change: FloatArray, baseline: FloatArray) -> FloatArray:
     """The change over the baseline's value; NaN where that is 0 or undefined."""
-    safe = np.where(np.isnan(baseline), 0.0, baseline)
-    return np.where(np.isnan(change), np.nan, safe_divide(np.nan_to_num(change), safe))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = change / baseline
+    out[~np.isfinite(out)] = np.nan
+    return np.asarray(out, dtype=np.float64)
 
 
 def _with_criteria(per_metric: FloatArray, criteria: Sequence[Sequence[int]]) -> FloatArray:
