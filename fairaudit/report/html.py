@@ -180,6 +180,10 @@ def _facts(result: AuditResult) -> list[tuple[str, str]]:
            ("Groups", ", ".join(str(x) for x in roles.get("groups") or ())),
            ("Reference groups", refs),
            ("Smallest group judged", f"{result.min_group_size:,} rows")]
+    if result.comparison is not None:
+        c = result.comparison
+        shown = c.baseline if c.source == "prediction" else f"{c.baseline} >= {c.threshold:g}"
+        out.append(("Baseline", f"{shown}; {c.rows_compared:,} rows compared"))
     report = view.ranges(result)
     if report is not None:
         o = report.overall
