@@ -62,11 +62,12 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
     ``min_ratio=``...; with a baseline model ``baseline_prediction=`` or
-    ``baseline_score=``, and ``max_increase=``, ``max_drop=``). ``on_progress``, if given, is called from time to time as
-    files are read (see :data:`ProgressFn`). ``digests``, if given, is the
-    hashing of the input files already under way (the command line starts it
-    before the rest of the program has loaded); it is used if it hashes exactly
-    the files this audit reads, and stopped otherwise.
+    ``baseline_score=``, and ``max_increase=``, ``max_drop=``). ``on_progress``, if
+    given, is called from time to time as files are read (see :data:`ProgressFn`).
+    ``digests``, if given, is the hashing of the input files already under way
+    (the command line starts it before the rest of the program has loaded); it
+    is used if it hashes exactly the files this audit reads, and stopped
+    otherwise.
 
     The same as ``judge(*count(data, config))``: the counts of one pass, then
     the figures and verdicts from the counts.
