@@ -502,3 +502,26 @@ def test_example_readme_output_is_real():
         assert figure in " ".join(text.split()), figure
     top = " ".join((root / "README.md").read_text(encoding="utf-8").split())
     assert (f"grows by {eo['change']:.3f} [{eo['ci'][0]:.3f}, {eo['ci'][1]:.3f}]" in top)
+
+
+def test_a_recorded_run_keeps_the_comparison_gates(tmp_path):
+    """A run with a baseline, recorded: the history's JSON (docs/history.schema.json) carries
+    each comparison gate's change as its series' value."""
+    import jsonschema
+
+    store = tmp_path / "h.db"
+    run = invoke("run", "--config", Path(COMPAS).parent / "baseline.toml", "--no-digest",
+                 "--bootstrap", "100", "--history", store, "--quiet", "--exit-zero")
+    assert run.exit_code == 0, run.output
+    shown = invoke("history", store, "--json", tmp_path / "h.json", "--quiet")
+    assert shown.exit_code == 0, shown.output  # no drift gate: it shows, and does not judge
+    doc = json.loads((tmp_path / "h.json").read_text())
+    root = Path(__file__).resolve().parent.parent
+    jsonschema.validate(doc, json.loads((root / "docs" / "history.schema.json").read_text()))
+    gated = {(s["grouping"], s["kind"]): s for s in doc["series"]}
+    eo = gated[("race", "max_increase")]["points"][0]
+    result = fairaudit.audit(str(COMPAS), label="two_year_recid", prediction="prediction",
+                             groups=["race", "sex"], reference=[("race", "Caucasian")],
+                             baseline_score="score", baseline_threshold=0.7, bootstrap=100)
+    assert eo["value"] == pytest.approx(
+        result.comparison.grouping("race").criteria["equalized_odds"].change, abs=1e-12)
