@@ -313,7 +313,7 @@ def _statistics_problems(cfg: AuditConfig) -> list[str]:
     if isinstance(cfg.bootstrap, int) and cfg.bootstrap > MAX_BOOTSTRAP:
         out.append(f"bootstrap {cfg.bootstrap:,} replicates is more than {MAX_BOOTSTRAP:,}; the "
                    "intervals settle long before (1,000 is the default)")
-    if cfg.decide != "point" and cfg.bootstrap == 0 and cfg.gates:
+    if cfg.decide != "point" and cfg.bootstrap == 0 and (cfg.gates or cfg.comparison_gates):
         out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
                    "bootstrap to a number of replicates such as 1000, or decide = 'point'")
     return out

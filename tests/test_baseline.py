@@ -369,6 +369,8 @@ def test_random_data_equals_pandas(df, minimum):
      "no grouping 'region'"),
     ({"baseline_prediction": "base", "max_drop": {"tpr": 1.5}}, "must be in [0, 1]"),
     ({"baseline_prediction": "base", "max_drop": {"tpr": "x"}}, "must be a number"),
+    ({"baseline_prediction": "base", "max_drop": {"tpr": 0.1}, "decide": "confident-fail",
+      "bootstrap": 0}, "judges gates by their bootstrap interval"),
 ])
 def test_the_api_refuses_settings_that_cannot_mean_what_they_say(settings_, fragment):
     with pytest.raises(FairauditError, match=None) as err:
