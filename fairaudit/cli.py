@@ -139,6 +139,23 @@ def run(
     min_ratio: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the smallest allowed ratio; repeatable "
              "(four-fifths rule: demographic_parity=0.8).")] = None,
+    baseline_prediction: Annotated[str | None, typer.Option(
+        help="Column with the decision of the model to compare with (the one in production, "
+             "0/1): every figure of both models on the same rows, and the changes.")] = None,
+    baseline_score: Annotated[str | None, typer.Option(
+        help="Column with the baseline model's score in [0, 1], thresholded at "
+             "--baseline-threshold.")] = None,
+    baseline_threshold: Annotated[str | None, typer.Option(
+        metavar="FLOAT", show_default=False,
+        help="Decision threshold for --baseline-score.  [default: --threshold]")] = None,
+    max_increase: Annotated[list[str] | None, typer.Option(
+        metavar="[GROUPING:]CRITERION=VALUE",
+        help="Gate with a baseline: a criterion's (or metric's) gap may grow by at most VALUE "
+             "from the baseline to the candidate; repeatable.")] = None,
+    max_drop: Annotated[list[str] | None, typer.Option(
+        metavar="[GROUPING:]METRIC=VALUE",
+        help="Gate with a baseline: a metric's rate may fall by at most VALUE in any group "
+             "from the baseline to the candidate; repeatable.")] = None,
     range_: Annotated[list[str] | None, typer.Option(
         "--range", help="Trusted range of an input feature, FEATURE=MIN:MAX (an end may be "
                         "left open: debt=:50000); repeatable; replaces the config file's "
@@ -256,6 +273,7 @@ def run(
         with early or nullcontext(), report_files.interruptible():
             from .config import (
                 parse_classes,
+                parse_comparison_gate,
                 parse_cutoffs,
                 parse_gate,
                 parse_reference,
@@ -281,6 +299,12 @@ def run(
                 gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
                 + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
                 ranges=[parse_range(r) for r in range_ or ()],
+                baseline_prediction=baseline_prediction, baseline_score=baseline_score,
+                baseline_threshold=None if baseline_threshold is None
+                else parse_threshold(baseline_threshold, "--baseline-threshold"),
+                comparison_gates=[parse_comparison_gate(g, "max_increase")
+                                  for g in max_increase or ()]
+                + [parse_comparison_gate(g, "max_drop") for g in max_drop or ()],
                 range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
             ), config, json_path, exit_zero, reports,
                 progress=not no_progress and sys.stderr.isatty(), digests=early,

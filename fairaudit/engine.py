@@ -18,9 +18,10 @@ from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
 from .decode import Roles
 from .errors import InputError, UsageError, closest
-from .gates import evaluate, evaluate_ranges, verdict
+from .gates import evaluate, evaluate_comparison, evaluate_ranges, verdict
 from .kinds import Context, OutcomeKind, kinds_for, settle
 from .kinds.base import Resampler
+from .kinds.baseline import gates_from_table as comparison_gates_from
 from .metrics import (
     Criterion,
     Metric,
@@ -60,11 +61,13 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     a pyarrow Table; with ``None`` the config's ``inputs`` are read. Settings
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
-    ``min_ratio=``...). ``on_progress``, if given, is called from time to time as
-    files are read (see :data:`ProgressFn`). ``digests``, if given, is the
-    hashing of the input files already under way (the command line starts it
-    before the rest of the program has loaded); it is used if it hashes exactly
-    the files this audit reads, and stopped otherwise.
+    ``min_ratio=``...; with a baseline model ``baseline_prediction=`` or
+    ``baseline_score=``, and ``max_increase=``, ``max_drop=``). ``on_progress``, if
+    given, is called from time to time as files are read (see :data:`ProgressFn`).
+    ``digests``, if given, is the hashing of the input files already under way
+    (the command line starts it before the rest of the program has loaded); it
+    is used if it hashes exactly the files this audit reads, and stopped
+    otherwise.
 
     The same as ``judge(*count(data, config))``: the counts of one pass, then
     the figures and verdicts from the counts.
@@ -163,8 +166,9 @@ def config_from(**settings: Any) -> AuditConfig:
     leave an audit that passes with no gates.
     """
     flags = dict(settings)
-    known = [f.name for f in fields(AuditConfig) if f.name not in ("sources", "range_gates")]
-    known += ["max_gap", "min_ratio", "max_out_of_range"]
+    known = [f.name for f in fields(AuditConfig)
+             if f.name not in ("sources", "range_gates", "comparison_gates")]
+    known += ["max_gap", "min_ratio", "max_out_of_range", "max_increase", "max_drop"]
     for key in flags:
         if key not in known or key == "gates":
             near = closest(key, known)
@@ -188,6 +192,9 @@ def config_from(**settings: Any) -> AuditConfig:
                 raise UsageError(f"{API}: {kind}[{key!r}] must be a number, not {value!r}")
             gates.append(GateSpec(kind, criterion, float(value), grouping or None))
     flags["gates"] = gates
+    flags["comparison_gates"] = [g for kind in ("max_increase", "max_drop")
+                                 for g in comparison_gates_from(kind, flags.pop(kind, None) or {},
+                                                                API)]
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
         declared = rangespec.specs_from_table(declared, API)
@@ -320,8 +327,10 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
     sections = {n: (kind, kind.adjusted(section, adjusted))
                 for n, (kind, section) in sections.items()}
     range_report = sections.get("ranges", (None, None))[1]
+    comparison = sections.get("baseline", (None, None))[1]
     gate_results = evaluate(config.gates, groupings, config.decide) + evaluate_ranges(
-        config.range_gates, range_report, config.min_group_size, config.decide)
+        config.range_gates, range_report, config.min_group_size, config.decide) + \
+        evaluate_comparison(config.comparison_gates, comparison, config.decide)
     roles = config.roles
     provenance = Provenance(
         files=tuple(files),
@@ -347,6 +356,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         trusted=trusted,
         classes=sections.get("multiclass", (None, None))[1],
         catalog=layout.catalog,
+        comparison=comparison,
     )
 
 

@@ -42,7 +42,7 @@ SIZES = (0, 1, 17, 2_500, 31_000, 64_000, 90_000)
 STORES = [f"store-{i:05d}" for i in range(10_000)]
 
 # the audits compared: groupings and intersections, the 10,000-level column, ranges and
-# their gates, a score with a threshold, a text label with --positive-label
+# their gates, a score with a threshold, a text label with --positive-label, a baseline
 AUDITS: dict[str, dict[str, Any]] = {
     "groups": dict(label="y", prediction="yhat", groups=["region", "band", "sex"],
                    reference={"region": "north"}, max_gap={"equalized_odds": 0.1},
@@ -58,6 +58,10 @@ AUDITS: dict[str, dict[str, Any]] = {
                    bootstrap=200, interval="clopper-pearson", decide="confident-fail"),
     "text label": dict(label="outcome", prediction="decision", positive_label="approve",
                        groups=["band"], intersections=False, bootstrap=100),
+    # a baseline model (a score with missing values) compared with the decision
+    "baseline": dict(label="y", prediction="yhat", baseline_score="score",
+                     baseline_threshold=0.6, groups=["region", "sex"], bootstrap=100,
+                     max_increase={"equalized_odds": 0.02}, max_drop={"region:tpr": 0.05}),
 }
 
 

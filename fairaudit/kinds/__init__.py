@@ -20,6 +20,7 @@ from .base import (
     settle,
     unregister,
 )
+from .baseline import BaselineComparison
 from .binary import BinaryDecision
 from .multiclass import Multiclass
 from .ranges import RangeChecks
@@ -29,8 +30,10 @@ register(BinaryDecision)
 register(Multiclass)
 register(RangeChecks)
 register(TopK)
+register(BaselineComparison)
 
 __all__ = [
+    "BaselineComparison",
     "BinaryDecision",
     "Context",
     "Figures",
