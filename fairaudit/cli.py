@@ -109,7 +109,8 @@ def run(
     positive_label: Annotated[str | None, typer.Option(
         help="The value of the label and prediction columns that means positive.")] = None,
     reference: Annotated[list[str] | None, typer.Option(
-        help="Reference group, COLUMN=VALUE; repeatable.  [default: the largest group]")
+        help="Reference group, COLUMN=VALUE, or for an intersection COLUMN&COLUMN=VALUE&VALUE "
+             "(race&sex=Caucasian&Male); repeatable.  [default: the largest group]")
     ] = None,
     intersections: Annotated[bool | None, typer.Option(
         "--intersections/--no-intersections",

@@ -27,7 +27,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("kinds", ("kinds", "kinds.*")),
     ("config", ("config",)),
     ("gates", ("gates",)),
-    ("engine", ("counting", "backends", "backends.*", "engine", "reference")),
+    ("engine", ("counting", "backends", "backends.*", "engine", "reference", "reference_group")),
     ("history", ("history", "history.*", "batch")),
     ("reporters", ("report", "report.*")),
     ("interface", ("cli", "docgen", "schedule", "__main__", "")),
