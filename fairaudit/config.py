@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from . import report_settings
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
@@ -483,7 +484,8 @@ def find_config(directory: str = ".") -> str | None:
 
 
 def load_file(path: str) -> dict[str, Any]:
-    """The settings in a config file, checked key by key."""
+    """The settings in a config file, checked key by key (report settings included:
+    :mod:`fairaudit.report_settings`)."""
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -496,7 +498,9 @@ def load_file(path: str) -> dict[str, Any]:
         prefix = "tool.fairaudit."
     else:
         prefix = ""
-    return check_values(data, path, prefix)
+    # report paths, quiet and progress: for the command line, never part of the audit
+    data, reports = report_settings.split(data, path, prefix)
+    return {**check_values(data, path, prefix), **reports}
 
 
 def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str, Any]:

@@ -25,7 +25,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("result", ("result",)),
     ("statistics", ("stats", "stats.*")),
     ("kinds", ("kinds", "kinds.*")),
-    ("config", ("config",)),
+    ("config", ("config", "report_settings")),
     ("gates", ("gates",)),
     ("engine", ("counting", "backends", "backends.*", "engine", "reference", "reference_group")),
     ("history", ("history", "history.*", "batch")),
