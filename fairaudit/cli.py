@@ -14,7 +14,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from enum import IntEnum
 from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple, TextIO, cast
 
@@ -684,7 +684,24 @@ def main() -> None:
     run. The process is short-lived; reference counting still frees memory.
     """
     gc.disable()
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code in (report_files.exit_code(KeyboardInterrupt()),
+                        report_files.exit_code(report_files.Terminated())):
+            _leave_now(int(exc.code))
+        raise
+
+
+def _leave_now(code: int) -> None:
+    """End an interrupted run at once. Its reports are cleaned up by now, but threads
+    of the counting (arrow's CSV readers among them) may still be inside a block,
+    calling back into Python: waiting for them delays the exit by seconds, and an
+    interpreter that shuts down under them aborts (SIGABRT, a fatal error on stderr)."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def command() -> Any:
