@@ -122,3 +122,18 @@ def test_the_readme_audit_interval_quoted_beside_it_is_a_real_run():
     assert (f"with Caucasian as the reference, draws the groups in another order and reports "
             f"{gap.difference:.3f} [{gap.ci_difference[0]:.3f}, {gap.ci_difference[1]:.3f}]"
             ) in text
+
+
+def test_the_left_out_example_of_docs_reports_is_a_real_run():
+    from fairaudit.report import view
+
+    df = pd.read_parquet(COMPAS_PARQUET)
+    asian = df[df["race"] == "Asian"]
+    positives = int((asian["two_year_recid"] == 1).sum())
+    result = fairaudit.audit(str(COMPAS_PARQUET), label="two_year_recid",
+                             prediction="prediction", groups=["race"], intersections=False)
+    reasons = dict(dict(view.left_out_reasons(result.grouping("race")))["Asian"])
+    shown = f"too few actual positives: {positives} < 30"
+    assert reasons[shown] == "TPR, FNR"
+    text = " ".join((ROOT / "docs" / "reports.md").read_text(encoding="utf-8").split())
+    assert f'("{shown}: TPR, FNR")' in text
