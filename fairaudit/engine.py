@@ -483,7 +483,8 @@ def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
 
 def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
                counts: npt.NDArray[np.int64], config: AuditConfig) -> tuple[int, Any]:
-    return reference_group.find(keys, columns, counts, config.reference)
+    return reference_group.find(keys, columns, counts, config.reference,
+                                config._origin("reference"))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],

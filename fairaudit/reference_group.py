@@ -22,8 +22,11 @@ SHOWN = 8  # groups listed when a given reference is not found
 
 
 def find(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
-         counts: npt.NDArray[np.int64], given: Sequence[tuple[str, str]]) -> tuple[int, str]:
-    """The index of the grouping's reference among ``keys``, and how it was chosen."""
+         counts: npt.NDArray[np.int64], given: Sequence[tuple[str, str]],
+         origin: str = "--reference") -> tuple[int, str]:
+    """The index of the grouping's reference among ``keys``, and how it was chosen;
+    ``origin`` is where the references were given, for messages (a flag, a keyword
+    argument or a config file's key)."""
     own = next(((c, v) for c, v in given if sorted(c.split("&")) == sorted(columns)), None)
     if own is not None:
         order = own[0].split("&")
@@ -34,7 +37,7 @@ def find(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
                                for k in keys[:SHOWN])
             more = ", ..." if len(keys) > SHOWN else ""
             where = "column" if len(columns) == 1 else "intersection"
-            raise InputError(f"--reference {own[0]}={own[1]}: no such group in {where} "
+            raise InputError(f"{_setting(origin, own[0], own[1])}: no such group in {where} "
                              f"'{own[0]}'; groups: {listed}{more}")
         return found, "given"
     singles = dict(given)
@@ -46,6 +49,15 @@ def find(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
                 return i, "given"
     # the largest group; ties go to the first in sorted order
     return int(np.argmax(counts)), "largest group"
+
+
+def _setting(origin: str, key: str, value: str) -> str:
+    """The reference as it was written: a flag, a keyword argument or a config key."""
+    if origin.startswith("--"):
+        return f"{origin} {key}={value}"
+    if origin.endswith("="):  # a keyword argument of audit()
+        return f"{origin}{{{key!r}: {value!r}}}"
+    return f"{origin}.{key} = {value!r}"
 
 
 def _match(keys: list[tuple[Any, ...]], at: list[int], text: str) -> int | None:

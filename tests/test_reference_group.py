@@ -77,9 +77,18 @@ def test_an_intersection_reference_that_does_not_exist_is_exit_2():
         "--reference race&sex=Martian&Male", "no such group in intersection 'race&sex'",
         "'African-American & Female'")
     assert line.endswith(", ...")
-    with pytest.raises(fairaudit.InputError, match="no such group"):
+    # from Python, the message speaks of the keyword argument
+    with pytest.raises(fairaudit.InputError,
+                       match=r"^audit\(\): reference=\{'race&sex': 'Caucasian'\}: no such group"):
         fairaudit.audit(str(COMPAS), label="two_year_recid", prediction="prediction",
                         groups=["race", "sex"], reference={"race&sex": "Caucasian"})
+
+
+def test_a_missing_reference_from_the_config_file_names_its_key(tmp_path):
+    cfg = tmp_path / "fairaudit.toml"
+    cfg.write_text('[reference]\n"race&sex" = ["Martian", "Male"]\n')
+    assert_cannot_audit(invoke("run", COMPAS, *ROLES, "--config", cfg),
+                        f"{cfg}: reference.race&sex = 'Martian&Male': no such group")
 
 
 def test_a_reference_for_no_intersection_of_the_audit_is_exit_2():
