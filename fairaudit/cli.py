@@ -14,7 +14,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from enum import IntEnum
 from typing import IO, TYPE_CHECKING, Annotated, Any, NamedTuple, TextIO, cast
 
@@ -44,6 +44,7 @@ class Exit(IntEnum):
 
 app = typer.Typer(
     name="fairaudit",
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Audit a model's decisions for fairness across groups, and gate CI on it.",
     add_completion=False,
     no_args_is_help=True,
@@ -52,8 +53,18 @@ app = typer.Typer(
 )
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from .version import __version__
+
+        typer.echo(f"fairaudit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
     """Audit a model's decisions for fairness across groups, and gate CI on it."""
 
 
@@ -121,7 +132,8 @@ def run(
     positive_label: Annotated[str | None, typer.Option(
         help="The value of the label and prediction columns that means positive.")] = None,
     reference: Annotated[list[str] | None, typer.Option(
-        help="Reference group, COLUMN=VALUE; repeatable.  [default: the largest group]")
+        help="Reference group, COLUMN=VALUE, or for an intersection COLUMN&COLUMN=VALUE&VALUE "
+             "(race&sex=Caucasian&Male); repeatable.  [default: the largest group]")
     ] = None,
     intersections: Annotated[bool | None, typer.Option(
         "--intersections/--no-intersections",
@@ -240,9 +252,10 @@ def run(
     junit_path: Annotated[str | None, typer.Option(
         "--junit", help="Write JUnit XML to PATH: one test case per gate, for CI test "
         "panels.")] = None,
-    github_summary: Annotated[bool, typer.Option(
-        "--github-summary", help="Append the Markdown report to the file named by "
-        "$GITHUB_STEP_SUMMARY (the GitHub Actions job summary).")] = False,
+    github_summary: Annotated[bool | None, typer.Option(
+        "--github-summary/--no-github-summary", help="Append the Markdown report to the file "
+        "named by $GITHUB_STEP_SUMMARY (the GitHub Actions job summary).  [default: off]")
+    ] = None,
     gitlab_codequality: Annotated[str | None, typer.Option(
         "--gitlab-codequality", metavar="PATH", help="Write a GitLab Code Quality report to "
         "PATH: one finding per failing or inconclusive gate, for merge requests.")] = None,
@@ -250,14 +263,16 @@ def run(
         "--annotations", case_sensitive=False, help="How failing, inconclusive and skipped "
         "gates are printed on stderr: github (workflow annotations, ::error and ::warning) or "
         "none (plain lines).  [default: github when GITHUB_ACTIONS=true, else none]")] = None,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="Print only the verdict line and the failing gates.")] = False,
+    quiet: Annotated[bool | None, typer.Option(
+        "--quiet/--no-quiet", "-q", help="Print only the verdict line and the failing gates.  "
+        "[default: off]")] = None,
     exit_zero: Annotated[bool, typer.Option(
         help="Exit 0 even when a gate fails (report-only runs).")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of internal errors.")] = False,
     no_progress: Annotated[bool, typer.Option(
         "--no-progress", help="No progress bar (one is shown on stderr for runs longer "
-        "than a second, when stderr is a terminal).")] = False,
+        "than a second, when stderr is a terminal; progress = false in a config file turns "
+        "it off too).")] = False,
 ) -> None:
     """Audit prediction files and judge them against the gates."""
     reports = Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
@@ -348,19 +363,23 @@ def _report_paths(json_path: str | None, reports: Outputs) -> list[tuple[str, st
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if reports.github_summary and summary:
         paths.append(("--github-summary (GITHUB_STEP_SUMMARY)", summary))
-    return [(what, path) for what, path in paths if path]
+    named = dict(reports.from_file)
+    return [(named.get(what, what), path) for what, path in paths if path]
 
 
 class Outputs(NamedTuple):
-    """The report files asked for on the command line, besides JSON."""
+    """The report files asked for on the command line, besides JSON; :func:`_run` adds
+    those of the config file."""
 
     html: str | None = None
     markdown: str | None = None
     junit: str | None = None
-    github_summary: bool = False
-    quiet: bool = False
+    github_summary: bool | None = None  # None: not given on the command line
+    quiet: bool | None = None
     gitlab_codequality: str | None = None
     annotations: Annotations | None = None
+    # the report paths set by the config file: flag -> how the file names it, for messages
+    from_file: tuple[tuple[str, str], ...] = ()
 
     @property
     def mode(self) -> Annotations:
@@ -386,6 +405,8 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     outputs = outputs or Outputs()
     path = config_path or find_config()
     file_values = load_file(path) if path else {}
+    json_path, outputs, progress = _file_reports(file_values, path, json_path, outputs,
+                                                   progress)
     if inputs:
         flags["inputs"] = inputs
     cfg = build(file_values, path, flags)
@@ -397,7 +418,7 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
         from . import schedule  # a run per partition or date, each with reports of its own
 
         return Exit(schedule.many(cfg, recording, partition_by, exit_zero,
-                                  (json_path, *outputs[:4]), outputs.quiet))
+                                  (json_path, *outputs[:4]), bool(outputs.quiet)))
     # no report may overwrite an input, whichever way the inputs were given
     report_files.check(_report_paths(json_path, outputs),
                        sources.resolve(cfg.inputs, cfg.csv_dialect))
@@ -406,7 +427,7 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
 
         recording = schedule.resolve(recording, cfg)
         result, table = schedule.audit(cfg, recording, digests, progress)
-        schedule.record(recording, result, table, cfg, quiet=outputs.quiet)
+        schedule.record(recording, result, table, cfg, quiet=bool(outputs.quiet))
     elif progress:
         from .report.progress import ProgressBar
 
@@ -439,16 +460,40 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
         if outputs.quiet:
             print(terminal.verdict_line(result), file=terminal_out)
         else:
+            if path:
+                print(f"config: {sources.printable(path)}", file=terminal_out)
             terminal.render(result, terminal_out)
         terminal_out.flush()
     with report_files.writing(sys.stderr):
-        for line in gate_lines(result, outputs.mode, quiet=outputs.quiet):
+        for line in gate_lines(result, outputs.mode, quiet=bool(outputs.quiet)):
             typer.echo(line, err=True)
     if result.failed and not exit_zero:
         return Exit.GATE_FAILED
     if result.inconclusive and cfg.fail_on_inconclusive and not exit_zero:
         return Exit.GATE_FAILED
     return Exit.PASS
+
+
+def _file_reports(file_values: dict[str, Any], config_path: str | None, json_path: str | None,
+                  outputs: Outputs, progress: bool) -> tuple[str | None, Outputs, bool]:
+    """The report paths, ``quiet`` and ``progress``: each flag given, else the config
+    file's setting (its paths resolved against its folder), else the default."""
+    from .report_settings import PATHS, merged
+
+    given = {"json": json_path, "html": outputs.html, "markdown": outputs.markdown,
+             "junit": outputs.junit, "gitlab_codequality": outputs.gitlab_codequality,
+             "github_summary": outputs.github_summary, "quiet": outputs.quiet}
+    chosen = merged(given, file_values)
+    origin = sources.printable(config_path) if config_path else ""
+    from_file = tuple((f"--{key.replace('_', '-')}", f"{origin} key '{key}' =")
+                      for key, value in given.items()
+                      if value is None and chosen[key] is not None and key in PATHS)
+    return chosen["json"], outputs._replace(
+        from_file=from_file,
+        html=chosen["html"], markdown=chosen["markdown"], junit=chosen["junit"],
+        gitlab_codequality=chosen["gitlab_codequality"],
+        github_summary=bool(chosen["github_summary"]), quiet=bool(chosen["quiet"]),
+    ), progress and chosen["progress"] is not False
 
 
 def _write(path: str, text: str | Callable[[IO[bytes]], None], mode: str = "w") -> None:
@@ -682,7 +727,24 @@ def main() -> None:
     run. The process is short-lived; reference counting still frees memory.
     """
     gc.disable()
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code in (report_files.exit_code(KeyboardInterrupt()),
+                        report_files.exit_code(report_files.Terminated())):
+            _leave_now(int(exc.code))
+        raise
+
+
+def _leave_now(code: int) -> None:
+    """End an interrupted run at once. Its reports are cleaned up by now, but threads
+    of the counting (arrow's CSV readers among them) may still be inside a block,
+    calling back into Python: waiting for them delays the exit by seconds, and an
+    interpreter that shuts down under them aborts (SIGABRT, a fatal error on stderr)."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def command() -> Any:

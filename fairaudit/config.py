@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from . import report_settings
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
@@ -144,15 +145,7 @@ class AuditConfig:
             if g in roles:
                 problems.append(f"column '{g}' cannot be both a group and a label, "
                                 "prediction, score or rank")
-        for column, _ in self.reference:
-            if column not in self.groups:
-                problems.append(f"{self._origin('reference')} '{column}' is not a group column "
-                                f"(groups: {', '.join(self.groups) or 'none'}); name one of them")
-        named = [column for column, _ in self.reference]
-        for column in dict.fromkeys(c for c in named if named.count(c) > 1):
-            values = ", ".join(v for c, v in self.reference if c == column)
-            problems.append(f"{self._origin('reference')} names two reference groups for "
-                            f"'{column}' ({values}); give one")
+        problems += _reference_problems(self)
         problems += self._intersect_problems()
         for gate in self.gates:
             problems += _gate_problems(gate, self)
@@ -409,6 +402,28 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     return out
 
 
+def _reference_problems(cfg: AuditConfig) -> list[str]:
+    """A reference names a group column, or an intersection of them (``race&sex``, its
+    columns in any order); one reference a grouping."""
+    out = []
+    where = cfg._origin("reference")
+    for column, _ in cfg.reference:
+        if "&" not in column and column not in cfg.groups:
+            out.append(f"{where} '{column}' is not a group column "
+                       f"(groups: {', '.join(cfg.groups) or 'none'}); name one of them")
+        elif "&" in column and not any(len(g) > 1 and sorted(g) == sorted(column.split("&"))
+                                       for g in cfg.groupings):
+            shown = ", ".join("&".join(g) for g in cfg.groupings if len(g) > 1) or "none"
+            out.append(f"{where} '{column}' is no intersection of the audit (intersections: "
+                       f"{shown}); name one, its columns in any order")
+    named = ["&".join(sorted(column.split("&"))) for column, _ in cfg.reference]
+    for column in dict.fromkeys(c for c in named if named.count(c) > 1):
+        values = ", ".join(v for (_, v), c in zip(cfg.reference, named, strict=True)
+                           if c == column)
+        out.append(f"{where} names two reference groups for '{column}' ({values}); give one")
+    return out
+
+
 # -- parsing flag values ------------------------------------------------------
 
 
@@ -495,7 +510,9 @@ _EXPECTED = {
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
     "candidates": "a column name (a list of the model's ranked candidates)",
     "task": "'binary' or 'multiclass'", "classes": "a list of class values",
-    "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
+    "reference": "a table of COLUMN = VALUE (\"race&sex\" = [\"Caucasian\", \"Male\"] for an "
+                 "intersection)",
+    "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
     "ranges": "a table of FEATURE = { min = ..., max = ... } or { allowed = [...] }",
@@ -535,7 +552,8 @@ def find_config(directory: str = ".") -> str | None:
 
 
 def load_file(path: str) -> dict[str, Any]:
-    """The settings in a config file, checked key by key."""
+    """The settings in a config file, checked key by key (report settings included:
+    :mod:`fairaudit.report_settings`)."""
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -548,7 +566,9 @@ def load_file(path: str) -> dict[str, Any]:
         prefix = "tool.fairaudit."
     else:
         prefix = ""
-    return check_values(data, path, prefix)
+    # report paths, quiet and progress: for the command line, never part of the audit
+    data, reports = report_settings.split(data, path, prefix)
+    return {**check_values(data, path, prefix), **reports}
 
 
 def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str, Any]:
@@ -571,8 +591,11 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             isinstance(c, list) and all(isinstance(v, str) for v in c) for c in data["intersect"]):
         raise ConfigError(f"{path}: key '{prefix}intersect' must be {_EXPECTED['intersect']}")
     for key, value in data.get("reference", {}).items():
-        if not isinstance(value, (str, int, float, bool)):
-            raise ConfigError(f"{path}: key '{prefix}reference.{key}' must be a value")
+        if not isinstance(value, (str, int, float, bool)) and not (
+                "&" in key and isinstance(value, list)
+                and all(isinstance(v, (str, int, float, bool)) for v in value)):
+            raise ConfigError(f"{path}: key '{prefix}reference.{key}' must be a value (for an "
+                              "intersection, a list of values such as [\"Caucasian\", \"Male\"])")
     gates = data.get("gates", {})
     for kind, table in gates.items():
         if kind == "max_out_of_range":
@@ -637,7 +660,9 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
     if "reference" in values:
         ref = values["reference"]
         pairs = ref.items() if isinstance(ref, Mapping) else ref
-        values["reference"] = tuple((str(k), _text(v)) for k, v in pairs)
+        values["reference"] = tuple(
+            (str(k), "&".join(map(_text, v)) if isinstance(v, (list, tuple)) else _text(v))
+            for k, v in pairs)
     if "positive_label" in values:
         values["positive_label"] = _text(values["positive_label"])
     if isinstance(values.get("delimiter"), str):

@@ -20,8 +20,10 @@ import gzip
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -29,6 +31,8 @@ import pyarrow.csv as pacsv
 from . import remote
 from .errors import InputError
 from .sources import SourceFile, printable
+
+T = TypeVar("T")
 
 BLOCK = 16 << 20
 # blocks the parser may read beyond the batches handed on: it needs the block after
@@ -118,19 +122,25 @@ def _read(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
     late: list[str] = []  # columns empty in the first block, typed batch by batch instead
     paced: _Paced | None = None
     reader: Any = None
+    # arrow holds the calling thread for a whole block (seconds for a large one) in
+    # open_csv and in each next(), and Python runs a Ctrl-C handler only between
+    # bytecodes of the main thread: the reader is opened and read on a helper
+    # thread, the caller waiting where a signal reaches it at once
+    helper = ThreadPoolExecutor(1, thread_name_prefix="fairaudit-csv")
+    busy = False
     try:
         for attempt in range(2):
             paced = _Paced(*_open_stream(src))
+            file = pa.PythonFile(paced, mode="r")
+            options = (pacsv.ReadOptions(block_size=block, use_threads=use_threads),
+                       _parse_options(src, on_invalid),
+                       pacsv.ConvertOptions(include_columns=list(columns), column_types=types,
+                                            strings_can_be_null=True,
+                                            decimal_point=src.dialect.decimal))
             with paced.waiting():
-                reader = pacsv.open_csv(
-                    pa.PythonFile(paced, mode="r"),
-                    read_options=pacsv.ReadOptions(block_size=block, use_threads=use_threads),
-                    parse_options=_parse_options(src, on_invalid),
-                    convert_options=pacsv.ConvertOptions(
-                        include_columns=list(columns), column_types=types,
-                        strings_can_be_null=True, decimal_point=src.dialect.decimal,
-                    ),
-                )
+                busy = True
+                reader = _on(helper, paced, partial(pacsv.open_csv, file, *options))
+                busy = False
             # arrow fixes each column's type from the first block: a column empty there
             # is null-typed, and its first value in a later block would be refused
             empty = [f.name for f in reader.schema if pa.types.is_null(f.type)]
@@ -143,7 +153,9 @@ def _read(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
         it = iter(reader)
         while True:
             with paced.waiting():
-                batch = next(it, None)
+                busy = True
+                batch = _on(helper, paced, lambda: next(it, None))
+                busy = False
             if batch is None:
                 break
             paced.handed_on()
@@ -161,7 +173,25 @@ def _read(src: SourceFile, columns: Sequence[str], dictionary: Sequence[str],
             ) from exc
         raise
     finally:
-        _close(paced, reader)
+        if busy:
+            # interrupted while the helper is inside a block: it is left to end there
+            # (its reads now find the file closed), and the caller goes on at once
+            if paced is not None:
+                paced.close()
+            helper.shutdown(wait=False)
+        else:
+            helper.shutdown(wait=True)
+            _close(paced, reader)
+
+
+def _on(helper: ThreadPoolExecutor, paced: _Paced, call: Callable[[], T]) -> T:
+    """``call()`` run on ``helper``, which takes the batches of ``paced`` (its own reads
+    never wait); the caller waits where an interrupt (Ctrl-C, SIGTERM) reaches it."""
+    def run() -> T:
+        paced.adopt()
+        return call()
+
+    return helper.submit(run).result()
 
 
 def _close(paced: _Paced | None, reader: Any) -> None:
@@ -222,6 +252,11 @@ class _Paced:
         return False
 
     # -- the consumer's side -------------------------------------------------------
+
+    def adopt(self) -> None:
+        """The calling thread takes the batches from now on: its own reads never wait."""
+        with self._cond:
+            self._consumer = threading.get_ident()
 
     def waiting(self) -> _Waiting:
         """A block inside which the consumer waits for the reader (reads are never held)."""

@@ -92,7 +92,10 @@ def _anchor(path: str) -> str:
 
 # the options of `fairaudit run` whose config key is not their own name
 _CONFIG_KEY = {"inputs": "inputs", "group": "groups", "max_gap": "gates", "min_ratio": "gates",
-               "max_out_of_range": "gates", "range_": "ranges"}
+               "max_out_of_range": "gates", "max_increase": "gates", "max_drop": "gates",
+               "range_": "ranges", "json_path": "json",
+               "html_path": "html", "markdown_path": "markdown", "junit_path": "junit",
+               "no_progress": "progress"}
 
 
 def _flags_only(run: Any, keys: Any) -> list[str]:
@@ -106,6 +109,7 @@ def cli_markdown() -> str:
     """Every command of the ``fairaudit`` app, with its arguments, options and help."""
     from .cli import command
     from .config import _EXPECTED
+    from .report_settings import EXPECTED as REPORT_KEYS
 
     root = command()
     root_ctx = root.context_class(root, info_name="fairaudit")
@@ -127,18 +131,23 @@ def cli_markdown() -> str:
         if arguments:
             lines += ["### Arguments", "", *_table(("argument", "description"), arguments), ""]
         lines += ["### Options", "", *_table(("option", "description"), options)]
-    flags_only = ", ".join(f"`{flag}`" for flag in _flags_only(root.commands["run"], _EXPECTED))
+    flags_only = ", ".join(f"`{flag}`" for flag in _flags_only(root.commands["run"],
+                                                               {**_EXPECTED, **REPORT_KEYS}))
     lines += [
         "", "## Config file", "",
         "The options of `fairaudit run` can be set in `fairaudit.toml` (or a `[tool.fairaudit]` "
         "table in `pyproject.toml`) in the working directory, or in the file given with "
         f"`--config`, all but these, which are flags only: {flags_only}. "
-        "Flags override the file; an unknown key is an error. Paths in `inputs` are read "
-        "relative to the config file. Gates are tables of `[GROUPING:]CRITERION = VALUE` "
+        "Flags override the file; an unknown key is an error. Paths in `inputs` and the "
+        "report paths (`json`, `html`, `markdown`, `junit`, `gitlab_codequality`) are read "
+        "relative to the folder of the config file. The terminal report names the config "
+        "file it used on its first line (`config: fairaudit.toml`). Gates are tables of "
+        "`[GROUPING:]CRITERION = VALUE` "
         "under `[gates.max_gap]` and `[gates.min_ratio]`.", "",
         "| key | value |", "|---|---|",
     ]
-    lines += [f"| `{key}` | {_cell(what)} |" for key, what in _EXPECTED.items()]
+    lines += [f"| `{key}` | {_cell(what)} |"
+              for key, what in {**_EXPECTED, **REPORT_KEYS}.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from . import collector, rangespec, readers, stats
+from . import collector, rangespec, readers, reference_group, stats
 from .config import API, AuditConfig, GateSpec, build
 from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
@@ -497,22 +497,8 @@ def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
 
 def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
                counts: npt.NDArray[np.int64], config: AuditConfig) -> tuple[int, Any]:
-    given = dict(config.reference)
-    if all(c in given for c in columns):
-        wanted = tuple(given[c] for c in columns)
-        for i, key in enumerate(keys):
-            if tuple(show_value(v) for v in key) == wanted or \
-                    tuple(str(v) for v in key) == wanted:
-                return i, "given"
-        if len(columns) == 1:
-            listed = ", ".join(repr(show_value(k[0])) for k in keys[:8])
-            more = ", ..." if len(keys) > 8 else ""
-            raise InputError(
-                f"--reference {columns[0]}={wanted[0]}: no such group in column "
-                f"'{columns[0]}'; groups: {listed}{more}"
-            )
-    # the largest group; ties go to the first in sorted order
-    return int(np.argmax(counts)), "largest group"
+    return reference_group.find(keys, columns, counts, config.reference,
+                                config._origin("reference"))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],

@@ -6,12 +6,13 @@ fills them, and none of the code that computes them is imported here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from . import collector
+from .errors import UsageError
 from .metrics import Criterion, Metric
 from .rangespec import RangeSpec
 
@@ -342,6 +343,10 @@ class RangeReport:
         raise KeyError(name)
 
 
+# the class that pools every class a multiclass audit's --classes does not name
+OTHER_CLASSES = "(other)"
+
+
 @dataclass(frozen=True)
 class ClassGroup:
     """One group of a multiclass audit: its confusion matrix and macro averages.
@@ -424,8 +429,11 @@ class Provenance:
         return sum(f.duplicates for f in self.files)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AuditResult:
+    """An audit's figures and verdict. ``to_dict()`` is the JSON report as plain data,
+    ``by_group(grouping)`` a table of every group's figures."""
+
     verdict: Verdict
     groupings: tuple[GroupingResult, ...]
     gates: tuple[GateResult, ...]
@@ -456,6 +464,287 @@ class AuditResult:
             if g.name == name:
                 return g
         raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (``fairaudit run --json``) as plain Python data."""
+        return document(self)
+
+    def by_group(self, grouping: str) -> Any:
+        """Every group of ``grouping`` with its figures, one row a group.
+
+        Columns: ``group`` (its label), ``rows``, ``share``, ``small``,
+        ``reference``, then for each metric ``M``: ``M`` (the value, ``None``
+        when undefined), ``M_numerator``, ``M_denominator``, ``M_ci_low`` and
+        ``M_ci_high``. A pandas DataFrame when pandas is installed, else a list
+        of dicts. An intersection may be named with its columns in any order.
+        """
+        wanted = sorted(grouping.split("&"))
+        found = next((g for g in self.groupings if sorted(g.columns) == wanted), None)
+        if found is None:
+            names = ", ".join(g.name for g in self.groupings)
+            raise UsageError(f"by_group({grouping!r}): no such grouping; groupings: {names}")
+        rows = table_rows(found.figures)
+        try:
+            import pandas as pd
+        except ImportError:
+            return rows
+        return pd.DataFrame(rows, columns=table_columns(found.figures))
+
+    def __repr__(self) -> str:
+        p = self.provenance
+        gates = ", ".join(f"{n} {s}" for s in ("fail", "inconclusive", "pass", "skipped")
+                          if (n := sum(g.status == s for g in self.gates))) or "none"
+        return (f"<AuditResult {self.verdict}: {p.rows_used:,} rows used of {p.rows_read:,}; "
+                f"groupings {', '.join(g.name for g in self.groupings)}; gates: {gates}>")
+
+
+# -- the JSON document: the report as plain data (schema_version 1) ---------------------
+# It sits here, with the types, so that AuditResult.to_dict() needs nothing from a
+# stage above; report/json.py streams the same document to a file.
+
+def _f(x: float | None) -> float | None:
+    return x if x == x else None  # NaN (the only value unequal to itself) as null
+
+
+def _ci(ci: Interval | None) -> list[float] | None:
+    return None if ci is None else list(ci)
+
+
+def _excluded(e: Exclusion) -> dict[str, Any]:
+    return {"group": e.group, "reason": e.reason, "count": e.count,
+            "denominator": e.denominator}
+
+
+def _rate(r: Rate) -> dict[str, Any]:
+    out: dict[str, Any] = {"value": _f(r.value), "numerator": r.numerator,
+                           "denominator": r.denominator, "ci": _ci(r.ci)}
+    if r.reason:
+        out["reason"] = r.reason
+    return out
+
+
+def _gap(g: Gap) -> dict[str, Any]:
+    out: dict[str, Any] = {"difference": _f(g.difference), "ratio": _f(g.ratio),
+                           "difference_ci": _ci(g.ci_difference), "ratio_ci": _ci(g.ci_ratio),
+                           "p_value": _f(g.p_value), "p_adjusted": _f(g.p_adjusted),
+                           "groups_used": g.groups_used,
+                           "excluded": [_excluded(e) for e in g.excluded]}
+    if g.reason:
+        out["reason"] = g.reason
+    return out
+
+
+def group_rows(f: GroupFigures, start: int = 0, stop: int | None = None
+            ) -> list[dict[str, Any]]:
+    """The groups from ``start`` to ``stop`` (default: every group), read from the columns:
+    a 10,000-level column writes 240,000 figures.
+
+    Intervals are tuples here; orjson writes them as arrays.
+    """
+    out = []
+    names, reasons = f.metrics, f.reasons
+    part = slice(start, stop)
+    for i, (key, label, count, share, small, dropped, values, nums, dens, cis,
+            vd, vr, vdci, vrci) in enumerate(zip(
+            f.keys[part], f.labels[part], f.counts[part], f.shares[part], f.small[part],
+            f.dropped[part], f.value[part], f.numerator[part], f.denominator[part],
+            f.ci[part], f.versus_difference[part], f.versus_ratio[part],
+            f.versus_difference_ci[part], f.versus_ratio_ci[part], strict=True), start):
+        metrics = {}
+        for m, why, v, n, d, c in zip(names, reasons, values, nums, dens, cis, strict=True):
+            metrics[m] = {"value": v, "numerator": n, "denominator": d, "ci": c} \
+                if v is not None else \
+                {"value": None, "numerator": n, "denominator": d, "ci": None, "reason": why}
+        out.append({
+            "key": dict(zip(f.columns, key, strict=True)),
+            "label": label,
+            "count": count,
+            "share": share,
+            "small": small,
+            "reference": i == f.reference,
+            "dropped": dict(zip(f.drop_reasons, dropped, strict=True)),
+            "metrics": metrics,
+            "versus_reference": {
+                m: {"difference": d, "ratio": r, "difference_ci": dci, "ratio_ci": rci}
+                for m, d, r, dci, rci in zip(names, vd, vr, vdci, vrci, strict=True)},
+        })
+    return out
+
+
+# how a grouping's list of groups is written: in full, or as a placeholder to stream
+Groups = Callable[[GroupFigures], Any]
+
+
+def _grouping(g: GroupingResult, groups: Groups) -> dict[str, Any]:
+    return {
+        "name": g.name,
+        "columns": list(g.columns),
+        "reference": {"group": g.reference, "rule": g.reference_rule},
+        "groups": groups(g.figures),
+        "overall": {"metrics": {k: _rate(v) for k, v in g.overall.items()}},
+        "gaps": {k: _gap(v) for k, v in g.gaps.items()},
+        "criteria": {k: _gap(v) for k, v in g.criteria.items()},
+    }
+
+
+def _feature(c: FeatureCheck) -> dict[str, Any]:
+    return {
+        "rows": c.rows, "known": c.known, "inside": c.inside, "below": c.below,
+        "above": c.above, "not_allowed": c.not_allowed, "missing": c.missing,
+        "outside": c.outside,
+        "outside_share": _rate(c.outside_share), "below_share": _rate(c.below_share),
+        "above_share": _rate(c.above_share), "not_allowed_share": _rate(c.not_allowed_share),
+        "missing_share": _rate(c.missing_share),
+    }
+
+
+def _range_group(g: RangeGroup) -> dict[str, Any]:
+    return {
+        "key": dict(g.key), "label": g.label, "rows": g.rows, "small": g.small,
+        "coverage": _rate(g.coverage), "trusted": g.trusted, "outside": g.outside,
+        "unknown": g.unknown,
+        "features": {name: _feature(c) for name, c in g.features.items()},
+    }
+
+
+def _ranges(r: RangeReport) -> dict[str, Any]:
+    return {
+        "specs": [{"feature": s.feature, "kind": s.kind, **s.as_dict(), "source": s.source}
+                  for s in r.specs],
+        "overall": _range_group(r.overall),
+        "groupings": [
+            {"name": g.name, "columns": list(g.columns),
+             "groups": [_range_group(x) for x in g.groups], "coverage": _gap(g.coverage)}
+            for g in r.groupings
+        ],
+    }
+
+
+def _gate(g: GateResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "grouping": g.grouping, "criterion": g.criterion, "kind": g.kind,
+        "threshold": g.threshold, "value": _f(g.value), "ci": _ci(g.ci), "rule": g.rule,
+        "status": g.status, "reason": g.reason}
+    if g.kind == "max_out_of_range":
+        out["feature"], out["group"] = g.feature, g.group
+    return out
+
+
+# -- a baseline ------------------------------------------------------------------------
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {"candidate": _f(c.candidate.value), "baseline": _f(c.baseline.value),
+            "change": _f(c.change), "relative_change": _f(c.relative_change),
+            "ci": _ci(c.ci), "relative_ci": _ci(c.relative_ci), "eligible": c.eligible,
+            "candidate_rate": _rate(c.candidate), "baseline_rate": _rate(c.baseline)}
+
+
+def _changed_group(g: GroupChange) -> dict[str, Any]:
+    return {"key": dict(g.key), "label": g.label, "rows": g.rows,
+            "without_baseline": g.without_baseline, "small": g.small,
+            "metrics": {name: _change(c) for name, c in g.metrics.items()}}
+
+
+def _gap_change(g: GapChange) -> dict[str, Any]:
+    out: dict[str, Any] = {"candidate": _f(g.candidate), "baseline": _f(g.baseline),
+                           "change": _f(g.change), "relative_change": _f(g.relative_change),
+                           "ci": _ci(g.ci), "groups_used": g.groups_used}
+    if g.reason:
+        out["reason"] = g.reason
+    return out
+
+
+def _compared(g: GroupingComparison) -> dict[str, Any]:
+    """``groupings[].comparison``: one grouping's groups, overall, gaps and criteria."""
+    return {"groups": [_changed_group(x) for x in g.groups], "overall": _changed_group(g.overall),
+            "gaps": {k: _gap_change(v) for k, v in g.gaps.items()},
+            "criteria": {k: _gap_change(v) for k, v in g.criteria.items()}}
+
+
+def _comparison(c: ComparisonReport) -> dict[str, Any]:
+    """The top-level ``comparison``: which baseline, and the rows compared."""
+    return {"baseline": c.baseline, "source": c.source, "threshold": c.threshold,
+            "rows_compared": c.rows_compared, "rows_without_baseline": c.rows_without_baseline,
+            "change": "candidate minus baseline", "metrics": list(c.metrics),
+            "criteria": list(c.criteria)}
+
+
+def _classes(report: ClassReport) -> dict[str, Any]:
+    """The ``classes`` section of a multiclass audit."""
+    return {
+        "classes": list(report.classes),
+        "pooled": OTHER_CLASSES if report.pooled else None,
+        "groupings": {
+            name: [{"group": g.label, "rows": g.count, "small": g.small,
+                    "confusion": g.confusion, "pooled_right": g.pooled_right,
+                    "metrics": {m: {"value": v, "ci": _ci(g.macro_ci[m])}
+                                for m, v in g.macro.items()}}
+                   for g in groups]
+            for name, groups in report.groupings.items()},
+    }
+
+
+def document(result: AuditResult, groups: Groups | None = None) -> dict[str, Any]:
+    """The JSON report as plain Python data; ``groups`` writes a grouping's list of groups
+    (default: in full), so that the JSON reporter can stream long lists."""
+    groups = groups or group_rows
+    p = result.provenance
+    groupings = [_grouping(g, groups) for g in result.groupings]
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": result.verdict,
+        "min_group_size": result.min_group_size,
+        "metrics": list(result.metrics),
+        "groupings": groupings,
+        "gates": [_gate(g) for g in result.gates],
+        "provenance": {
+            "fairaudit_version": p.version,
+            "timestamp": p.timestamp,
+            "files": [{"path": f.path, "format": f.format, "size": f.size,
+                       "sha256": f.sha256, "rows": f.rows} for f in p.files],
+            "duplicates_merged": p.duplicates_merged,
+            "rows_read": p.rows_read,
+            "rows_used": p.rows_used,
+            "rows_dropped": dict(p.dropped),
+            "roles": dict(p.roles),
+            "config": p.config,
+            "config_sources": dict(p.sources),
+        },
+    }
+    if result.classes is not None:
+        out["classes"] = _classes(result.classes)
+    if result.comparison is not None:
+        out["comparison"] = _comparison(result.comparison)
+        for entry, g in zip(groupings, result.groupings, strict=True):
+            entry["comparison"] = _compared(result.comparison.grouping(g.name))
+    if result.ranges is not None:
+        out["ranges"] = _ranges(result.ranges)
+        out["trusted"] = [_grouping(g, groups) for g in result.trusted]
+    return out
+
+
+def table_columns(f: GroupFigures) -> list[str]:
+    """The columns of :meth:`AuditResult.by_group`, in order."""
+    return ["group", "rows", "share", "small", "reference",
+            *(f"{m}{part}" for m in f.metrics
+              for part in ("", "_numerator", "_denominator", "_ci_low", "_ci_high"))]
+
+
+def table_rows(f: GroupFigures) -> list[dict[str, Any]]:
+    """One flat dict a group, read from the columns as the JSON document reads them."""
+    out = []
+    for i in range(len(f)):
+        row: dict[str, Any] = {"group": f.labels[i], "rows": f.counts[i], "share": f.shares[i],
+                               "small": f.small[i], "reference": i == f.reference}
+        for j, m in enumerate(f.metrics):
+            ci = f.ci[i][j] if f.value[i][j] is not None else None
+            row.update({m: f.value[i][j], f"{m}_numerator": f.numerator[i][j],
+                        f"{m}_denominator": f.denominator[i][j],
+                        f"{m}_ci_low": None if ci is None else ci[0],
+                        f"{m}_ci_high": None if ci is None else ci[1]})
+        out.append(row)
+    return out
 
 
 # -- candidate against baseline ---------------------------------------------------------

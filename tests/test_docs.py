@@ -67,7 +67,8 @@ def test_the_flags_said_to_be_flags_only_are_no_config_keys(tmp_path):
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     listed = re.search(r"which are flags only: (.*?)\. Flags override", text).group(1)
     flags = re.findall(r"`(--[\w-]+)`", listed)
-    assert {"--json", "--gitlab-codequality", "--annotations", "--quiet"} <= set(flags)
+    assert {"--annotations", "--exit-zero", "--config"} <= set(flags)
+    assert not {"--json", "--html", "--quiet", "--no-progress"} & set(flags)
     run = command().commands["run"]
     for param in run.params:
         if param.param_type_name != "option" or param.name == "help":

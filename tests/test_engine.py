@@ -183,7 +183,8 @@ def test_reference_ties_go_to_the_first_group_in_order():
 
 
 def test_reference_to_a_group_that_is_not_there():
-    with pytest.raises(fairaudit.InputError, match=r"--reference g=Z: no such group .*'A', 'B'"):
+    with pytest.raises(fairaudit.InputError,
+                       match=r"^audit\(\): reference=\{'g': 'Z'\}: no such group .*'A', 'B'"):
         _audit(reference={"g": "Z"})
 
 

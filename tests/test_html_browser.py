@@ -290,3 +290,49 @@ def test_multiclass_audit_renders_its_classes(browser, tmp_path):
         assert "macro tpr" in text and "confusion matrices across" in text
     finally:
         v.close()
+
+
+def test_groups_left_out_of_a_metric_are_drawn_and_named_so(browser, tmp_path):
+    """A group big enough overall but with too few rows in a metric's denominator is left
+    out of that metric's gap only: hollow in that panel, with every reason named."""
+    import pandas as pd
+
+    df = pd.read_parquet(ROOT / "examples" / "compas" / "compas.parquet")
+    denominators = {  # the charted metrics, in panel order, and who they count
+        "selection_rate": lambda d: d.index == d.index,
+        "tpr": lambda d: d["two_year_recid"] == 1,
+        "fpr": lambda d: d["two_year_recid"] == 0,
+        "precision": lambda d: d["prediction"] == 1,
+        "accuracy": lambda d: d.index == d.index,
+    }
+    hollow = left_out_text = 0
+    for _, rows in df.groupby("race"):
+        for rule in denominators.values():
+            den = int(rule(rows).sum())
+            if den and (len(rows) < 30 or den < 30):
+                hollow += 1
+                left_out_text += len(rows) >= 30
+    asian = df[df["race"] == "Asian"]
+    positives = int((asian["two_year_recid"] == 1).sum())
+    negatives = int((asian["two_year_recid"] == 0).sum())
+    selected = int((asian["prediction"] == 1).sum())
+    assert len(asian) >= 30 and min(positives, negatives, selected) < 30  # the case in hand
+    assert left_out_text == sum(n < 30 for n in (positives, negatives, selected))
+
+    path = _compas_html(tmp_path)
+    v = Visit(browser, path)
+    try:
+        assert v.errors == []
+        race = v.page.locator("figure svg.chart").nth(0)
+        fills = race.evaluate("svg => [...svg.querySelectorAll('use')].map(u => u.style.fill)")
+        assert fills.count("rgb(255, 255, 255)") == hollow
+        texts = race.evaluate("svg => [...svg.querySelectorAll('text')].map(t => t.textContent)")
+        assert texts.count("left out") == left_out_text
+        note = v.page.locator("p.note", has_text="Left out of gaps and gates").first.inner_text()
+        small = len(df[df["race"] == "Native American"])
+        assert f"Native American (small group: {small} rows < 30: every metric)" in note
+        assert f"too few actual positives: {positives} < 30: TPR, FNR" in note
+        assert f"too few actual negatives: {negatives} < 30: FPR, TNR" in note
+        assert f"too few positive decisions: {selected} < 30: Precision, FDR" in note
+    finally:
+        v.close()

@@ -15,12 +15,13 @@ import numpy as np
 
 from ..counts import CountTable
 from ..errors import InputError
+from ..result import OTHER_CLASSES
 
 TASK = "multiclass"
 # without --classes: more classes than this are refused (their (K + 1)^2 cells a group, and
 # 5 K columns a table, would bury the audit); --classes names the ones to audit
 MAX_CLASSES = 30
-OTHER = "(other)"
+OTHER = OTHER_CLASSES
 PER_CLASS = ("tpr", "fpr", "precision", "selection_rate", "base_rate")
 GAPPED = ("tpr", "fpr", "precision", "selection_rate")  # worst-class criteria
 # macro criteria: the classes' selection rates add up to 1, so their mean is 1 / classes in

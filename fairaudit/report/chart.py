@@ -3,7 +3,8 @@
 One chart per grouping: a row per group, a panel per key metric on a shared
 0-1 scale, a dot for the group's value, a whisker for its interval when the
 audit has one, a dashed line at the reference group's value. The reference
-group is a diamond; a group too small to judge is a hollow grey circle.
+group is a diamond; a group left out of a metric's gap (too small to judge, or
+too few rows in that metric's denominator) is hollow and grey in its panel.
 
 With declared ranges, one more chart per grouping: a bar per group and
 feature for the share of values outside the feature's range (below solid,
@@ -107,8 +108,10 @@ def metric_chart(grouping: GroupingResult, groups: Sequence[GroupResult],
         axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
         ys = list(range(n))
         ref = next((g for g in grouping.groups if g.is_reference), None)
+        out = view.left_out(grouping)
         for ax, metric in zip(axes, metrics, strict=True):
-            _panel(ax, groups, metric, ys, ref)
+            _panel(ax, groups, metric, ys, ref,
+                   {label for label, metrics in out.items() if metric in metrics})
         svg = _finish(fig, axes[0], [_label(g) for g in groups],
                       [(True, REF) if g.is_reference else (False, GREY if g.small else None)
                        for g in groups])
@@ -134,7 +137,9 @@ def _finish(fig: Any, first: Any, labels: Sequence[str],
 
 
 def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
-           ref: GroupResult | None) -> None:
+           ref: GroupResult | None, out: set[str]) -> None:
+    """One metric's panel; the groups left ``out`` of its gap are hollow and grey, and
+    those that count in other metrics' gaps (big enough) say "left out" here."""
     ax.set_title(view.metric_title(metric), fontsize=9.5, color=INK, loc="left",
                  fontweight="bold")
     ax.set_xlim(-0.02, 1.02)
@@ -154,13 +159,18 @@ def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
             ax.text(0.01, y, "undefined", fontsize=7, color=GREY, va="center")
             continue
         ci = view.rate_ci(rate)
-        colour = GREY if grp.small else (REF if grp.is_reference else BLUE)
+        hollow = grp.small or grp.label in out
+        colour = GREY if hollow else (REF if grp.is_reference else BLUE)
         if ci is not None:
             ax.plot([ci[0], ci[1]], [y, y], color=colour, linewidth=1.1,
                     solid_capstyle="butt")
+        if hollow and not grp.small:
+            ax.text(1.0 if rate.value < 0.6 else 0.0, y, "left out", fontsize=7, color=GREY,
+                    va="center", ha="right" if rate.value < 0.6 else "left")
         if grp.is_reference:
-            ax.plot([rate.value], [y], marker="D", markersize=5.5, color=REF, linestyle="")
-        elif grp.small:
+            ax.plot([rate.value], [y], marker="D", markersize=5.5, markeredgecolor=REF,
+                    markerfacecolor="white" if hollow else REF, linestyle="")
+        elif hollow:
             ax.plot([rate.value], [y], marker="o", markersize=5, markerfacecolor="white",
                     markeredgecolor=GREY, markeredgewidth=1.1, linestyle="")
         else:

@@ -121,19 +121,3 @@ def html_context(result: AuditResult) -> dict[str, Any] | None:
                  "matrix": matrix_rows(report, g)} for g in groups]}
             for name, groups in report.groupings.items()],
     }
-
-
-def json_section(report: ClassReport) -> dict[str, Any]:
-    """The JSON report's ``classes`` section."""
-    return {
-        "classes": list(report.classes),
-        "pooled": OTHER if report.pooled else None,
-        "groupings": {
-            name: [{"group": g.label, "rows": g.count, "small": g.small,
-                    "confusion": g.confusion, "pooled_right": g.pooled_right,
-                    "metrics": {m: {"value": g.macro[m],
-                                    "ci": list(ci) if (ci := g.macro_ci[m]) else None}
-                                for m in MACRO_NAMES}}
-                   for g in groups]
-            for name, groups in report.groupings.items()},
-    }

@@ -106,10 +106,6 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
     # minutes to draw: it shows the groups that matter, the table lists them all
     charted = {id(g.groups[i]) for i in view.shown(g, chart_metrics)}
     in_chart = [grp for grp in ordered if id(grp) in charted]
-    excluded: dict[str, str] = {}
-    for gap in g.gaps.values():
-        for e in gap.excluded:
-            excluded.setdefault(e.group, e.reason)
     rows = []
     for rank, s in enumerate(standings, 1):
         grp = s.group
@@ -141,7 +137,9 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
         "overall": [Cell(view.number(g.overall[m].value)) for m in table_metrics],
         "total": f"{sum(x.count for x in g.groups):,}",
         "criteria": _criteria(result, g, gated),
-        "excluded": [{"group": k, "reason": v} for k, v in excluded.items()],
+        "excluded": [{"group": group, "reasons": [{"reason": r, "metrics": m}
+                                                  for r, m in reasons]}
+                     for group, reasons in view.left_out_reasons(g)],
         "focus": [view.metric_title(m) for m in focus],
         "small": sum(1 for x in g.groups if x.small),
     }

@@ -273,6 +273,31 @@ def judged(grouping: GroupingResult, metric: str) -> list[int]:
             if ok[j] and values[j] is not None]
 
 
+def left_out(grouping: GroupingResult) -> dict[str, dict[str, str]]:
+    """For each group left out of some metric's gap: the metrics, each with its reason
+    (too small a group, too few rows in the metric's denominator, or none at all)."""
+    out: dict[str, dict[str, str]] = {}
+    for metric, gap in grouping.gaps.items():
+        for e in gap.excluded:
+            out.setdefault(e.group, {})[metric] = e.reason
+    return out
+
+
+def left_out_reasons(grouping: GroupingResult) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each group left out of a gap, with every reason and the metrics it applies to
+    (``every metric`` when it applies to all of them), in the order the gaps name them."""
+    out = []
+    for group, reasons in left_out(grouping).items():
+        by_reason: dict[str, list[str]] = {}
+        for metric, reason in reasons.items():
+            by_reason.setdefault(reason, []).append(metric)
+        out.append((group, [
+            (reason, "every metric" if len(metrics) == len(grouping.gaps)
+             else ", ".join(metric_title(m) for m in metrics))
+            for reason, metrics in by_reason.items()]))
+    return out
+
+
 # A grouping with more groups (a store or zip-code column) shows the ones that matter
 # in the terminal table and the HTML chart; the JSON and the HTML table list every group.
 MAX_SHOWN = 30
