@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from .counts import MAX_GROUPS
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
@@ -99,6 +100,9 @@ class AuditConfig:
     # and the decimal mark
     delimiter: str | None = None
     decimal: str = "."
+    # distinct values of one group column, at most: an id given as a group is refused
+    # while it is counted, before it takes the machine's memory
+    max_groups: int = MAX_GROUPS
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +151,9 @@ class AuditConfig:
         for range_gate in self.range_gates:
             problems += range_gate.problems(self.ranges)
         problems += _statistics_problems(self)
+        m = self.max_groups
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            problems.append(f"{self._origin('max_groups')} {m!r} must be a whole number >= 1")
         problems += _engine_problems(self)
         problems += _csv_problems(self)
         if problems:
@@ -424,6 +431,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
     "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
+    "max_groups": int,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -446,6 +454,8 @@ _EXPECTED = {
     "delimiter": "one character separating the fields of CSV inputs, such as ';' or tab "
                  "(default: a comma, a tab for .tsv)",
     "decimal": "the decimal mark of numbers in CSV inputs, '.' or ','",
+    "max_groups": "a whole number of distinct values a group column may hold (default "
+                  "100,000)",
 }
 
 
@@ -491,7 +501,8 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             near = closest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
-        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers")
+        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers",
+                   "max_groups")
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")

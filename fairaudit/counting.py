@@ -49,19 +49,21 @@ class _Pass:
     kinds: tuple[OutcomeKind, ...]
     offsets: tuple[int, ...]  # where each kind's counted cells start
     columns: tuple[str, ...]  # every column read, each once
+    max_groups: int | None = None  # distinct values of a group column, at most
 
     @classmethod
     def of(cls, roles: Roles, ranges: Sequence[RangeSpec] = (),
-           kinds: Sequence[OutcomeKind] | None = None) -> _Pass:
+           kinds: Sequence[OutcomeKind] | None = None, max_groups: int | None = None) -> _Pass:
         if kinds is None:
             kinds = kinds_for(_Given(roles, tuple(ranges)))
         sizes = [len(k.counted()) for k in kinds]
         offsets = tuple(int(x) for x in np.cumsum([0, *sizes[:-1]]))
         columns = tuple(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns)]))
-        return cls(roles.groups, tuple(kinds), offsets, columns)
+        return cls(roles.groups, tuple(kinds), offsets, columns, max_groups)
 
     def accumulator(self) -> Accumulator:
-        return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()))
+        return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()),
+                           self.max_groups)
 
     def dictionary(self, src: readers.SourceFile) -> tuple[str, ...]:
         # group columns come dictionary-encoded from parquet; so do the columns a kind
@@ -100,7 +102,8 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
                 ranges: Sequence[RangeSpec] = (), *,
                 on_progress: ProgressFn | None = None, threads: int | None = None,
                 cores: readers.Cores | None = None,
-                kinds: Sequence[OutcomeKind] | None = None) -> tuple[CountTable, list[int]]:
+                kinds: Sequence[OutcomeKind] | None = None, max_groups: int | None = None
+                ) -> tuple[CountTable, list[int]]:
     """Count every file in one streaming pass; also the rows read from each.
 
     Each file's footer is read once, to check its columns and split it into
@@ -110,12 +113,13 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
     that fails names the problem. ``cores``, if given, is shared with other work
     (the hashing): a part is counted only while holding one of its slots.
     ``kinds`` are the outcome kinds counted (default: those the roles and
-    ranges ask for).
+    ranges ask for). A group column with more than ``max_groups`` distinct
+    values stops the count as soon as it is seen (an ``InputError``).
     """
     threads = max(1, threads or os.cpu_count() or 1)
     cores = cores or readers.Cores(threads)
     tracker = _Tracker(on_progress, sum(f.size for f in files))
-    work = _Pass.of(roles, ranges, kinds)
+    work = _Pass.of(roles, ranges, kinds, max_groups)
 
     def split(f: readers.SourceFile) -> list[readers.Part]:
         return readers.parts(f, work.columns,
@@ -153,10 +157,10 @@ def count_part(part: readers.Part, work: _Pass, acc: Accumulator,
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
                   roles: Roles, ranges: Sequence[RangeSpec] = (),
-                  kinds: Sequence[OutcomeKind] | None = None
+                  kinds: Sequence[OutcomeKind] | None = None, max_groups: int | None = None
                   ) -> tuple[CountTable, list[int]]:
     """Count batches already in memory, one stream a file, on the calling thread."""
-    work = _Pass.of(roles, ranges, kinds)
+    work = _Pass.of(roles, ranges, kinds, max_groups)
     acc = work.accumulator()
     rows: list[int] = []
     for name, stream in zip(names, streams, strict=False):

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from . import arrays
 from .errors import InputError
+from .text import printable
 
 IntArray = npt.NDArray[np.int64]
 # one family of cells: a cell index per row, and where the family's cells start
@@ -29,6 +30,10 @@ Family = tuple[npt.NDArray[np.integer[Any]], int]
 # much larger than the batch) is counted with one bincount; larger grids go
 # through a sort instead. 1 << 22 int64 cells is 32 MiB.
 _DENSE_LIMIT = 1 << 22
+# distinct values of one group column: a warning above MANY_GROUPS (probably an id
+# given as a group), a refusal above max_groups, whose default is MAX_GROUPS
+MANY_GROUPS = 10_000
+MAX_GROUPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -122,10 +127,13 @@ class Accumulator:
     combinations that never occur cost nothing.
     """
 
-    def __init__(self, columns: Sequence[str], cell_names: Sequence[str]) -> None:
+    def __init__(self, columns: Sequence[str], cell_names: Sequence[str],
+                 max_levels: int | None = None) -> None:
         if not columns:
             raise ValueError("an audit needs at least one group column")
         self.columns = tuple(columns)
+        # more distinct values than this in one group column stops the count at once
+        self.max_levels = max_levels
         self.cell_names = tuple(cell_names)
         self._ncells = len(self.cell_names)
         self._levels: list[list[Any]] = [[] for _ in self.columns]
@@ -147,6 +155,16 @@ class Accumulator:
         gid = ids.get(value)
         if gid is None:
             gid = len(self._levels[c])
+            # a missing value is a level of every column, and no distinct value
+            values = gid - (None in ids) + 1 if value is not None else 0
+            if self.max_levels is not None and values > self.max_levels:
+                raise InputError(
+                    f"group column '{printable(self.columns[c])}' has more than "
+                    f"{self.max_levels:,} distinct values (--max-groups; {values:,} "
+                    "counted when the count stopped): is it an id rather than a group? "
+                    "Audit a coarser column, or raise --max-groups (max_groups in the "
+                    "config file or the API)"
+                )
             if gid >= 1 << self._bits:
                 raise InputError(
                     f"group column '{self.columns[c]}' has more than {1 << self._bits:,} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, cast
@@ -120,11 +121,13 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
             with digests:
                 table, rows = count_files(files, roles, config.ranges,
                                           on_progress=both.counted if both else None,
-                                          threads=cores.slots, cores=cores, kinds=kinds)
+                                          threads=cores.slots, cores=cores, kinds=kinds,
+                                          max_groups=config.max_groups)
                 hashes = digests.result()
         else:
             table, rows = count_files(files, roles, config.ranges, on_progress=on_progress,
-                                      threads=cores.slots, cores=cores, kinds=kinds)
+                                      threads=cores.slots, cores=cores, kinds=kinds,
+                                      max_groups=config.max_groups)
             hashes = [""] * len(files)
         # figures and digests of one version of each file, or none
         readers.check_unchanged(files)
@@ -133,7 +136,7 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
     else:
         arrow = _as_arrow(data, roles, config.ranges, kinds)
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
-                              ("<table>",), roles, config.ranges, kinds)[0]
+                              ("<table>",), roles, config.ranges, kinds, config.max_groups)[0]
         infos = (FileInfo("<table>", "arrow", int(arrow.nbytes), "", arrow.num_rows),)
     return Counted(table, infos)
 
@@ -365,8 +368,21 @@ def now() -> str:
     return when.isoformat(timespec="seconds")
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """``z2`` before ``z10``: runs of digits compare as numbers, the rest without case;
+    the text itself breaks ties (``z02`` and ``z2``, ``A`` and ``a``)."""
+    parts = _DIGITS.split(text.casefold())
+    return (tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), text)
+
+
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple((v is None, type(v).__name__, v if v is not None else 0) for v in key)
+    """Groups in natural order in every report: numbers by value, text by :func:`_natural`,
+    a missing value last."""
+    return tuple((v is None, type(v).__name__,
+                  _natural(v) if isinstance(v, str) else v if v is not None else 0) for v in key)
 
 
 def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
@@ -486,10 +502,12 @@ def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
     given = dict(config.reference)
     if all(c in given for c in columns):
         wanted = tuple(given[c] for c in columns)
-        for i, key in enumerate(keys):
-            if tuple(show_value(v) for v in key) == wanted or \
-                    tuple(str(v) for v in key) == wanted:
-                return i, "given"
+        # the value as the reports show it first (``(missing)`` is the missing value,
+        # ``"(missing)"`` the text), then as it is in the data
+        for form in (show_value, _raw):
+            for i, key in enumerate(keys):
+                if tuple(form(v) for v in key) == wanted:
+                    return i, "given"
         if len(columns) == 1:
             listed = ", ".join(repr(show_value(k[0])) for k in keys[:8])
             more = ", ..." if len(keys) > 8 else ""
@@ -499,6 +517,10 @@ def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
             )
     # the largest group; ties go to the first in sorted order
     return int(np.argmax(counts)), "largest group"
+
+
+def _raw(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],

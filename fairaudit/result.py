@@ -14,19 +14,15 @@ from typing import Any, Literal
 from . import collector
 from .metrics import Criterion, Metric
 from .rangespec import RangeSpec
+from .text import MISSING as MISSING
+from .text import show_value as show_value
 
-MISSING = "(missing)"
 SCHEMA_VERSION = 1
 
 Status = Literal["pass", "fail", "inconclusive", "skipped"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 # (low, high) at the audit's confidence level; None when the figure has no interval
 Interval = tuple[float, float]
-
-
-def show_value(value: Any) -> str:
-    """A group value as people read it: a missing value is ``(missing)``."""
-    return MISSING if value is None else str(value)
 
 
 @dataclass(frozen=True)

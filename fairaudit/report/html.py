@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
+from ..text import printable
 from . import range_section, view
 from .view import Cell
 
@@ -24,12 +25,20 @@ def environment() -> Environment:
     """The Jinja environment of the HTML reports: autoescaped, strict, with their filters."""
     env = Environment(loader=PackageLoader("fairaudit", "report/templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
+                      keep_trailing_newline=True, finalize=_visible)
     env.filters["num"] = view.number
     env.filters["ci"] = view.interval
     env.globals["MARK"] = view.MARK
     env.globals["WORD"] = view.WORD
     return env
+
+
+def _visible(value: Any) -> Any:
+    """Every text a page shows, control and invisible characters as escapes (``\\x1b``,
+    ``\\u202e``): a browser would drop them, or let them reorder the line."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
 
 
 def _size(n: int) -> str:

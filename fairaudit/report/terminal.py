@@ -9,6 +9,7 @@ from typing import Literal, TextIO
 from rich.console import Console
 from rich.text import Text
 
+from ..counts import MANY_GROUPS
 from ..result import (
     AuditResult,
     GateResult,
@@ -312,3 +313,16 @@ def verdict_line(result: AuditResult) -> str:
     if skipped:
         text += f", {skipped} skipped"
     return text + ")"
+
+
+def many_groups(result: AuditResult) -> list[str]:
+    """A warning line for each group column with more than ``MANY_GROUPS`` distinct values:
+    an id given as a group, most likely, with a report of one row a person."""
+    out = []
+    for g in result.groupings:
+        n = len(g.figures.labels)
+        if len(g.columns) == 1 and n > MANY_GROUPS:
+            out.append(clean(f"fairaudit: warning: group column '{g.name}' has {n:,} distinct "
+                             f"values (more than {MANY_GROUPS:,}); is it an id rather than a "
+                             "group? max_groups refuses a column above its limit"))
+    return out
