@@ -531,15 +531,15 @@ def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArr
     for i in np.flatnonzero(~eligible[:, j]).tolist():
         label = labels[i]
         if small[i]:
-            why = f"small group: {int(counts[i]):,} rows < {minimum}"
+            why = f"small group: {int(counts[i]):,} rows < {minimum:,}"
         elif den[i, j] == 0:
             why = f"undefined: no {metric.denominator_name}"
         else:
-            why = f"too few {metric.denominator_name}: {int(den[i, j]):,} < {minimum}"
+            why = f"too few {metric.denominator_name}: {int(den[i, j]):,} < {minimum:,}"
         excluded.append(Exclusion(label, why, int(counts[i]), int(den[i, j])))
     used = int(eligible[:, j].sum())
     reason = None if used >= 2 else (
-        f"{used} group{'s' if used != 1 else ''} with at least {minimum} "
+        f"{used:,} group{'s' if used != 1 else ''} with at least {minimum:,} "
         f"{metric.denominator_name}; a gap needs two"
     )
     return Gap(scalar(diff[j]), scalar(ratio[j]), used, tuple(excluded), reason)

@@ -34,10 +34,13 @@ def environment() -> Environment:
 
 
 def _visible(value: Any) -> Any:
-    """Every text a page shows, control and invisible characters as escapes (``\\x1b``,
-    ``\\u202e``): a browser would drop them, or let them reorder the line."""
+    """Every value a page shows: text with control and invisible characters as escapes
+    (``\\x1b``, ``\\u202e``), which a browser would drop or let reorder the line; a
+    whole number with thousands separators."""
     if isinstance(value, str) and not isinstance(value, Markup):
         return printable(value)
+    if isinstance(value, int) and not isinstance(value, bool):  # a count: 12,345
+        return f"{value:,}"
     return value
 
 
@@ -179,7 +182,7 @@ def _facts(result: AuditResult) -> list[tuple[str, str]]:
     p = result.provenance
     roles = p.roles
     names = [f.path for f in p.files]
-    data = names[0] if len(names) == 1 else f"{len(names)} files"
+    data = names[0] if len(names) == 1 else f"{len(names):,} files"
     decision = roles.get("prediction") or (
         f"{roles.get('score')} >= {roles.get('threshold')}" if roles.get("score") else None)
     refs = ", ".join(f"{g.name} = {g.reference}" for g in result.groupings

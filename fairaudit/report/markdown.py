@@ -92,7 +92,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
         small = sum(1 for x in result.groupings for grp in x.groups if grp.small)
         note = (f"Gaps compare groups with at least {result.min_group_size:,} rows (and as "
                 "many in the rate's denominator)"
-                + (f"; {small} smaller group{'s' if small != 1 else ''} left out." if small
+                + (f"; {small:,} smaller group{'s' if small != 1 else ''} left out." if small
                    else "."))
         lines += ["", note]
 
