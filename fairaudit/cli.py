@@ -2,7 +2,8 @@
 
 Exit codes: 0 every gate passed (an inconclusive gate warns but passes unless
 --fail-on-inconclusive); 1 a gate failed; 2 could not audit (usage, config or
-input) or could not write a report; 3 internal error; 130 interrupted (Ctrl-C),
+input) or could not write a report (the other reports are written all the same);
+3 internal error (in one report: the others are written); 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM), with no report left half-written.
 """
 

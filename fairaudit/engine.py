@@ -528,15 +528,23 @@ def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArr
          counts: npt.NDArray[np.int64], den: npt.NDArray[np.float64], labels: list[str],
          minimum: int) -> Gap:
     excluded = []
-    for i in np.flatnonzero(~eligible[:, j]).tolist():
-        label = labels[i]
-        if small[i]:
-            why = f"small group: {int(counts[i]):,} rows < {minimum:,}"
-        elif den[i, j] == 0:
-            why = f"undefined: no {metric.denominator_name}"
-        else:
-            why = f"too few {metric.denominator_name}: {int(den[i, j]):,} < {minimum:,}"
-        excluded.append(Exclusion(label, why, int(counts[i]), int(den[i, j])))
+    out = np.flatnonzero(~eligible[:, j])
+    # Python numbers once, and each reason written once: with 100,000 small groups, one
+    # numpy scalar and one string an exclusion cost seconds and hundreds of MB
+    reasons: dict[tuple[bool, int, int], str] = {}
+    for i, is_small, n, d in zip(out.tolist(), small[out].tolist(), counts[out].tolist(),
+                                 den[out, j].astype(np.int64).tolist(), strict=True):
+        key = (is_small, n if is_small else 0, d if not is_small else 0)
+        why = reasons.get(key)
+        if why is None:
+            if is_small:
+                why = f"small group: {n:,} rows < {minimum:,}"
+            elif d == 0:
+                why = f"undefined: no {metric.denominator_name}"
+            else:
+                why = f"too few {metric.denominator_name}: {d:,} < {minimum:,}"
+            reasons[key] = why
+        excluded.append(Exclusion(labels[i], why, n, d))
     used = int(eligible[:, j].sum())
     reason = None if used >= 2 else (
         f"{used:,} group{'s' if used != 1 else ''} with at least {minimum:,} "

@@ -61,7 +61,7 @@ class Comparison:
     ci_ratio: Interval | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one a group and metric: 1.2 million for 100,000 groups
 class Exclusion:
     """A group left out of a gap: too small to judge, or its rate undefined.
 

@@ -174,6 +174,20 @@ def test_annotations_carry_the_shown_value_as_github_reads_it(each):
         assert invisible(message) == []
 
 
+def test_a_hostile_column_name_in_gate_lines_and_annotations(run):
+    res, _ = run
+    assert invisible(res.stderr.replace("\n", "")) == []
+    assert f"across {SHOWN_COLUMN}: " in res.stderr
+    result = fairaudit.audit(_frame(), label="y", prediction="p", groups=[COLUMN],
+                             bootstrap=0, max_gap={"demographic_parity": 0.0001})
+    lines = list(gate_lines(result, Annotations.GITHUB))
+    assert len(lines) == 1 and commands_in(lines[0]) == lines
+    _, props, message = runner_parse(lines[0])
+    assert props["title"].endswith(f"across {SHOWN_COLUMN}")
+    assert f"across {SHOWN_COLUMN}: " in message
+    assert invisible(message + props["title"]) == []
+
+
 # -- Markdown --------------------------------------------------------------------
 
 
