@@ -109,6 +109,8 @@ def main() -> None:
     ap.add_argument("--rows", default="1e7")
     ap.add_argument("--levels", nargs="*", default=["1e4", "1e5", "1e6"])
     ap.add_argument("--out", default=DATA)
+    ap.add_argument("--refusal-only", action="store_true",
+                    help="above the default limit, only the run that is refused")
     ap.add_argument("--memory-limit", type=float, default=8.0, metavar="GB",
                     help="cap on each audit's data segment (0: none)")
     args = ap.parse_args()
@@ -121,9 +123,9 @@ def main() -> None:
         levels = int(float(text))
         path = ensure(args.out, rows, levels)
         json_path = os.path.join(args.out, "many_groups.json")
-        runs = [levels if levels > DEFAULT_MAX else None]
+        runs: list[int | None] = [levels if levels > DEFAULT_MAX else None]
         if levels > DEFAULT_MAX:
-            runs.append(None)
+            runs = [None] if args.refusal_only else [*runs, None]
         for limit in runs:
             rss, wall, code, last = measure(path, limit, json_path, args.memory_limit)
             shown = f"{limit:,}" if limit else f"{DEFAULT_MAX:,} (default)"

@@ -270,3 +270,20 @@ def test_html_shows_every_value_in_tables_and_charts(run, browser):
         assert SHOWN_COLUMN in body
     finally:
         v.close()
+
+
+def test_html_with_a_hostile_feature_name_and_range_values():
+    from fairaudit.report import html
+
+    n = 60
+    feature = "f\x00\x1b[2J\u202e"
+    df = pd.DataFrame({
+        "y": [0, 1] * n, "p": [1, 0, 0, 1] * (n // 2),
+        "grp": ["a", "\x0bb"] * n,
+        feature: ["ok", "nul\x00", "vt\x0b", "\uffff"] * (n // 2),
+    })
+    result = fairaudit.audit(df, label="y", prediction="p", groups=["grp"], bootstrap=0,
+                             ranges={feature: {"allowed": ["ok", "vt\x0b"]}})
+    page = html.render(result)  # the charts' SVG is parsed as XML on the way
+    assert "f\\x00\\x1b[2J\\u202e" in page and '"\\x0bb"' in page
+    assert invisible(page.replace("\n", "")) == []

@@ -110,3 +110,19 @@ def test_a_warning_above_ten_thousand_levels(tmp_path):
                          prediction="p", groups=["g"], bootstrap=0, min_group_size=1)
     assert len(at.groupings[0].figures) == MANY_GROUPS
     assert terminal.many_groups(at) == []
+
+
+def test_values_no_row_has_are_not_counted():
+    import pandas as pd
+
+    # a categorical column's dictionary holds every category, used or not
+    categories = [f"c{i}" for i in range(1000)]
+    used = pd.Categorical(["c1", "c2", "c3"] * 20, categories=categories)
+    df = pd.DataFrame({"y": [0, 1] * 30, "p": [1, 0, 0] * 20, "g": used})
+    result = fairaudit.audit(df, label="y", prediction="p", groups=["g"], bootstrap=0,
+                             max_groups=3)
+    assert result.groupings[0].figures.labels == ["c1", "c2", "c3"]
+    df["g"] = pd.Categorical(["c1", "c2", "c3", "c4"] * 15, categories=categories)
+    with pytest.raises(InputError, match=r"more than 3 distinct values \(--max-groups; 4 "):
+        fairaudit.audit(df, label="y", prediction="p", groups=["g"], bootstrap=0,
+                        max_groups=3)
