@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fairaudit
@@ -135,6 +135,7 @@ def test_groups_sort_naturally_in_every_report():
     assert list(dict.fromkeys(x for x in page.found if x in expected)) == expected
 
 
+@settings(deadline=None, max_examples=25)  # an audit each: no deadline on a loaded machine
 @given(st.lists(st.integers(0, 10**6), min_size=2, max_size=8, unique=True))
 def test_numbered_groups_follow_their_numbers(numbers):
     values = [f"user{n}" for n in numbers]
