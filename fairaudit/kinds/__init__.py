@@ -17,20 +17,27 @@ from .base import (
     kinds_for,
     register,
     registered,
+    settle,
     unregister,
 )
+from .baseline import BaselineComparison
 from .binary import BinaryDecision
+from .multiclass import Multiclass
 from .ranges import RangeChecks
 from .topk import TopK
 
 register(BinaryDecision)
+register(Multiclass)
 register(RangeChecks)
 register(TopK)
+register(BaselineComparison)
 
 __all__ = [
+    "BaselineComparison",
     "BinaryDecision",
     "Context",
     "Figures",
+    "Multiclass",
     "OutcomeKind",
     "RangeChecks",
     "Settings",
@@ -40,5 +47,6 @@ __all__ = [
     "kinds_for",
     "register",
     "registered",
+    "settle",
     "unregister",
 ]
