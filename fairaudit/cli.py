@@ -2,7 +2,8 @@
 
 Exit codes: 0 every gate passed (an inconclusive gate warns but passes unless
 --fail-on-inconclusive); 1 a gate failed; 2 could not audit (usage, config or
-input) or could not write a report; 3 internal error; 130 interrupted (Ctrl-C),
+input) or could not write a report (the other reports are written all the same);
+3 internal error (in one report: the others are written); 130 interrupted (Ctrl-C),
 143 terminated (SIGTERM), with no report left half-written.
 """
 
@@ -25,6 +26,7 @@ from . import outputs as report_files
 from . import sources
 from .errors import FairauditError
 from .report.annotations import Annotations, Defused, defuse, gate_lines, one_line
+from .report.delivery import Delivery
 
 if TYPE_CHECKING:
     from .history.store import RunSpec
@@ -80,17 +82,24 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 
 
 def _crash(exc: BaseException, debug: bool) -> None:
+    typer.echo(_crash_line(exc, debug), err=True)
+
+
+def _crash_line(exc: BaseException, debug: bool, what: str = "") -> str:
+    """The line that says an internal error happened (in ``what``, if given); its
+    traceback is printed first with ``debug``, else saved to a file the line names."""
     text = "".join(traceback.format_exception(exc))
+    where = f" in {what}" if what else ""
     if debug:
         typer.echo(defuse(text), err=True, nl=False)
-        typer.echo(one_line(f"fairaudit: internal error: {type(exc).__name__}: {exc}"), err=True)
-        return
+        return one_line(f"fairaudit: internal error{where}: {type(exc).__name__}: "
+                        f"{sources.printable(str(exc))}")
     fd, path = tempfile.mkstemp(prefix="fairaudit-crash-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    typer.echo(one_line(f"fairaudit: internal error: {type(exc).__name__}: "
-                        f"{sources.printable(str(exc))} (traceback saved to {path}; rerun "
-                        "with --debug to show it)"), err=True)
+    return one_line(f"fairaudit: internal error{where}: {type(exc).__name__}: "
+                    f"{sources.printable(str(exc))} (traceback saved to {path}; rerun "
+                    "with --debug to show it)")
 
 
 @app.command()
@@ -145,6 +154,10 @@ def run(
     min_group_size: Annotated[int | None, typer.Option(
         help="Groups (and metric denominators) smaller than this are reported but left "
              "out of gaps and gates.  [default: 30]")] = None,
+    max_groups: Annotated[int | None, typer.Option(
+        help="Refuse a group column with more distinct values than this (an id given as a "
+             "group), as soon as the count passes it; above 10,000 a warning.  "
+             "[default: 100000]")] = None,
     max_gap: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the largest allowed difference; "
              "repeatable.")] = None,
@@ -276,7 +289,7 @@ def run(
 ) -> None:
     """Audit prediction files and judge them against the gates."""
     reports = Outputs(html_path, markdown_path, junit_path, github_summary, quiet,
-                      gitlab_codequality, annotations)
+                      gitlab_codequality, annotations, debug=debug)
     code: int
     try:
         from .schedule import run_spec
@@ -305,6 +318,7 @@ def run(
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
+                max_groups=max_groups,
                 intersect=[tuple(c.strip() for c in i.split(",")) for i in intersect]
                 if intersect else None,
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,
@@ -380,6 +394,7 @@ class Outputs(NamedTuple):
     annotations: Annotations | None = None
     # the report paths set by the config file: flag -> how the file names it, for messages
     from_file: tuple[tuple[str, str], ...] = ()
+    debug: bool = False  # a report that crashes prints its traceback
 
     @property
     def mode(self) -> Annotations:
@@ -437,11 +452,16 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
         result = audit(config=cfg, digests=digests)
 
     to_stdout = json_path == "-"
+    delivery = Delivery(lambda line: typer.echo(line, err=True),
+                        lambda exc, what: _crash_line(exc, outputs.debug, what))
     if json_path and not to_stdout:
-        _write(json_path, lambda f: json_report.write(result, f))
-    _reports(result, outputs)
+        delivery.write("--json", json_path,
+                       lambda: lambda f: json_report.write(result, f))
+    _reports(result, outputs, delivery)
     # a stream whose reader goes (| head) ends its block quietly; the exit code stands
     with report_files.writing(sys.stderr):
+        for line in terminal.many_groups(result):
+            typer.echo(line, err=True)
         if result.provenance.duplicates_merged:
             n = result.provenance.duplicates_merged
             typer.echo(f"fairaudit: note: {n} input name{'s' if n != 1 else ''} reached a "
@@ -467,6 +487,8 @@ def _run(inputs: list[str] | None, flags: dict[str, Any], config_path: str | Non
     with report_files.writing(sys.stderr):
         for line in gate_lines(result, outputs.mode, quiet=bool(outputs.quiet)):
             typer.echo(line, err=True)
+    if delivery.code is not None:  # a report asked for is missing: that outranks a gate
+        return Exit(delivery.code)
     if result.failed and not exit_zero:
         return Exit.GATE_FAILED
     if result.inconclusive and cfg.fail_on_inconclusive and not exit_zero:
@@ -506,34 +528,36 @@ def _write(path: str, text: str | Callable[[IO[bytes]], None], mode: str = "w") 
         report_files.write_atomic(path, text, append=mode == "a")
 
 
-def _reports(result: AuditResult, outputs: Outputs) -> None:
-    """Write the HTML, Markdown and JUnit reports that were asked for."""
+def _reports(result: AuditResult, outputs: Outputs, delivery: Delivery) -> None:
+    """Write the HTML, Markdown and JUnit reports that were asked for, each even when
+    another fails (:mod:`fairaudit.report.delivery`)."""
     if outputs.html:
         from .report import html
 
-        _write(outputs.html, html.render(result))
+        delivery.write("--html", outputs.html, lambda: html.render(result))
     if outputs.markdown or outputs.github_summary:
         from .report import markdown
 
-        text = markdown.render(result)
         if outputs.markdown:
-            _write(outputs.markdown, text)
+            delivery.write("--markdown", outputs.markdown, lambda: markdown.render(result))
         if outputs.github_summary:
             # the job summary is never written unless asked for, even inside GitHub Actions
             summary = os.environ.get("GITHUB_STEP_SUMMARY")
             if summary:
-                _write(summary, "\n" + text, mode="a")
+                delivery.write("--github-summary", summary,
+                               lambda: "\n" + markdown.render(result), append=True)
             else:
                 typer.echo("fairaudit: --github-summary: GITHUB_STEP_SUMMARY is not set "
                            "(not a GitHub Actions job); no summary written", err=True)
     if outputs.junit:
         from .report import junit
 
-        _write(outputs.junit, junit.render(result))
+        delivery.write("--junit", outputs.junit, lambda: junit.render(result))
     if outputs.gitlab_codequality:
         from .report import gitlab
 
-        _write(outputs.gitlab_codequality, gitlab.render(result))
+        delivery.write("--gitlab-codequality", outputs.gitlab_codequality,
+                       lambda: gitlab.render(result))
 
 
 ranges_app = typer.Typer(

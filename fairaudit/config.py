@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from . import report_settings
+from .counts import MAX_GROUPS
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
@@ -114,6 +115,9 @@ class AuditConfig:
     baseline_score: str | None = None
     baseline_threshold: float | None = None
     comparison_gates: tuple[ComparisonGate, ...] = ()
+    # distinct values of one group column, at most: an id given as a group is refused
+    # while it is counted, before it takes the machine's memory
+    max_groups: int = MAX_GROUPS
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +159,9 @@ class AuditConfig:
         for range_gate in self.range_gates:
             problems += range_gate.problems(self.ranges)
         problems += _statistics_problems(self)
+        m = self.max_groups
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            problems.append(f"{self._origin('max_groups')} {m!r} must be a whole number >= 1")
         problems += _engine_problems(self)
         problems += _csv_problems(self)
         problems += baseline_problems(self, self._origin)
@@ -502,6 +509,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
     "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
     "baseline_prediction": str, "baseline_score": str, "baseline_threshold": (int, float),
+    "max_groups": int,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -531,6 +539,8 @@ _EXPECTED = {
     "baseline_prediction": "a column name (the decision of the model to compare with)",
     "baseline_score": "a column name (the score of the model to compare with, in [0, 1])",
     "baseline_threshold": "a number in [0, 1] (thresholds baseline_score)",
+    "max_groups": "a whole number of distinct values a group column may hold (default "
+                  "100,000)",
 }
 
 
@@ -580,7 +590,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
         numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers",
-                   "baseline_threshold")
+                   "baseline_threshold", "max_groups")
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")

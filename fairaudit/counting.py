@@ -49,10 +49,11 @@ class _Pass:
     kinds: tuple[OutcomeKind, ...]
     offsets: tuple[int, ...]  # where each kind's counted cells start
     columns: tuple[str, ...]  # every column read, each once
+    max_groups: int | None = None  # distinct values of a group column, at most
 
     @classmethod
     def of(cls, roles: Roles, ranges: Sequence[RangeSpec] = (),
-           kinds: Sequence[OutcomeKind] | None = None) -> _Pass:
+           kinds: Sequence[OutcomeKind] | None = None, max_groups: int | None = None) -> _Pass:
         if kinds is None:
             kinds = kinds_for(_Given(roles, tuple(ranges)))
         sizes = [len(k.counted()) for k in kinds]
@@ -60,7 +61,7 @@ class _Pass:
         keys = tuple(dict.fromkeys([*roles.groups, *(c for k in kinds for c in k.keys)]))
         columns = tuple(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns),
                                        *keys]))
-        return cls(keys, tuple(kinds), offsets, columns)
+        return cls(keys, tuple(kinds), offsets, columns, max_groups)
 
     @property
     def lists(self) -> tuple[str, ...]:
@@ -68,7 +69,8 @@ class _Pass:
         return tuple(c for k in self.kinds for c in k.list_columns)
 
     def accumulator(self) -> Accumulator:
-        return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()))
+        return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()),
+                           self.max_groups)
 
     def dictionary(self, src: readers.SourceFile) -> tuple[str, ...]:
         # group columns come dictionary-encoded from parquet; so do the columns a kind
@@ -107,7 +109,8 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
                 ranges: Sequence[RangeSpec] = (), *,
                 on_progress: ProgressFn | None = None, threads: int | None = None,
                 cores: readers.Cores | None = None,
-                kinds: Sequence[OutcomeKind] | None = None) -> tuple[CountTable, list[int]]:
+                kinds: Sequence[OutcomeKind] | None = None, max_groups: int | None = None
+                ) -> tuple[CountTable, list[int]]:
     """Count every file in one streaming pass; also the rows read from each.
 
     Each file's footer is read once, to check its columns and split it into
@@ -117,12 +120,13 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
     that fails names the problem. ``cores``, if given, is shared with other work
     (the hashing): a part is counted only while holding one of its slots.
     ``kinds`` are the outcome kinds counted (default: those the roles and
-    ranges ask for).
+    ranges ask for). A group column with more than ``max_groups`` distinct
+    values stops the count as soon as it is seen (an ``InputError``).
     """
     threads = max(1, threads or os.cpu_count() or 1)
     cores = cores or readers.Cores(threads)
     tracker = _Tracker(on_progress, sum(f.size for f in files))
-    work = _Pass.of(roles, ranges, kinds)
+    work = _Pass.of(roles, ranges, kinds, max_groups)
 
     def split(f: readers.SourceFile) -> list[readers.Part]:
         return readers.parts(f, work.columns, lists=work.lists,
@@ -160,10 +164,10 @@ def count_part(part: readers.Part, work: _Pass, acc: Accumulator,
 
 def count_batches(streams: Iterable[Iterable[pa.RecordBatch]], names: Sequence[str],
                   roles: Roles, ranges: Sequence[RangeSpec] = (),
-                  kinds: Sequence[OutcomeKind] | None = None
+                  kinds: Sequence[OutcomeKind] | None = None, max_groups: int | None = None
                   ) -> tuple[CountTable, list[int]]:
     """Count batches already in memory, one stream a file, on the calling thread."""
-    work = _Pass.of(roles, ranges, kinds)
+    work = _Pass.of(roles, ranges, kinds, max_groups)
     acc = work.accumulator()
     rows: list[int] = []
     for name, stream in zip(names, streams, strict=False):

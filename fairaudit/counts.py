@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from . import arrays
 from .errors import InputError
+from .text import printable
 
 IntArray = npt.NDArray[np.int64]
 # one family of cells: a cell index per row, and where the family's cells start
@@ -29,6 +30,10 @@ Family = tuple[npt.NDArray[np.integer[Any]], int]
 # much larger than the batch) is counted with one bincount; larger grids go
 # through a sort instead. 1 << 22 int64 cells is 32 MiB.
 _DENSE_LIMIT = 1 << 22
+# distinct values of one group column: a warning above MANY_GROUPS (probably an id
+# given as a group), a refusal above max_groups, whose default is MAX_GROUPS
+MANY_GROUPS = 10_000
+MAX_GROUPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -124,10 +129,16 @@ class Accumulator:
     combinations that never occur cost nothing.
     """
 
-    def __init__(self, columns: Sequence[str], cell_names: Sequence[str]) -> None:
+    def __init__(self, columns: Sequence[str], cell_names: Sequence[str],
+                 max_levels: int | None = None) -> None:
         if not columns:
             raise ValueError("an audit needs at least one group column")
         self.columns = tuple(columns)
+        # more distinct values than this in one group column stops the count at once
+        self.max_levels = max_levels
+        # which levels occur in the rows, kept once a column has more levels than that (a
+        # dictionary may hold values no row has)
+        self._occurs: list[npt.NDArray[np.bool_] | None] = [None] * len(self.columns)
         self.cell_names = tuple(cell_names)
         self._ncells = len(self.cell_names)
         self._levels: list[list[Any]] = [[] for _ in self.columns]
@@ -158,6 +169,38 @@ class Accumulator:
             ids[value] = gid
             self._levels[c].append(value)
         return gid
+
+    def _limit(self, c: int, gids: IntArray) -> None:
+        """Stop the count once more than ``max_levels`` values of column ``c`` occur.
+
+        Free while the column has no more levels than that; past it, the level ids
+        occurring in a batch (``gids``, rows with a missing value left out) are marked.
+        """
+        levels = len(self._levels[c]) - (None in self._level_ids[c])
+        if self.max_levels is None or levels <= self.max_levels:
+            return
+        occurs = self._occurs[c]
+        if occurs is None or len(occurs) < len(self._levels[c]):
+            grown = np.zeros(len(self._levels[c]), dtype=bool)
+            if occurs is not None:
+                grown[:len(occurs)] = occurs
+            else:  # the first time past the limit: the levels counted so far occur
+                self._fold()
+                shift = self._bits * (len(self.columns) - 1 - c)
+                grown[(self._keys >> shift) & ((1 << self._bits) - 1)] = True
+            occurs = self._occurs[c] = grown
+        occurs[gids] = True
+        missing = self._level_ids[c].get(None)
+        if missing is not None:  # a missing value is no distinct value
+            occurs[missing] = False
+        seen = int(occurs.sum())
+        if seen > self.max_levels:
+            raise InputError(
+                f"group column '{printable(self.columns[c])}' has more than "
+                f"{self.max_levels:,} distinct values (--max-groups; {seen:,} counted when "
+                "the count stopped): is it an id rather than a group? Audit a coarser "
+                "column, or raise --max-groups (max_groups in the config file or the API)"
+            )
 
     def _encode(self, c: int, column: pa.Array | pa.ChunkedArray) -> _Encoded:
         """Per-row local codes, and the lookup table from local code to level id.
@@ -198,6 +241,8 @@ class Accumulator:
         if rows == 0:
             return
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
+        for c, e in enumerate(encoded):
+            self._limit(c, e.lut[e.codes if e.absent is None else e.codes[~e.absent]])
         radices = [len(e.lut) for e in encoded]
         bins = int(np.prod(radices, dtype=np.float64)) * self._ncells
         if bins <= min(_DENSE_LIMIT, max(4 * rows, 1 << 16)):
@@ -283,6 +328,8 @@ class Accumulator:
         luts = [np.array([self._level(c, v) for v in levels] or [0], dtype=np.int64)
                 for c, levels in enumerate(table.levels)]
         gids = [luts[c][table.keys[:, c]] for c in range(len(self.columns))]
+        for c, g in enumerate(gids):  # the groups of a table all occur
+            self._limit(c, g)
         composite = self._compose(gids)
         composite, inverse = np.unique(composite, return_inverse=True)
         sub = np.zeros((len(composite), self._ncells), dtype=np.int64)

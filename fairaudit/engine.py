@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, cast
@@ -123,11 +124,13 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
             with digests:
                 table, rows = count_files(files, roles, config.ranges,
                                           on_progress=both.counted if both else None,
-                                          threads=cores.slots, cores=cores, kinds=kinds)
+                                          threads=cores.slots, cores=cores, kinds=kinds,
+                                          max_groups=config.max_groups)
                 hashes = digests.result()
         else:
             table, rows = count_files(files, roles, config.ranges, on_progress=on_progress,
-                                      threads=cores.slots, cores=cores, kinds=kinds)
+                                      threads=cores.slots, cores=cores, kinds=kinds,
+                                      max_groups=config.max_groups)
             hashes = [""] * len(files)
         # figures and digests of one version of each file, or none
         readers.check_unchanged(files)
@@ -136,7 +139,7 @@ def count(data: Any, config: AuditConfig, *, on_progress: ProgressFn | None = No
     else:
         arrow = _as_arrow(data, roles, config.ranges, kinds)
         table = count_batches(((arrow.to_batches(max_chunksize=readers.BATCH_ROWS)),),
-                              ("<table>",), roles, config.ranges, kinds)[0]
+                              ("<table>",), roles, config.ranges, kinds, config.max_groups)[0]
         infos = (FileInfo("<table>", "arrow", int(arrow.nbytes), "", arrow.num_rows),)
     return Counted(table, infos)
 
@@ -379,8 +382,21 @@ def now() -> str:
     return when.isoformat(timespec="seconds")
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    """``z2`` before ``z10``: runs of digits compare as numbers, the rest without case;
+    the text itself breaks ties (``z02`` and ``z2``, ``A`` and ``a``)."""
+    parts = _DIGITS.split(text.casefold())
+    return (tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), text)
+
+
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple((v is None, type(v).__name__, v if v is not None else 0) for v in key)
+    """Groups in natural order in every report: numbers by value, text by :func:`_natural`,
+    a missing value last."""
+    return tuple((v is None, type(v).__name__,
+                  _natural(v) if isinstance(v, str) else v if v is not None else 0) for v in key)
 
 
 def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
@@ -506,18 +522,26 @@ def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArr
          counts: npt.NDArray[np.int64], den: npt.NDArray[np.float64], labels: list[str],
          minimum: int) -> Gap:
     excluded = []
-    for i in np.flatnonzero(~eligible[:, j]).tolist():
-        label = labels[i]
-        if small[i]:
-            why = f"small group: {int(counts[i]):,} rows < {minimum}"
-        elif den[i, j] == 0:
-            why = f"undefined: no {metric.denominator_name}"
-        else:
-            why = f"too few {metric.denominator_name}: {int(den[i, j]):,} < {minimum}"
-        excluded.append(Exclusion(label, why, int(counts[i]), int(den[i, j])))
+    out = np.flatnonzero(~eligible[:, j])
+    # Python numbers once, and each reason written once: with 100,000 small groups, one
+    # numpy scalar and one string an exclusion cost seconds and hundreds of MB
+    reasons: dict[tuple[bool, int, int], str] = {}
+    for i, is_small, n, d in zip(out.tolist(), small[out].tolist(), counts[out].tolist(),
+                                 den[out, j].astype(np.int64).tolist(), strict=True):
+        key = (is_small, n if is_small else 0, d if not is_small else 0)
+        why = reasons.get(key)
+        if why is None:
+            if is_small:
+                why = f"small group: {n:,} rows < {minimum:,}"
+            elif d == 0:
+                why = f"undefined: no {metric.denominator_name}"
+            else:
+                why = f"too few {metric.denominator_name}: {d:,} < {minimum:,}"
+            reasons[key] = why
+        excluded.append(Exclusion(labels[i], why, n, d))
     used = int(eligible[:, j].sum())
     reason = None if used >= 2 else (
-        f"{used} group{'s' if used != 1 else ''} with at least {minimum} "
+        f"{used:,} group{'s' if used != 1 else ''} with at least {minimum:,} "
         f"{metric.denominator_name}; a gap needs two"
     )
     return Gap(scalar(diff[j]), scalar(ratio[j]), used, tuple(excluded), reason)

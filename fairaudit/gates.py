@@ -154,7 +154,7 @@ def _judge_range(threshold: float, feature: str, grouping: RangeGrouping, minimu
         ends.append(share.ci)
     if worst is None:
         return GateResult(grouping.name, "out_of_range", "max_out_of_range", threshold, None,
-                          "skipped", f"no group with at least {minimum} known values",
+                          "skipped", f"no group with at least {minimum:,} known values",
                           feature=feature, rule=decide)
     known = [e for e in ends if e is not None]
     ci = (max(e[0] for e in known), max(e[1] for e in known)) if len(known) == len(ends) \

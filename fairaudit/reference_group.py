@@ -45,7 +45,7 @@ def find(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
         wanted = tuple(singles[c] for c in columns)
         for i, key in enumerate(keys):
             if tuple(show_value(v) for v in key) == wanted or \
-                    tuple(str(v) for v in key) == wanted:
+                    tuple(_raw(v) for v in key) == wanted:
                 return i, "given"
     # the largest group; ties go to the first in sorted order
     return int(np.argmax(counts)), "largest group"
@@ -63,9 +63,16 @@ def _setting(origin: str, key: str, value: str) -> str:
 def _match(keys: list[tuple[Any, ...]], at: list[int], text: str) -> int | None:
     """The group whose values, in the order ``at``, read ``text`` joined by ``&`` (with or
     without spaces around it, as labels show it)."""
-    for show in (show_value, str):
+    # the value as the reports show it first (``(missing)`` is the missing value,
+    # ``"(missing)"`` the text), then as it is in the data
+    for show in (show_value, _raw):
         for i, key in enumerate(keys):
             parts = [show(key[j]) for j in at]
             if text in ("&".join(parts), " & ".join(parts)):
                 return i
     return None
+
+
+def _raw(value: Any) -> str:
+    """A group value as it is in the data; a missing value matches no text."""
+    return "\x00(null)" if value is None else str(value)

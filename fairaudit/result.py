@@ -15,19 +15,15 @@ from . import collector
 from .errors import UsageError
 from .metrics import Criterion, Metric
 from .rangespec import RangeSpec
+from .text import MISSING as MISSING
+from .text import show_value as show_value
 
-MISSING = "(missing)"
 SCHEMA_VERSION = 1
 
 Status = Literal["pass", "fail", "inconclusive", "skipped"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 # (low, high) at the audit's confidence level; None when the figure has no interval
 Interval = tuple[float, float]
-
-
-def show_value(value: Any) -> str:
-    """A group value as people read it: a missing value is ``(missing)``."""
-    return MISSING if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ class Comparison:
     ci_ratio: Interval | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one a group and metric: 1.2 million for 100,000 groups
 class Exclusion:
     """A group left out of a gap: too small to judge, or its rate undefined.
 

@@ -27,6 +27,7 @@ from typing import Literal
 
 from . import remote
 from .errors import InputError, UsageError
+from .text import printable as printable
 
 Format = Literal["parquet", "csv"]
 
@@ -101,30 +102,6 @@ def file_format(path: str) -> Format | None:
     if lowered.endswith(_CSV):
         return "csv"
     return None
-
-
-def printable(text: str) -> str:
-    """``text`` safe to print on one line.
-
-    A file name that is not valid UTF-8 holds its bytes as lone surrogates
-    (Python's ``surrogateescape``), which no terminal or encoder accepts; they
-    are written ``\\xff``, and control characters (a newline in a name, raw bytes
-    from a binary file) as escapes such as ``\\n`` or ``\\x00``.
-    """
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch.isprintable():
-            out.append(ch)
-        elif 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif code < 0x100:
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{code:02x}"))
-        else:
-            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-    return "".join(out)
 
 
 def resolve(inputs: Sequence[str], dialect: CsvDialect | None = None) -> list[SourceFile]:

@@ -60,6 +60,21 @@ def error_line(result: Result) -> str:
     return lines[0]
 
 
+def assert_report_failed(result: Result, *fragments: str, code: int = 2) -> list[str]:
+    """A run that audited but could not write a report: exit ``code``, no traceback, the
+    terminal report on stdout all the same, and one stderr line for each report that
+    failed (every fragment in one of them); returns those lines."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert "verdict: " in result.stdout, result.stdout
+    lines = [line for line in result.stderr.splitlines()
+             if line.startswith(("fairaudit: error: ", "fairaudit: internal error"))]
+    assert lines, result.stderr
+    for fragment in fragments:
+        assert any(fragment in line for line in lines), f"{fragment!r} not in {lines!r}"
+    return lines
+
+
 def assert_cannot_audit(result: Result, *fragments: str) -> str:
     """Exit 2, one line on stderr, no traceback, and every fragment in that line."""
     line = error_line(result)

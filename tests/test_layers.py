@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "fairaudit"
 
 STAGES: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec")),
+    ("foundation", ("version", "errors", "collector", "arrays", "numbers", "rangespec", "text")),
     ("readers", ("remote", "sources", "csvstream", "readers", "decode", "outputs")),
     ("counts", ("counts",)),
     ("metrics", ("metrics",)),

@@ -241,9 +241,9 @@ def test_user_text_is_never_markup_nor_a_control_sequence():
     t.add_row(layout.clean("[bold red]x[/] :smile: \x1b[2J\x1b]0;title\a\tend\r"), "1")
     text = _draw(t, 80, colour=True)
     assert "\x1b[2J" not in text and "\x1b]" not in text and "\a" not in text
-    assert "by \ufffd[2J" in text
-    # the tab goes to the next multiple of 8 (from 36), the bell and carriage return go
-    assert "│ [bold red]x[/] :smile: \ufffd[2J\ufffd]0;title    end │" in SGR.sub("", text)
+    assert "by \\x1b[2J" in text
+    # escape, bell, tab and carriage return shown as escapes
+    assert "│ [bold red]x[/] :smile: \\x1b[2J\\x1b]0;title\\x07\\tend\\r │" in SGR.sub("", text)
 
 
 # -- numbers whole in any width, parts within it -----------------------------------------

@@ -21,7 +21,14 @@ import pytest
 
 from fairaudit import outputs, readers
 from fairaudit.report import json as json_report
-from tests.cli_support import COMPAS, COMPAS_ARGS, assert_cannot_audit, invoke, read_report
+from tests.cli_support import (
+    COMPAS,
+    COMPAS_ARGS,
+    assert_cannot_audit,
+    assert_report_failed,
+    invoke,
+    read_report,
+)
 
 ROLES = ["--label", "y", "--prediction", "p", "--group", "g", "--min-group-size", "1"]
 GOOD = "y,p,g\n1,0,a\n0,1,b\n1,1,a\n0,0,b\n"
@@ -205,9 +212,9 @@ def test_a_full_disk_leaves_the_previous_report(data, tmp_path, monkeypatch):
     out.write_text("previous")
     _, write = _failing_write(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
     monkeypatch.setattr(json_report, "write", write)
-    assert_cannot_audit(invoke("run", data, *ROLES, "--quiet", "--json", out),
-                        f"{out}: cannot write the report (No space left on device); the "
-                        "previous report, if any, is left as it was")
+    assert_report_failed(invoke("run", data, *ROLES, "--quiet", "--json", out),
+                         f"--json {out}: cannot write the report (No space left on device); "
+                         "the previous report, if any, is left as it was")
     assert out.read_text() == "previous"
     assert leftovers(tmp_path) == []
 
@@ -240,9 +247,9 @@ def test_a_read_only_folder_is_one_line(data, tmp_path):
             if os.access(folder, os.W_OK) and not _refuses(folder):
                 pytest.skip("no folder here refuses writing")
         out = folder / "audit.json"
-        assert_cannot_audit(invoke("run", data, *ROLES, "--quiet", "--json", out),
-                            f"{out}: cannot write the report (Permission denied); the "
-                            "previous report, if any, is left as it was")
+        assert_report_failed(invoke("run", data, *ROLES, "--quiet", "--json", out),
+                             f"--json {out}: cannot write the report (Permission denied); "
+                             "the previous report, if any, is left as it was")
     finally:
         (tmp_path / "locked").chmod(0o755)
 

@@ -104,7 +104,7 @@ def count(inputs: Sequence[str], config: AuditConfig, *,
     """
     require()
     files = readers.resolve(list(inputs), config.csv_dialect)
-    work = _Pass.of(config.roles, config.ranges, kinds_for(config))
+    work = _Pass.of(config.roles, config.ranges, kinds_for(config), config.max_groups)
     with _client(config) as client:
         counted = _Audit(client, files, work, config, on_progress).run()
     readers.check_unchanged(files)  # as in-process: figures and digests of one version

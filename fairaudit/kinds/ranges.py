@@ -345,15 +345,15 @@ def _coverage_gap(groups: Sequence[RangeGroup], minimum: int, name: str,
         if ok:
             continue
         if g.small:
-            why = f"small group: {g.rows:,} rows < {minimum}"
+            why = f"small group: {g.rows:,} rows < {minimum:,}"
         elif g.coverage.denominator == 0:
             why = "undefined: no row with a known standing in every range"
         else:
-            why = f"too few rows with known range values: {g.coverage.denominator:,} < {minimum}"
+            why = f"too few rows with known range values: {g.coverage.denominator:,} < {minimum:,}"
         excluded.append(Exclusion(g.label, why, g.rows, g.coverage.denominator))
     used = int(eligible.sum())
     reason = None if used >= 2 else (
-        f"{used} group{'s' if used != 1 else ''} with at least {minimum} rows of known "
+        f"{used:,} group{'s' if used != 1 else ''} with at least {minimum:,} rows of known "
         "range values; a gap needs two")
     boot = stats.bootstrap(counts, (COVERAGE_METRIC,), eligible,
                            int(np.argmax(den[:, 0])) if len(groups) else 0, [],

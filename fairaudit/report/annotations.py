@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any
 
+from ..text import printable
+
 if TYPE_CHECKING:  # the command line imports this module before the rest of fairaudit
     from ..result import AuditResult, GateResult
 
@@ -41,9 +43,6 @@ _PROPERTY = (*_DATA, (":", "%3A"), (",", "%2C"))
 _NAME = re.compile(r"[a-z][a-z-]*")
 _LEVEL = {"fail": "error", "inconclusive": "warning", "skipped": "warning"}
 
-# what one_line shows as escapes: C0 and C1 controls, DEL, the Unicode line separators
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # line breaks: the runner ends a line at \n, \r or \r\n; str.splitlines at these others too
 _BREAKS = re.compile(r"(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
@@ -75,17 +74,11 @@ def command(name: str, message: str, properties: Mapping[str, str] | None = None
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def _visible(match: re.Match[str]) -> str:
-    char = match.group(0)
-    if char in _SHORT:
-        return _SHORT[char]
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-
-
 def one_line(text: str) -> str:
-    """``text`` on one line: line breaks and control characters shown as escapes,
-    and ``##[`` broken up, so that no part of it reads as a workflow command."""
-    return _CONTROL.sub(_visible, text).replace("##[", "##\\[")
+    """``text`` on one line: line breaks, control and invisible characters shown as
+    escapes (:func:`fairaudit.text.printable`), and ``##[`` broken up, so that no
+    part of it reads as a workflow command."""
+    return printable(text).replace("##[", "##\\[")
 
 
 def defuse(text: str) -> str:
@@ -123,10 +116,13 @@ def gate_lines(result: AuditResult, mode: Annotations, quiet: bool = False) -> I
     for g in result.gates:
         if g.status == "pass" or (quiet and g.status == "skipped"):
             continue
+        # names from the data (a column's) with their invisible characters as escapes
+        sentence = printable(g.sentence)
         if mode is Annotations.GITHUB:
-            yield command(_LEVEL.get(g.status, "warning"), g.sentence, {"title": gate_title(g)})
+            yield command(_LEVEL.get(g.status, "warning"), sentence,
+                          {"title": printable(gate_title(g))})
         else:
-            yield one_line(f"fairaudit: gate {g.status}: {g.sentence}")
+            yield one_line(f"fairaudit: gate {g.status}: {sentence}")
 
 
 class Defused:

@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import FairauditError
 from ..rangespec import RangeSpec
 from ..result import FeatureCheck, GroupingResult, GroupResult, RangeGroup
+from ..text import printable
 from . import view
 
 INK = "#1f2933"
@@ -76,6 +77,9 @@ def _rc() -> Any:  # matplotlib types rc keys as a Literal of every key
 
 
 def _short(text: str, limit: int = LABEL_CHARS) -> str:
+    """Text for the chart: invisible and control characters as escapes (SVG, being XML,
+    cannot hold most of them), cut to ``limit`` characters."""
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -264,7 +268,7 @@ def _range_extent(g: RangeGroup, specs: Sequence[RangeSpec]) -> float:
 
 
 def _short_range(spec: RangeSpec, limit: int = 24) -> str:
-    text = spec.describe()
+    text = printable(spec.describe())
     return text if len(text) <= limit else text[: limit - 2] + "…" + text[-1]
 
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
+from ..text import printable
 from . import class_section, comparison_section, range_section, view
 from .view import Cell
 
@@ -24,12 +25,23 @@ def environment() -> Environment:
     """The Jinja environment of the HTML reports: autoescaped, strict, with their filters."""
     env = Environment(loader=PackageLoader("fairaudit", "report/templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
+                      keep_trailing_newline=True, finalize=_visible)
     env.filters["num"] = view.number
     env.filters["ci"] = view.interval
     env.globals["MARK"] = view.MARK
     env.globals["WORD"] = view.WORD
     return env
+
+
+def _visible(value: Any) -> Any:
+    """Every value a page shows: text with control and invisible characters as escapes
+    (``\\x1b``, ``\\u202e``), which a browser would drop or let reorder the line; a
+    whole number with thousands separators."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    if isinstance(value, int) and not isinstance(value, bool):  # a count: 12,345
+        return f"{value:,}"
+    return value
 
 
 def _size(n: int) -> str:
@@ -168,7 +180,7 @@ def _facts(result: AuditResult) -> list[tuple[str, str]]:
     p = result.provenance
     roles = p.roles
     names = [f.path for f in p.files]
-    data = names[0] if len(names) == 1 else f"{len(names)} files"
+    data = names[0] if len(names) == 1 else f"{len(names):,} files"
     decision = roles.get("prediction") or (
         f"{roles.get('score')} >= {roles.get('threshold')}" if roles.get("score") else None)
     refs = ", ".join(f"{g.name} = {g.reference}" for g in result.groupings

@@ -10,18 +10,17 @@ skipped gate is ``<skipped>``.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
 from ..result import AuditResult
+from ..text import printable
 from . import view
-
-# XML 1.0 cannot hold these characters at all, escaped or not
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text(value: object) -> str:
-    return _NOT_XML.sub("\ufffd", str(value))
+    # XML 1.0 cannot hold most control characters, escaped or not; they and every
+    # other invisible character are shown as escapes, as in every report
+    return printable(str(value))
 
 
 def render(result: AuditResult) -> str:

@@ -31,6 +31,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from ..text import printable
+
 Justify = Literal["left", "right"]
 # text: wraps at spaces and folds words longer than the column;
 # numbers: never wrapped or cut, the column as wide as its longest line;
@@ -40,18 +42,13 @@ Kind = Literal["text", "numbers", "label"]
 # how narrow a text or label column may get when the terminal is narrow; a header's
 # words are never folded
 FOLD_FLOOR = 10
-# rich's Text drops bells, backspaces and carriage returns but passes escape and the
-# other control characters through, which a terminal would act on (clear the screen,
-# restyle, move the cursor): those are shown as a replacement character
-_CONTROL = {**dict.fromkeys(map(ord, "\a\b\v\f\r")),
-            **{c: "\ufffd" for c in [*range(0x20), *range(0x7F, 0xA0)]
-               if chr(c) not in "\a\b\v\f\r\n\t"}}
 
 
 def clean(text: str) -> str:
-    """User text as the terminal shows it: tabs expanded, carriage returns and bells
-    dropped, escape and other control characters shown as ``\ufffd``."""
-    return text.translate(_CONTROL).expandtabs(8)
+    """User text as the terminal shows it: escape, bidirectional, zero-width and other
+    control or invisible characters as escapes (``\\x1b``, ``\\u202e``), which a
+    terminal can neither act on nor hide (:func:`fairaudit.text.printable`)."""
+    return printable(text)
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,28 @@ from __future__ import annotations
 import re
 
 from ..result import AuditResult
+from ..text import printable
 from . import class_section, comparison, view
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+# GitHub links "@name" to a user (and notifies them) and "#123" to an issue; a word
+# joiner (U+2060, zero-width) after the sign keeps the text and breaks the reference
+_REFERENCE = re.compile(r"([@#])(?=\w)")
+JOINER = "\u2060"
 
 
 def escape(text: str) -> str:
-    """Text safe inside a Markdown table cell: HTML escaped, markup characters quoted."""
-    text = " ".join(str(text).split())
+    """Text safe inside a Markdown table cell: nothing in it marks up, links or mentions.
+
+    Control and invisible characters are shown as escapes (``\\n``, ``\\u202e``),
+    HTML is escaped, markup characters (``|``, backticks, ``*``, ``$``...) are
+    quoted, and ``@name`` and ``#123`` are kept from mentioning or linking.
+    """
+    text = printable(str(text))
     # "&" only where it would start an entity, so that race&sex stays readable
     text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _SPECIAL.sub(r"\\\1", text)
+    return _REFERENCE.sub(r"\1" + JOINER, text)
 
 
 def _row(cells: list[str]) -> str:
@@ -82,7 +93,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
         small = sum(1 for x in result.groupings for grp in x.groups if grp.small)
         note = (f"Gaps compare groups with at least {result.min_group_size:,} rows (and as "
                 "many in the rate's denominator)"
-                + (f"; {small} smaller group{'s' if small != 1 else ''} left out." if small
+                + (f"; {small:,} smaller group{'s' if small != 1 else ''} left out." if small
                    else "."))
         lines += ["", note]
 

@@ -9,6 +9,7 @@ from typing import Any, Literal, TextIO
 from rich.console import Console
 from rich.text import Text
 
+from ..counts import MANY_GROUPS
 from ..result import (
     AuditResult,
     ComparisonReport,
@@ -321,7 +322,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
     :data:`PIPE_WIDTH` when ``out`` is not a terminal), in colour on a terminal."""
     p = _report(out, width, color)
     prov = result.provenance
-    files = f"{len(prov.files)} file{'s' if len(prov.files) != 1 else ''}"
+    files = f"{len(prov.files):,} file{'s' if len(prov.files) != 1 else ''}"
     dropped = sum(prov.dropped.values())
     line = f"{files}, {prov.rows_read:,} rows read, {prov.rows_used:,} audited"
     if dropped:
@@ -353,7 +354,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         p.table(_gate_table(result.gates))
     p.print()
     if any(any(g.figures.small) for g in result.groupings):
-        p.print(f"(small): fewer than {result.min_group_size} rows; shown, but left out "
+        p.print(f"(small): fewer than {result.min_group_size:,} rows; shown, but left out "
                 "of gaps and gates")
     p.print(verdict_line(result))
 
@@ -365,12 +366,25 @@ def verdict_line(result: AuditResult) -> str:
     skipped = sum(1 for g in result.gates if g.status == "skipped")
     if n == 0:
         return "verdict: PASS (no gates set; report only)"
-    text = (f"verdict: {result.verdict.upper()} ({n - failed - unsure - skipped} of {n} "
+    text = (f"verdict: {result.verdict.upper()} ({n - failed - unsure - skipped:,} of {n:,} "
             "gates passed")
     if failed:
-        text += f", {failed} failed"
+        text += f", {failed:,} failed"
     if unsure:
-        text += f", {unsure} inconclusive"
+        text += f", {unsure:,} inconclusive"
     if skipped:
-        text += f", {skipped} skipped"
+        text += f", {skipped:,} skipped"
     return text + ")"
+
+
+def many_groups(result: AuditResult) -> list[str]:
+    """A warning line for each group column with more than ``MANY_GROUPS`` distinct values:
+    an id given as a group, most likely, with a report of one row a person."""
+    out = []
+    for g in result.groupings:
+        n = len(g.figures.labels)
+        if len(g.columns) == 1 and n > MANY_GROUPS:
+            out.append(clean(f"fairaudit: warning: group column '{g.name}' has {n:,} distinct "
+                             f"values (more than {MANY_GROUPS:,}); is it an id rather than a "
+                             "group? max_groups refuses a column above its limit"))
+    return out

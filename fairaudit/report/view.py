@@ -222,12 +222,12 @@ def verdict_summary(result: AuditResult) -> str:
     done = {"fail": "failed", "inconclusive": "inconclusive", "skipped": "skipped",
             "pass": "passed"}
     parts = [f"{counts[s]} {word}" for s, word in done.items() if counts.get(s)]
-    return f"{n} gate{'s' if n != 1 else ''}: " + ", ".join(parts) + "."
+    return f"{n:,} gate{'s' if n != 1 else ''}: " + ", ".join(parts) + "."
 
 
 def files_line(result: AuditResult) -> str:
     p = result.provenance
-    files = f"{len(p.files)} file{'s' if len(p.files) != 1 else ''}"
+    files = f"{len(p.files):,} file{'s' if len(p.files) != 1 else ''}"
     line = f"{p.rows_read:,} rows read from {files}, {p.rows_used:,} audited"
     dropped = {r: n for r, n in p.dropped.items() if n}
     if dropped:
