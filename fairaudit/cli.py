@@ -121,6 +121,9 @@ def run(
     min_group_size: Annotated[int | None, typer.Option(
         help="Groups (and metric denominators) smaller than this are reported but left "
              "out of gaps and gates.  [default: 30]")] = None,
+    entropy_alpha: Annotated[float | None, typer.Option(
+        help="The alpha of the generalized entropy index of the per-row benefit (1: the "
+             "Theil index).  [default: 2]")] = None,
     max_gap: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the largest allowed difference; "
              "repeatable.")] = None,
@@ -253,6 +256,7 @@ def run(
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
+                entropy_alpha=entropy_alpha,
                 intersect=[tuple(c.strip() for c in i.split(",")) for i in intersect]
                 if intersect else None,
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from . import collector
+from .inequality import INDICES
 from .metrics import Criterion, Metric
 from .rangespec import RangeSpec
 
@@ -147,6 +148,11 @@ class GroupFigures:
     versus_ratio_ci: list[list[list[float] | None]]
     eligible: list[list[bool]]
     reference: int
+    # each group against the whole population (every row of the grouping), per metric
+    versus_overall_difference: list[list[float | None]] = field(default_factory=list)
+    versus_overall_ratio: list[list[float | None]] = field(default_factory=list)
+    # per criterion over the reference (average_odds_difference ...), each group's value
+    versus_criteria: dict[str, list[float | None]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -173,6 +179,47 @@ class GroupFigures:
 
 
 @dataclass(frozen=True)
+class Inequality:
+    """Inequality indices of the per-row benefit (decision - label + 1), from the counts.
+
+    ``None`` where an index is undefined (no rows, a mean benefit of 0, or
+    ``alpha`` <= 0 with a row of benefit 0). Every row of the grouping counts,
+    small groups included, so that the between-group index is the population's.
+    """
+
+    alpha: float
+    generalized_entropy_index: float | None
+    theil_index: float | None
+    between_group_generalized_entropy_index: float | None
+    between_group_theil_index: float | None
+    rows: int
+    groups: int
+
+    def gaps(self) -> dict[str, Gap]:
+        """The indices as gateable figures (a value with no ratio form)."""
+        return {n: Gap(getattr(self, n), None, self.groups,
+                       reason=None if getattr(self, n) is not None else "undefined: "
+                       "no rows, a mean benefit of 0, or alpha <= 0 with a benefit of 0")
+                for n in INDICES}
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Each group's share of every positive decision of the grouping (Aequitas' ``ppr``).
+
+    ``rates[i]`` is group ``i``'s share (its positive decisions over all of
+    them, with the audit's interval); ``versus_ratio[i]`` its share over the
+    reference group's; ``gap`` the largest minus smallest and smallest over
+    largest share of the eligible groups.
+    """
+
+    rates: tuple[Rate, ...]
+    versus_difference: tuple[float | None, ...]
+    versus_ratio: tuple[float | None, ...]
+    gap: Gap
+
+
+@dataclass(frozen=True)
 class GroupingResult:
     name: str
     columns: tuple[str, ...]
@@ -182,6 +229,25 @@ class GroupingResult:
     reference_rule: Literal["given", "largest group"]
     gaps: dict[str, Gap]
     criteria: dict[str, Gap]
+    # per metric and criterion: each group against the whole population
+    to_overall: dict[str, Gap] = field(default_factory=dict)
+    inequality: Inequality | None = None
+    ppr: Shares | None = None
+
+    def find(self, name: str) -> Gap | None:
+        """The figure a gate names: a criterion, a metric's gap, ``NAME_to_overall``,
+        an inequality index, ``ppr``; None if this grouping has none of that name."""
+        if name in self.criteria:
+            return self.criteria[name]
+        if name in self.gaps:
+            return self.gaps[name]
+        if name.endswith("_to_overall"):
+            return self.to_overall.get(name[: -len("_to_overall")])
+        if name == "ppr":
+            return self.ppr.gap if self.ppr is not None else None
+        if self.inequality is not None:
+            return self.inequality.gaps().get(name)
+        return None
 
     @cached_property
     def groups(self) -> tuple[GroupResult, ...]:
@@ -215,6 +281,9 @@ class GateResult:
         if self.kind == "max_out_of_range":
             where = f"{self.grouping} = {self.group}" if self.group else f"any {self.grouping}"
             text = (f"share of {self.feature} values out of range in {where}: {value}, "
+                    f"must be at most {self.threshold:g}")
+        elif self.criterion in INDICES:  # an index of the grouping, not a gap
+            text = (f"{self.criterion.replace('_', ' ')} over {self.grouping}: {value}, "
                     f"must be at most {self.threshold:g}")
         else:
             what = "gap" if self.kind == "max_gap" else "ratio"

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ..comparisons import TO_OVERALL
 from ..decode import Roles, Where
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
@@ -128,9 +129,19 @@ class OutcomeKind:
 
     @classmethod
     def knows(cls, name: str) -> bool:
-        """Whether a gate may name ``name``: a declared criterion, or any metric's gap."""
+        """Whether a gate may name ``name``: a declared criterion, or any metric's gap,
+        either of them against the whole population (``NAME_to_overall``)."""
+        if name.endswith(TO_OVERALL) and name != TO_OVERALL:
+            base = name[: -len(TO_OVERALL)]
+            return any(c.name == base and c.has_ratio for c in cls.declared_criteria) or \
+                cls.knows(base)
         return any(c.name == name for c in cls.declared_criteria) or \
             any(m.name == name for m in cls.declared_metrics)
+
+    @classmethod
+    def differences_only(cls) -> tuple[str, ...]:
+        """Names a gate may bound only with ``max_gap`` (figures with no ratio form)."""
+        return tuple(c.name for c in cls.declared_criteria if not c.has_ratio)
 
     def counted(self) -> tuple[str, ...]:
         """The cells a batch adds to; :meth:`unpack` turns them into :attr:`cells`."""
@@ -201,6 +212,12 @@ def kinds_for(settings: Settings) -> tuple[OutcomeKind, ...]:
 def declared_criteria() -> tuple[Criterion, ...]:
     """Every criterion a gate can name, over every registered kind."""
     return tuple(c for cls in _REGISTERED for c in cls.declared_criteria)
+
+
+def has_ratio(name: str) -> bool:
+    """Whether a ``min_ratio`` gate can bound ``name`` (an index or an average odds
+    difference has no ratio form)."""
+    return not any(name in cls.differences_only() for cls in _REGISTERED)
 
 
 def gateable(name: str) -> bool:

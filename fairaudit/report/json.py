@@ -75,6 +75,8 @@ def _groups(f: GroupFigures, start: int = 0, stop: int | None = None
     out = []
     names, reasons = f.metrics, f.reasons
     part = slice(start, stop)
+    whole_d, whole_r = f.versus_overall_difference[part], f.versus_overall_ratio[part]
+    criteria = {c: values[part] for c, values in f.versus_criteria.items()}
     for i, (key, label, count, share, small, dropped, values, nums, dens, cis,
             vd, vr, vdci, vrci) in enumerate(zip(
             f.keys[part], f.labels[part], f.counts[part], f.shares[part], f.small[part],
@@ -86,7 +88,8 @@ def _groups(f: GroupFigures, start: int = 0, stop: int | None = None
             metrics[m] = {"value": v, "numerator": n, "denominator": d, "ci": c} \
                 if v is not None else \
                 {"value": None, "numerator": n, "denominator": d, "ci": None, "reason": why}
-        out.append({
+        at = i - start
+        entry: dict[str, Any] = {
             "key": dict(zip(f.columns, key, strict=True)),
             "label": label,
             "count": count,
@@ -98,12 +101,41 @@ def _groups(f: GroupFigures, start: int = 0, stop: int | None = None
             "versus_reference": {
                 m: {"difference": d, "ratio": r, "difference_ci": dci, "ratio_ci": rci}
                 for m, d, r, dci, rci in zip(names, vd, vr, vdci, vrci, strict=True)},
-        })
+        }
+        if whole_d:
+            entry["versus_overall"] = {m: {"difference": d, "ratio": r} for m, d, r in zip(
+                names, whole_d[at], whole_r[at], strict=True)}
+        if criteria:
+            entry["versus_reference_criteria"] = {c: v[at] for c, v in criteria.items()}
+        out.append(entry)
     return out
 
 
 # how a grouping's list of groups is written: in full, or as a placeholder to stream
 _Groups = Callable[[GroupFigures], Any]
+
+
+def _peers(g: GroupingResult) -> dict[str, Any]:
+    """Comparisons with the whole population, ppr and the inequality indices, where computed."""
+    out: dict[str, Any] = {}
+    if g.to_overall:
+        out["to_overall"] = {k: _gap(v) for k, v in g.to_overall.items()}
+    if g.ppr is not None:
+        out["ppr"] = {"groups": [{"label": label, **_rate(r), "versus_reference": {
+            "difference": d, "ratio": q}}
+            for label, r, d, q in zip(g.figures.labels, g.ppr.rates, g.ppr.versus_difference,
+                                      g.ppr.versus_ratio, strict=True)],
+            "gap": _gap(g.ppr.gap)}
+    q = g.inequality
+    if q is not None:
+        out["inequality"] = {
+            "alpha": q.alpha, "rows": q.rows, "groups": q.groups,
+            "generalized_entropy_index": q.generalized_entropy_index,
+            "theil_index": q.theil_index,
+            "between_group_generalized_entropy_index":
+                q.between_group_generalized_entropy_index,
+            "between_group_theil_index": q.between_group_theil_index}
+    return out
 
 
 def _grouping(g: GroupingResult, groups: _Groups = _groups) -> dict[str, Any]:
@@ -115,6 +147,7 @@ def _grouping(g: GroupingResult, groups: _Groups = _groups) -> dict[str, Any]:
         "overall": {"metrics": {k: _rate(v) for k, v in g.overall.items()}},
         "gaps": {k: _gap(v) for k, v in g.gaps.items()},
         "criteria": {k: _gap(v) for k, v in g.criteria.items()},
+        **_peers(g),
     }
 
 
