@@ -133,8 +133,8 @@ class OutcomeKind:
         either of them against the whole population (``NAME_to_overall``)."""
         if name.endswith(TO_OVERALL) and name != TO_OVERALL:
             base = name[: -len(TO_OVERALL)]
-            return any(c.name == base and c.has_ratio for c in cls.declared_criteria) or \
-                cls.knows(base)
+            # a criterion over the reference group has no comparison to the population
+            return base not in cls.differences_only() and cls.knows(base)
         return any(c.name == name for c in cls.declared_criteria) or \
             any(m.name == name for m in cls.declared_metrics)
 
