@@ -158,6 +158,9 @@ def run(
         help="Refuse a group column with more distinct values than this (an id given as a "
              "group), as soon as the count passes it; above 10,000 a warning.  "
              "[default: 100000]")] = None,
+    entropy_alpha: Annotated[float | None, typer.Option(
+        help="The alpha of the generalized entropy index of the per-row benefit (1: the "
+             "Theil index).  [default: 2]")] = None,
     max_gap: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the largest allowed difference; "
              "repeatable.")] = None,
@@ -319,6 +322,7 @@ def run(
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
                 max_groups=max_groups,
+                entropy_alpha=entropy_alpha,
                 intersect=[tuple(c.strip() for c in i.split(",")) for i in intersect]
                 if intersect else None,
                 interval=interval, confidence=confidence, bootstrap=bootstrap, seed=seed,

@@ -19,7 +19,7 @@ from . import report_settings
 from .counts import MAX_GROUPS
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
-from .kinds import declared_criteria, gateable, registered
+from .kinds import declared_criteria, gateable, has_ratio, registered
 from .kinds.baseline import COMPARISON_KINDS, ComparisonGate, ComparisonKind
 from .kinds.baseline import gate_problems as comparison_problems
 from .kinds.baseline import gates_from_table as comparison_gates_from
@@ -99,6 +99,9 @@ class AuditConfig:
     seed: int = 0
     adjust: str = "holm"
     decide: str = "point"
+    # the alpha of the generalized entropy index of the per-row benefit (2: half the
+    # squared coefficient of variation)
+    entropy_alpha: float = 2.0
     fail_on_inconclusive: bool = False
     # the SHA-256 of every input file, for the provenance (it reads every byte)
     digest: bool = True
@@ -280,6 +283,8 @@ class AuditConfig:
             out["task"] = self.task
         if self.classes:
             out["classes"] = list(self.classes)
+        if self.entropy_alpha != 2.0:  # the default is left out, so digests stay as they were
+            out["entropy_alpha"] = self.entropy_alpha
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -332,6 +337,10 @@ def _statistics_problems(cfg: AuditConfig) -> list[str]:
     if isinstance(cfg.bootstrap, int) and cfg.bootstrap > MAX_BOOTSTRAP:
         out.append(f"bootstrap {cfg.bootstrap:,} replicates is more than {MAX_BOOTSTRAP:,}; the "
                    "intervals settle long before (1,000 is the default)")
+    a = cfg.entropy_alpha
+    if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
+        out.append(f"{cfg._origin('entropy_alpha')} {a!r} must be a finite number, such as 2 "
+                   "(1 is the Theil index)")
     if cfg.decide != "point" and cfg.bootstrap == 0 and (cfg.gates or cfg.comparison_gates):
         out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
                    "bootstrap to a number of replicates such as 1000, or decide = 'point'")
@@ -388,6 +397,9 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
                        "in [ranges] or with --range FEATURE=MIN:MAX")
     elif (hint := _unknown_criterion(gate.criterion)) is not None:
         out.append(f"{where}: unknown criterion '{gate.criterion}'; {hint}")
+    elif gate.kind == "min_ratio" and not has_ratio(gate.criterion):
+        out.append(f"{where}: '{gate.criterion}' has no ratio form; bound it with "
+                   f"--max-gap '{gate.key}=...'")
     t = gate.threshold
     if isinstance(t, bool) or not isinstance(t, (int, float)) or math.isnan(t):
         out.append(f"{where}: threshold {t!r} is not a number")
@@ -506,7 +518,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
-    "decide": str, "fail_on_inconclusive": bool, "digest": bool,
+    "decide": str, "fail_on_inconclusive": bool, "digest": bool, "entropy_alpha": (int, float),
     "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
     "baseline_prediction": str, "baseline_score": str, "baseline_threshold": (int, float),
     "max_groups": int,
@@ -528,6 +540,7 @@ _EXPECTED = {
     "bootstrap": "a whole number of replicates", "seed": "a whole number",
     "adjust": "'holm' or 'bh'", "decide": "'point', 'confident-fail' or 'confident-pass'",
     "fail_on_inconclusive": "true or false", "digest": "true or false",
+    "entropy_alpha": "a number (the generalized entropy index's alpha, such as 2)",
     "engine": "'in-process' or 'dask' (the counting runs on a Dask cluster: docs/scale.md)",
     "scheduler": "the address of a Dask scheduler, such as 'tcp://scheduler:8786' "
                  "(default: $DASK_SCHEDULER_ADDRESS, else a local cluster is started)",
@@ -590,7 +603,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
         numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers",
-                   "baseline_threshold", "max_groups")
+                   "baseline_threshold", "max_groups", "entropy_alpha")
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from .kinds.topk import IN_LIST, MRR, top_k_words
-from .metrics import CONFUSION_CELLS, CRITERIA, METRIC_BY_NAME, METRICS, Metric
+from .metrics import (
+    AGGREGATE_CRITERIA,
+    CONFUSION_CELLS,
+    CRITERIA,
+    METRIC_BY_NAME,
+    METRICS,
+    Metric,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "python -m fairaudit.docgen"
@@ -205,6 +212,44 @@ def reference_markdown() -> str:
             f"{_spread_text(c.metrics, 'max - min', 'largest')} | "
             f"{_spread_text(c.metrics, 'min / max', 'smallest')} | "
             f"{'yes' if needs else 'no'} | {_cell(c.description)} |")
+    aggregate = {
+        "mean": ("the mean of the max - min of {m}", "the mean of the min / max of {m}"),
+        "versus_mean": ("per group, the mean of its differences from the reference in {m}; "
+                        "the largest in magnitude", "none"),
+        "versus_abs_mean": ("per group, the mean of its absolute differences from the "
+                            "reference in {m}; the largest", "none"),
+    }
+    for c in AGGREGATE_CRITERIA:
+        needs = any(METRIC_BY_NAME[n].needs_label for n in c.metrics)
+        named = " and ".join(f"`{n}`" for n in c.metrics)
+        diff, ratio = (t.format(m=named) for t in aggregate[c.agg])
+        lines.append(f"| `{c.name}` | {', '.join(f'`{n}`' for n in c.metrics)} | {diff} | "
+                     f"{ratio} | {'yes' if needs else 'no'} | {_cell(c.description)} |")
+    lines += [
+        "", "## Against the whole population, ppr and inequality", "",
+        "Every metric and criterion (but the two over the reference group) is also compared "
+        "with the whole population of its grouping (every row, small groups included): the "
+        "difference is the largest `|group - overall|` of an eligible group, the ratio the "
+        "smallest of `group / overall` and its reciprocal, as fairlearn's "
+        "`method=\"to_overall\"`. Gate it as `NAME_to_overall` (`--max-gap "
+        "demographic_parity_to_overall=0.1`, `--min-ratio fdr_to_overall=0.8`); the JSON has "
+        "it under `to_overall`, each group's own comparison under `versus_overall`.", "",
+        "| figure | gate name | definition | needs a label |",
+        "|---|---|---|---|",
+        "| share of positive decisions | `ppr` | a group's positive decisions over every "
+        "positive decision of the grouping (Aequitas' ppr); its gap as a metric's | no |",
+        "| generalized entropy index | `generalized_entropy_index` | "
+        "`(mean((b / mu) ** alpha) - 1) / (alpha (alpha - 1))` of the per-row benefit "
+        "`b = decision - label + 1` (alpha: `entropy_alpha`, default 2) | yes |",
+        "| Theil index | `theil_index` | `mean((b / mu) ln(b / mu))` (alpha 1) | yes |",
+        "| between-group generalized entropy index | "
+        "`between_group_generalized_entropy_index` | the same, each row's benefit replaced "
+        "by its group's mean | yes |",
+        "| between-group Theil index | `between_group_theil_index` | likewise | yes |",
+        "",
+        "The indices have no ratio form: gate them with `--max-gap` only. "
+        "docs/coming-from.md maps fairlearn's, Aequitas' and AIF360's names to these.",
+    ]
     lines += [
         "", "## Shortlists (`--rank`)", "",
         "With `--rank COLUMN` (the 1-based position of the true item in the model's list; "

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from . import collector, rangespec, readers, reference_group, stats
+from . import collector, comparing, rangespec, readers, reference_group, stats
 from .config import API, AuditConfig, GateSpec, build
 from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
@@ -477,7 +477,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     ov, on, od, oc = (c[0] for c in rate_columns(tn[None], tden[None], tlo, thi,
                                                  None if trows is None else trows))
     overall = {n: rate(ov[j], on[j], od[j], oc[j], reasons[j]) for j, n in enumerate(names)}
-    return GroupingResult(
+    result = GroupingResult(
         name=name,
         columns=columns,
         figures=figures,
@@ -487,6 +487,13 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
         gaps=gaps,
         criteria=criteria,
     )
+    # beside the gaps: each group against the whole population, the criteria that
+    # aggregate otherwise, ppr and the inequality indices (fairaudit.comparing)
+    arrays = comparing.Arrays(
+        confusion, values, safe_divide(tn, tden), vs_diff, eligible, small, counts, labels,
+        int(ref_index), metrics, layout.catalog.criteria, layout.base.name == "decision")
+    return comparing.extend(result, arrays, minimum=minimum, interval=config.interval,
+                            confidence=config.confidence, alpha=config.entropy_alpha)
 
 
 def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],

@@ -60,8 +60,9 @@ def _judge(spec: GateSpec, grouping: GroupingResult, decide: str) -> GateResult:
         return GateResult(grouping.name, spec.criterion, spec.kind, spec.threshold, value,
                           status, reason, ci=ci, rule=decide)  # type: ignore[arg-type]
 
-    # a criterion, or the gap of one metric named as such (fdr, top_3_accuracy)
-    gap = grouping.criteria.get(spec.criterion) or grouping.gaps.get(spec.criterion)
+    # a criterion, the gap of one metric named as such (fdr, top_3_accuracy), either
+    # against the whole population (NAME_to_overall), an inequality index, ppr
+    gap = grouping.find(spec.criterion)
     if gap is None:
         return result(None, "skipped", "this audit does not compute it: it needs a column the "
                       "audit was not given (a label, a rank)")

@@ -88,6 +88,13 @@ METRICS: tuple[Metric, ...] = (
 METRIC_BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
 
+# max: the largest difference and smallest ratio of the metrics (fairlearn's worst case);
+# mean: their means (fairlearn's agg="mean"); versus_mean and versus_abs_mean: per group,
+# the mean of its signed (or absolute) differences from the reference group, and the
+# largest magnitude over the groups (AIF360's average odds difference and its absolute form)
+Aggregation = Literal["max", "mean", "versus_mean", "versus_abs_mean"]
+
+
 @dataclass(frozen=True)
 class Criterion:
     """A named fairness criterion: the gap of one or more metrics across groups.
@@ -100,6 +107,14 @@ class Criterion:
     name: str
     metrics: tuple[str, ...]
     description: str
+    #: how the metrics' gaps combine (:data:`AGGREGATIONS`); every criterion above takes
+    #: the worst case
+    agg: Aggregation = "max"
+
+    @property
+    def has_ratio(self) -> bool:
+        """Whether the criterion has a ratio form (a difference of differences has none)."""
+        return self.agg in ("max", "mean")
 
 
 CRITERIA: tuple[Criterion, ...] = (
@@ -116,7 +131,20 @@ CRITERIA: tuple[Criterion, ...] = (
               "false negative rates are equal across groups"),
 )
 
-CRITERION_BY_NAME: dict[str, Criterion] = {c.name: c for c in CRITERIA}
+# criteria that aggregate other than by the worst case; kept apart from CRITERIA, whose
+# members are all worst cases
+AGGREGATE_CRITERIA: tuple[Criterion, ...] = (
+    Criterion("equalized_odds_mean", ("tpr", "fpr"),
+              "the mean of the true and false positive rate gaps across groups", "mean"),
+    Criterion("average_odds_difference", ("tpr", "fpr"),
+              "per group, the mean of its TPR and FPR differences from the reference group; "
+              "the largest in magnitude", "versus_mean"),
+    Criterion("average_abs_odds_difference", ("tpr", "fpr"),
+              "per group, the mean of its absolute TPR and FPR differences from the "
+              "reference group; the largest", "versus_abs_mean"),
+)
+
+CRITERION_BY_NAME: dict[str, Criterion] = {c.name: c for c in (*CRITERIA, *AGGREGATE_CRITERIA)}
 
 
 def metrics_for(has_label: bool) -> tuple[Metric, ...]:
@@ -126,7 +154,8 @@ def metrics_for(has_label: bool) -> tuple[Metric, ...]:
 
 def criteria_for(has_label: bool) -> tuple[Criterion, ...]:
     names = {m.name for m in metrics_for(has_label)}
-    return tuple(c for c in CRITERIA if all(n in names for n in c.metrics))
+    return tuple(c for c in (*CRITERIA, *AGGREGATE_CRITERIA)
+                 if all(n in names for n in c.metrics))
 
 
 def _weights(metrics: tuple[Metric, ...], cells: int) -> tuple[FloatArray, FloatArray]:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from . import collector
 from .errors import UsageError
+from .inequality import INDICES
 from .metrics import Criterion, Metric
 from .rangespec import RangeSpec
 from .text import MISSING as MISSING
@@ -144,6 +145,11 @@ class GroupFigures:
     versus_ratio_ci: list[list[list[float] | None]]
     eligible: list[list[bool]]
     reference: int
+    # each group against the whole population (every row of the grouping), per metric
+    versus_overall_difference: list[list[float | None]] = field(default_factory=list)
+    versus_overall_ratio: list[list[float | None]] = field(default_factory=list)
+    # per criterion over the reference (average_odds_difference ...), each group's value
+    versus_criteria: dict[str, list[float | None]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -170,6 +176,47 @@ class GroupFigures:
 
 
 @dataclass(frozen=True)
+class Inequality:
+    """Inequality indices of the per-row benefit (decision - label + 1), from the counts.
+
+    ``None`` where an index is undefined (no rows, a mean benefit of 0, or
+    ``alpha`` <= 0 with a row of benefit 0). Every row of the grouping counts,
+    small groups included, so that the between-group index is the population's.
+    """
+
+    alpha: float
+    generalized_entropy_index: float | None
+    theil_index: float | None
+    between_group_generalized_entropy_index: float | None
+    between_group_theil_index: float | None
+    rows: int
+    groups: int
+
+    def gaps(self) -> dict[str, Gap]:
+        """The indices as gateable figures (a value with no ratio form)."""
+        return {n: Gap(getattr(self, n), None, self.groups,
+                       reason=None if getattr(self, n) is not None else "undefined: "
+                       "no rows, a mean benefit of 0, or alpha <= 0 with a benefit of 0")
+                for n in INDICES}
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Each group's share of every positive decision of the grouping (Aequitas' ``ppr``).
+
+    ``rates[i]`` is group ``i``'s share (its positive decisions over all of
+    them, with the audit's interval); ``versus_ratio[i]`` its share over the
+    reference group's; ``gap`` the largest minus smallest and smallest over
+    largest share of the eligible groups.
+    """
+
+    rates: tuple[Rate, ...]
+    versus_difference: tuple[float | None, ...]
+    versus_ratio: tuple[float | None, ...]
+    gap: Gap
+
+
+@dataclass(frozen=True)
 class GroupingResult:
     name: str
     columns: tuple[str, ...]
@@ -179,6 +226,25 @@ class GroupingResult:
     reference_rule: Literal["given", "largest group"]
     gaps: dict[str, Gap]
     criteria: dict[str, Gap]
+    # per metric and criterion: each group against the whole population
+    to_overall: dict[str, Gap] = field(default_factory=dict)
+    inequality: Inequality | None = None
+    ppr: Shares | None = None
+
+    def find(self, name: str) -> Gap | None:
+        """The figure a gate names: a criterion, a metric's gap, ``NAME_to_overall``,
+        an inequality index, ``ppr``; None if this grouping has none of that name."""
+        if name in self.criteria:
+            return self.criteria[name]
+        if name in self.gaps:
+            return self.gaps[name]
+        if name.endswith("_to_overall"):
+            return self.to_overall.get(name[: -len("_to_overall")])
+        if name == "ppr":
+            return self.ppr.gap if self.ppr is not None else None
+        if self.inequality is not None:
+            return self.inequality.gaps().get(name)
+        return None
 
     @cached_property
     def groups(self) -> tuple[GroupResult, ...]:
@@ -215,6 +281,9 @@ class GateResult:
                     f"must be at most {self.threshold:g}")
         elif self.kind in ("max_increase", "max_drop"):
             text = comparison_sentence(self, value)
+        elif self.criterion in INDICES:  # an index of the grouping, not a gap
+            text = (f"{self.criterion.replace('_', ' ')} over {self.grouping}: {value}, "
+                    f"must be at most {self.threshold:g}")
         else:
             what = "gap" if self.kind == "max_gap" else "ratio"
             bound = "at most" if self.kind == "max_gap" else "at least"
@@ -540,6 +609,8 @@ def group_rows(f: GroupFigures, start: int = 0, stop: int | None = None
     out = []
     names, reasons = f.metrics, f.reasons
     part = slice(start, stop)
+    whole_d, whole_r = f.versus_overall_difference[part], f.versus_overall_ratio[part]
+    criteria = {c: values[part] for c, values in f.versus_criteria.items()}
     for i, (key, label, count, share, small, dropped, values, nums, dens, cis,
             vd, vr, vdci, vrci) in enumerate(zip(
             f.keys[part], f.labels[part], f.counts[part], f.shares[part], f.small[part],
@@ -551,7 +622,8 @@ def group_rows(f: GroupFigures, start: int = 0, stop: int | None = None
             metrics[m] = {"value": v, "numerator": n, "denominator": d, "ci": c} \
                 if v is not None else \
                 {"value": None, "numerator": n, "denominator": d, "ci": None, "reason": why}
-        out.append({
+        at = i - start
+        entry: dict[str, Any] = {
             "key": dict(zip(f.columns, key, strict=True)),
             "label": label,
             "count": count,
@@ -563,12 +635,41 @@ def group_rows(f: GroupFigures, start: int = 0, stop: int | None = None
             "versus_reference": {
                 m: {"difference": d, "ratio": r, "difference_ci": dci, "ratio_ci": rci}
                 for m, d, r, dci, rci in zip(names, vd, vr, vdci, vrci, strict=True)},
-        })
+        }
+        if whole_d:
+            entry["versus_overall"] = {m: {"difference": d, "ratio": r} for m, d, r in zip(
+                names, whole_d[at], whole_r[at], strict=True)}
+        if criteria:
+            entry["versus_reference_criteria"] = {c: v[at] for c, v in criteria.items()}
+        out.append(entry)
     return out
 
 
 # how a grouping's list of groups is written: in full, or as a placeholder to stream
 Groups = Callable[[GroupFigures], Any]
+
+
+def _peers(g: GroupingResult) -> dict[str, Any]:
+    """Comparisons with the whole population, ppr and the inequality indices, where computed."""
+    out: dict[str, Any] = {}
+    if g.to_overall:
+        out["to_overall"] = {k: _gap(v) for k, v in g.to_overall.items()}
+    if g.ppr is not None:
+        out["ppr"] = {"groups": [{"label": label, **_rate(r), "versus_reference": {
+            "difference": d, "ratio": q}}
+            for label, r, d, q in zip(g.figures.labels, g.ppr.rates, g.ppr.versus_difference,
+                                      g.ppr.versus_ratio, strict=True)],
+            "gap": _gap(g.ppr.gap)}
+    q = g.inequality
+    if q is not None:
+        out["inequality"] = {
+            "alpha": q.alpha, "rows": q.rows, "groups": q.groups,
+            "generalized_entropy_index": q.generalized_entropy_index,
+            "theil_index": q.theil_index,
+            "between_group_generalized_entropy_index":
+                q.between_group_generalized_entropy_index,
+            "between_group_theil_index": q.between_group_theil_index}
+    return out
 
 
 def _grouping(g: GroupingResult, groups: Groups) -> dict[str, Any]:
@@ -580,6 +681,7 @@ def _grouping(g: GroupingResult, groups: Groups) -> dict[str, Any]:
         "overall": {"metrics": {k: _rate(v) for k, v in g.overall.items()}},
         "gaps": {k: _gap(v) for k, v in g.gaps.items()},
         "criteria": {k: _gap(v) for k, v in g.criteria.items()},
+        **_peers(g),
     }
 
 

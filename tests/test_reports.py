@@ -71,7 +71,7 @@ def test_markdown_tables_are_well_formed(at_root):
             if not lines[i - 1].startswith("|"):
                 tables.append([])
             tables[-1].append(line)
-    assert len(tables) == 2
+    assert len(tables) == 3  # gates, widest gaps, beside the gaps
     for t in tables:
         widths = {len(row.replace("\\|", "").split("|")) for row in t}
         assert len(widths) == 1

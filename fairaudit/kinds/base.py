@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ..comparisons import TO_OVERALL
 from ..decode import Roles, Where
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
@@ -139,9 +140,19 @@ class OutcomeKind:
 
     @classmethod
     def knows(cls, name: str) -> bool:
-        """Whether a gate may name ``name``: a declared criterion, or any metric's gap."""
+        """Whether a gate may name ``name``: a declared criterion, or any metric's gap,
+        either of them against the whole population (``NAME_to_overall``)."""
+        if name.endswith(TO_OVERALL) and name != TO_OVERALL:
+            base = name[: -len(TO_OVERALL)]
+            # a criterion over the reference group has no comparison to the population
+            return base not in cls.differences_only() and cls.knows(base)
         return any(c.name == name for c in cls.declared_criteria) or \
             any(m.name == name for m in cls.declared_metrics)
+
+    @classmethod
+    def differences_only(cls) -> tuple[str, ...]:
+        """Names a gate may bound only with ``max_gap`` (figures with no ratio form)."""
+        return tuple(c.name for c in cls.declared_criteria if not c.has_ratio)
 
     def counted(self) -> tuple[str, ...]:
         """The cells a batch adds to; :meth:`unpack` turns them into :attr:`cells`."""
@@ -233,6 +244,12 @@ def settle(kinds: Sequence[OutcomeKind], table: CountTable
 def declared_criteria() -> tuple[Criterion, ...]:
     """Every criterion a gate can name, over every registered kind."""
     return tuple(c for cls in _REGISTERED for c in cls.declared_criteria)
+
+
+def has_ratio(name: str) -> bool:
+    """Whether a ``min_ratio`` gate can bound ``name`` (an index or an average odds
+    difference has no ratio form)."""
+    return not any(name in cls.differences_only() for cls in _REGISTERED)
 
 
 def gateable(name: str) -> bool:

@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..decode import CELLS, CONFUSION, DROP_REASONS, Decoder, Where
-from ..metrics import CRITERIA, METRICS, Criterion, Metric, criteria_for, metrics_for
+from ..inequality import INDICES
+from ..metrics import (
+    AGGREGATE_CRITERIA,
+    CRITERIA,
+    METRICS,
+    Criterion,
+    Metric,
+    criteria_for,
+    metrics_for,
+)
 from .base import CellIndex, OutcomeKind, Settings
 
 if TYPE_CHECKING:
@@ -28,7 +37,7 @@ CHARTED = ("selection_rate", "tpr", "fpr", "precision", "accuracy")
 class BinaryDecision(OutcomeKind):
     name: ClassVar[str] = "decision"
     declared_metrics: ClassVar[tuple[Metric, ...]] = METRICS
-    declared_criteria: ClassVar[tuple[Criterion, ...]] = CRITERIA
+    declared_criteria: ClassVar[tuple[Criterion, ...]] = (*CRITERIA, *AGGREGATE_CRITERIA)
 
     def __init__(self, settings: Settings) -> None:
         has_label = settings.label is not None
@@ -44,6 +53,14 @@ class BinaryDecision(OutcomeKind):
         names = {m.name for m in self.metrics}
         self.shown, self.terminal, self.charted = (
             tuple(m for m in s if m in names) for s in (SHOWN, TERMINAL, CHARTED))
+
+    @classmethod
+    def knows(cls, name: str) -> bool:
+        return name in (*INDICES, "ppr") or super().knows(name)
+
+    @classmethod
+    def differences_only(cls) -> tuple[str, ...]:
+        return (*super().differences_only(), *INDICES)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BinaryDecision | None:

@@ -81,7 +81,10 @@ def _criteria(result: AuditResult, g: GroupingResult,
     for name, gap in g.criteria.items():
         pair = view.criterion_extremes(g, name)
         p, p_adj = view.gap_p(gap)
+        whole = g.to_overall.get(name)
         rows.append({
+            "to_overall": None if whole is None else (
+                Cell(view.number(whole.difference)), Cell(view.number(whole.ratio))),
             "name": view.criterion_title(name),
             "gated": (g.name, name) in gated,
             "difference": Cell(view.number(gap.difference),
@@ -149,11 +152,36 @@ def _grouping(result: AuditResult, g: GroupingResult, index: int,
         "overall": [Cell(view.number(g.overall[m].value)) for m in table_metrics],
         "total": f"{sum(x.count for x in g.groups):,}",
         "criteria": _criteria(result, g, gated),
+        "peers": _peers(g),
         "excluded": [{"group": group, "reasons": [{"reason": r, "metrics": m}
                                                   for r, m in reasons]}
                      for group, reasons in view.left_out_reasons(g)],
         "focus": [view.metric_title(m) for m in focus],
         "small": sum(1 for x in g.groups if x.small),
+    }
+
+
+def _peers(g: GroupingResult) -> dict[str, Any] | None:
+    """Each group's share of the positive decisions, and the benefit's inequality indices."""
+    if g.ppr is None and g.inequality is None:
+        return None
+    shares = []
+    if g.ppr is not None:
+        for grp, r, vr in zip(g.figures.labels, g.ppr.rates, g.ppr.versus_ratio, strict=True):
+            shares.append({"label": grp, "ppr": Cell(view.number(r.value),
+                                                     view.interval(r.ci, 2)),
+                           "ratio": Cell(view.number(vr))})
+    q = g.inequality
+    return {
+        "shares": shares,
+        "ppr_gap": None if g.ppr is None else (Cell(view.number(g.ppr.gap.difference)),
+                                               Cell(view.number(g.ppr.gap.ratio))),
+        "inequality": None if q is None else {
+            "alpha": f"{q.alpha:g}",
+            "rows": [("Generalized entropy index", Cell(view.number(q.generalized_entropy_index)),
+                      Cell(view.number(q.between_group_generalized_entropy_index))),
+                     ("Theil index", Cell(view.number(q.theil_index)),
+                      Cell(view.number(q.between_group_theil_index)))]},
     }
 
 

@@ -38,6 +38,29 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _peers(result: AuditResult) -> list[str]:
+    """Per grouping: the headline criteria against the whole population, the average odds
+    difference, the spread of ppr and the benefit's Theil indices (the JSON has them all)."""
+    columns = [("demographic_parity", "Demographic parity to overall"),
+               ("equalized_odds", "Equalized odds to overall")]
+    rows = []
+    for g in result.groupings:
+        aod = g.criteria.get("average_odds_difference")
+        q = g.inequality
+        rows.append(_row([escape(g.name)]
+                         + [view.number(g.to_overall[c].difference) if c in g.to_overall
+                            else view.DASH for c, _ in columns]
+                         + [view.number(aod.difference) if aod else view.DASH,
+                            view.number(g.ppr.gap.ratio) if g.ppr else view.DASH,
+                            view.number(q.theil_index) if q else view.DASH,
+                            view.number(q.between_group_theil_index) if q else view.DASH]))
+    if not rows:
+        return []
+    head = ["Grouping", *(t for _, t in columns), "Average odds difference", "ppr ratio",
+            "Theil index", "Theil between groups"]
+    return ["", "### Beside the gaps", "", _row(head), _row(["---"] + ["---:"] * 6), *rows]
+
+
 def render(result: AuditResult, worst: int = 5) -> str:
     """The Markdown text, ending in a newline."""
     verdict = view.verdict(result)
@@ -100,6 +123,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
     lines += class_section.markdown_lines(result, escape)
     if result.comparison is not None:
         lines += ["", *comparison_lines(result)]
+    lines += _peers(result)
 
     p = result.provenance
     shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")

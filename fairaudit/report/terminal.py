@@ -109,12 +109,32 @@ def _criteria_table(g: GroupingResult) -> ReportTable:
     t = ReportTable(f"criteria across {clean(g.name)}", [
         Column("criterion", repeat=True), Column("difference", "right", "numbers"),
         Column("ratio", "right", "numbers"), Column("p adj.", "right", "numbers"),
-        Column("groups", "right", "numbers")])
+        Column("groups", "right", "numbers"),
+        Column("to overall", "right", "numbers"), Column("ratio", "right", "numbers")])
     for name, gap in g.criteria.items():
+        whole = g.to_overall.get(name)
         t.add_row(name, _with_ci(gap.difference, gap.ci_difference),
                   _with_ci(gap.ratio, gap.ci_ratio), _p(gap.p_adjusted),
-                  str(gap.groups_used))
+                  str(gap.groups_used), _pct(whole.difference) if whole else "",
+                  _pct(whole.ratio) if whole else "")
     return t
+
+
+def _peer_lines(g: GroupingResult) -> list[str]:
+    """The share of positive decisions and the benefit's inequality indices, one line each."""
+    lines = []
+    if g.ppr is not None:
+        gap = g.ppr.gap
+        lines.append(f"share of positive decisions (ppr) across {clean(g.name)}: difference "
+                     f"{_pct(gap.difference)}, ratio {_pct(gap.ratio)}")
+    q = g.inequality
+    if q is not None:
+        lines.append(f"benefit inequality across {clean(g.name)}: generalized entropy "
+                     f"(alpha {q.alpha:g}) {_pct(q.generalized_entropy_index)}, Theil "
+                     f"{_pct(q.theil_index)}; between groups "
+                     f"{_pct(q.between_group_generalized_entropy_index)}, Theil "
+                     f"{_pct(q.between_group_theil_index)}")
+    return lines
 
 
 def _too_small(g: GroupingResult) -> list[str]:
@@ -333,6 +353,8 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         p.print()
         p.table(_grouping_table(g, result))
         p.table(_criteria_table(g))
+        for line in _peer_lines(g):
+            p.print(line)
         small = _too_small(g)
         if small:
             p.print(f"too small to judge across {clean(g.name)} (left out of gaps and gates):")
