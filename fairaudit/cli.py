@@ -104,6 +104,14 @@ def run(
     k: Annotated[str | None, typer.Option(
         "--k", metavar="K,K,...", show_default=False,
         help="Cutoffs of top-k accuracy with --rank, such as 1,3,5.  [default: 1,3]")] = None,
+    task: Annotated[str | None, typer.Option(
+        metavar="binary|regression", show_default=False,
+        help="regression: --label and --prediction hold numbers; audits the mean "
+             "prediction, mean label, mean error, MAE and RMSE.  [default: binary]")] = None,
+    measure: Annotated[list[str] | None, typer.Option(
+        help="Column of a per-row number computed already (word error rate, task success "
+             "0/1): audits its mean per group as mean_COLUMN; repeatable; needs no label.")
+    ] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
     positive_label: Annotated[str | None, typer.Option(
@@ -250,6 +258,7 @@ def run(
                 label=label, prediction=prediction, score=score,
                 threshold=None if threshold is None else parse_threshold(threshold),
                 rank=rank, k=None if k is None else parse_cutoffs(k),
+                task=task, measures=measure or None,
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,

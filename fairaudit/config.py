@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
+from .kinds.numeric import is_numeric_metric, numeric_problems
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .sources import CsvDialect, parse_delimiter, printable
@@ -72,6 +73,9 @@ class AuditConfig:
     # shortlists: the true item's 1-based position in the model's list, and the cutoffs
     rank: str | None = None
     k: tuple[int, ...] = (1, 3)
+    # numeric outcomes: a regression's numeric label and prediction; per-row measures
+    task: str = "binary"
+    measures: tuple[str, ...] = ()
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -108,9 +112,12 @@ class AuditConfig:
         if len(set(self.groups)) != len(self.groups):
             problems.append("a group column is named twice in groups")
         decided = self.prediction is not None or self.score is not None
-        if not decided and self.rank is None:
+        if not decided and self.rank is None and not self.measures:
             problems.append("no decision; give --prediction COLUMN, or --score COLUMN "
-                            "with --threshold (or --rank COLUMN for a shortlist)")
+                            "with --threshold (or --rank COLUMN for a shortlist, or "
+                            "--measure COLUMN for a per-row number)")
+        problems += numeric_problems(self)
+        decided = decided and self.task == "binary"
         if self.ranges and not decided:
             problems.append("range checks need a decision; give --prediction COLUMN or "
                             "--score COLUMN")
@@ -123,12 +130,13 @@ class AuditConfig:
                 or self.min_group_size < 1:
             problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
                             "a whole number >= 1")
-        roles = [c for c in (self.label, self.prediction, self.score, self.rank)
+        roles = [c for c in (self.label, self.prediction, self.score, self.rank,
+                             *(self.measures if isinstance(self.measures, tuple) else ()))
                  if c is not None]
         for g in self.groups:
             if g in roles:
                 problems.append(f"column '{g}' cannot be both a group and a label, "
-                                "prediction, score or rank")
+                                "prediction, score, rank or measure")
         for column, _ in self.reference:
             if column not in self.groups:
                 problems.append(f"{self._origin('reference')} '{column}' is not a group column "
@@ -245,6 +253,10 @@ class AuditConfig:
         }
         if self.rank is not None:
             out["rank"], out["k"] = self.rank, list(self.k)
+        if self.task != "binary":  # only when given: the digests of other audits stay
+            out["task"] = self.task
+        if self.measures:
+            out["measures"] = list(self.measures)
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -346,7 +358,7 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
         out.append(f"{where}: threshold {t:g} is not a finite number; a gate needs a bound")
     elif gate.kind == "max_gap" and t < 0:
         out.append(f"{where}: threshold {t:g} must be >= 0 (the largest allowed difference)")
-    elif gate.kind == "max_gap" and t > 1:
+    elif gate.kind == "max_gap" and t > 1 and not is_numeric_metric(gate.criterion):
         out.append(f"{where}: threshold {t:g} is above 1, so the gate could never fail (rates "
                    f"differ by at most 1); write a share, such as {t / 100:g} for {t:g}%")
     elif gate.kind == "min_ratio" and not 0 <= t <= 1:
@@ -419,6 +431,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
+    "task": str, "measures": list,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -430,6 +443,8 @@ _EXPECTED = {
     "score": "a column name", "threshold": "a number in [0, 1]",
     "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
+    "task": "'binary' or 'regression' (a numeric label and prediction)",
+    "measures": "a list of column names (per-row numbers whose mean is audited)",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
@@ -551,7 +566,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k"):
+    for name in ("groups", "inputs", "k", "measures"):
         if name in values:
             values[name] = tuple(values[name])
     if "intersect" in values:

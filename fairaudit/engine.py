@@ -25,6 +25,7 @@ from .metrics import (
     Criterion,
     Metric,
     fractions,
+    raw_fractions,
     safe_divide,
     second_moments,
     spread,
@@ -170,7 +171,7 @@ def config_from(**settings: Any) -> AuditConfig:
             near = closest(key, known)
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
-    for key in ("groups", "inputs", "k", "intersect"):
+    for key in ("groups", "inputs", "k", "intersect", "measures"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
@@ -231,32 +232,38 @@ class _Layout:
     kinds: tuple[OutcomeKind, ...]
     starts: tuple[int, ...]  # each kind's first cell in the table
     catalog: Catalog
+    # each kind's first sum cell, counted after every integer cell of the table
+    sum_starts: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, kinds: Sequence[OutcomeKind]) -> _Layout:
         starts = tuple(int(x) for x in np.cumsum([0, *(len(k.cells) for k in kinds[:-1])]))
+        width = sum(len(k.cells) for k in kinds)
+        sum_starts = tuple(width + int(x)
+                           for x in np.cumsum([0, *(len(k.sums) for k in kinds[:-1])]))
         metrics: list[Metric] = []
         criteria: list[Criterion] = []
         offset = 0  # metrics index the metric cells of every kind, side by side
         for kind in kinds:
-            metrics += [replace(m, numerator=tuple(i + offset for i in m.numerator),
-                                denominator=tuple(i + offset for i in m.denominator))
-                        for m in kind.metrics]
+            metrics += [m.shifted(offset) for m in kind.metrics]
             criteria += kind.criteria
             offset += len(kind.metric_cells) if kind.metrics else 0
         cells = tuple(c for k in kinds if k.metrics for c in k.metric_cells)
         catalog = Catalog(tuple(metrics), tuple(criteria), cells,
                           *(tuple(m for k in kinds for m in getattr(k, what))
                             for what in ("shown", "terminal", "charted")))
-        return cls(tuple(kinds), starts, catalog)
+        return cls(tuple(kinds), starts, catalog, sum_starts)
 
     @property
     def base(self) -> OutcomeKind:
         return self.kinds[0]
 
     def index(self, kind: int, cells: Sequence[str]) -> list[int]:
-        """The table columns of some of kind ``kind``'s cells."""
-        return [self.starts[kind] + self.kinds[kind].cells.index(c) for c in cells]
+        """The table columns of some of kind ``kind``'s cells (sum cells after every
+        integer cell: the columns of :func:`_side_by_side`)."""
+        k = self.kinds[kind]
+        return [self.starts[kind] + k.cells.index(c) if c in k.cells
+                else self.sum_starts[kind] + k.sums.index(c) for c in cells]
 
     def metric_columns(self) -> list[int]:
         return [i for k, kind in enumerate(self.kinds) if kind.metrics
@@ -271,14 +278,16 @@ class _Layout:
         cols = [*range(len(self.base.cells)),
                 *range(self.starts[kind], self.starts[kind] + len(self.kinds[kind].cells))]
         return CountTable(table.columns, tuple(table.cell_names[i] for i in cols),
-                          table.levels, table.keys, np.ascontiguousarray(table.cells[:, cols]))
+                          table.levels, table.keys, np.ascontiguousarray(table.cells[:, cols]),
+                          table.sum_names, table.sums)
 
 
 def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
            timestamp: str | None) -> AuditResult:
     layout = _Layout.of(kinds_for(config))
     base = layout.base
-    if table.cell_names != tuple(c for k in layout.kinds for c in k.cells):
+    if table.cell_names != tuple(c for k in layout.kinds for c in k.cells) or \
+            table.sum_names != tuple(c for k in layout.kinds for c in k.sums):
         raise ValueError("the count table was not counted for this audit's outcome kinds")
     total = table.total[: len(base.cells)]  # the base kind's cells count every row once
     used = int(total[layout.index(0, base.metric_cells)].sum())
@@ -371,12 +380,12 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
               rows_used: int, layout: _Layout) -> GroupingResult:
-    keys, cells = table.project(columns)
+    keys, cells, sums = table.projected(columns)
     order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
     keys = [keys[i] for i in order]
     cells = cells[order]
     # every kind's metric cells side by side: each metric is a fraction of some of them
-    confusion = cells[:, layout.metric_columns()]
+    confusion = _side_by_side(cells, sums[order])[:, layout.metric_columns()]
     labels = [" & ".join(show_value(v) for v in k) for k in keys]
     metrics = layout.catalog.metrics
     num, den = fractions(confusion, metrics)
@@ -470,15 +479,31 @@ def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
     """
     lo, hi = stats.proportion_interval(num, den, config.interval,  # type: ignore[arg-type]
                                        config.confidence)
-    means = [j for j, m in enumerate(metrics) if m.is_mean]
-    if not means:
+    means = [j for j, m in enumerate(metrics) if m.is_mean and m.bounded]
+    numbers = [j for j, m in enumerate(metrics) if not m.bounded]
+    if not means and not numbers:
         return lo, hi, None
-    chosen = tuple(metrics[j] for j in means)
-    lo[..., means], hi[..., means] = stats.mean_interval(
-        num[..., means], second_moments(counts, chosen), den[..., means], config.confidence)
     rows = num.copy()
-    rows[..., means] = fractions(counts, tuple(replace(m, weights=None) for m in chosen))[0]
+    if means:
+        chosen = tuple(metrics[j] for j in means)
+        lo[..., means], hi[..., means] = stats.mean_interval(
+            num[..., means], second_moments(counts, chosen), den[..., means], config.confidence)
+        rows[..., means] = fractions(counts, tuple(replace(m, weights=None) for m in chosen))[0]
+    for j in numbers:  # a mean of numbers: Student's t, and the rows it is over
+        one = (metrics[j],)
+        lo[..., j], hi[..., j] = stats.t_interval(
+            raw_fractions(counts, one)[0][..., 0], second_moments(counts, one)[..., 0],
+            den[..., j], config.confidence, metrics[j].root)
+        rows[..., j] = den[..., j]
     return lo, hi, rows
+
+
+def _side_by_side(cells: npt.NDArray[np.int64], sums: npt.NDArray[np.float64]
+                  ) -> npt.NDArray[Any]:
+    """A grouping's integer cells, then its sum cells, as the columns metrics index."""
+    if sums.shape[-1] == 0:
+        return cells
+    return np.hstack([cells.astype(np.float64), sums])
 
 
 def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],

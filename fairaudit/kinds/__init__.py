@@ -20,19 +20,24 @@ from .base import (
     unregister,
 )
 from .binary import BinaryDecision
+from .numeric import NumericOutcomes, Rows
 from .ranges import RangeChecks
 from .topk import TopK
 
 register(BinaryDecision)
 register(RangeChecks)
 register(TopK)
+register(Rows)
+register(NumericOutcomes)
 
 __all__ = [
     "BinaryDecision",
     "Context",
     "Figures",
+    "NumericOutcomes",
     "OutcomeKind",
     "RangeChecks",
+    "Rows",
     "Settings",
     "TopK",
     "declared_criteria",

@@ -37,7 +37,7 @@ from ..rangespec import RangeSpec
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..counts import CountTable
+    from ..counts import CountTable, Tally
     from ..result import Gap
 
 IntArray = npt.NDArray[np.int64]
@@ -112,6 +112,9 @@ class OutcomeKind:
     metric_cells: tuple[str, ...] = ()
     #: cells counting rows the kind skipped (a missing value), reported per group
     drop_cells: tuple[str, ...] = ()
+    #: cells holding float64 sums of per-row values (a numeric outcome's); ``count``
+    #: then returns a :class:`fairaudit.counts.Tally`, and ``metric_cells`` may name them
+    sums: tuple[str, ...] = ()
     metrics: tuple[Metric, ...] = ()
     criteria: tuple[Criterion, ...] = ()
     #: input columns it reads, and those best read dictionary-encoded from parquet
@@ -136,8 +139,12 @@ class OutcomeKind:
         """The cells a batch adds to; :meth:`unpack` turns them into :attr:`cells`."""
         return self.cells
 
-    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
-        """Each row's cell (per family) for one batch; ``base`` is the base kind's cells."""
+    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None
+              ) -> CellIndex | Tally:
+        """Each row's cell (per family) for one batch; ``base`` is the base kind's cells.
+
+        A kind with :attr:`sums` returns a :class:`fairaudit.counts.Tally`: the
+        cells, and each row's sum cells and the values it adds to them."""
         raise NotImplementedError
 
     def seen(self) -> Any:

@@ -50,6 +50,8 @@ class BinaryDecision(OutcomeKind):
         roles = settings.roles
         if roles.prediction is None and roles.score is None:
             return None  # an audit of other outcomes only (a shortlist's ranks)
+        if getattr(settings, "task", "binary") != "binary":
+            return None  # a numeric label and prediction (kinds/numeric.py)
         return cls(settings)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
