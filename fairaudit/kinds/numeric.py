@@ -43,7 +43,7 @@ REGRESSION = "regression"
 _REGRESSION_SUMS = ("prediction", "prediction^2", "label", "label^2", "error", "error^2",
                     "|error|", "error^4")
 # name, title, numerator sum, squares sum, root, better, description
-_REGRESSION_METRICS: tuple[tuple[str, str, str, str, bool,
+REGRESSION_METRICS: tuple[tuple[str, str, str, str, bool,
                                  Literal["higher", "lower", "neither"], str], ...] = (
     ("mean_prediction", "Mean prediction", "prediction", "prediction^2", False, "neither",
      "mean of the predicted values"),
@@ -56,7 +56,7 @@ _REGRESSION_METRICS: tuple[tuple[str, str, str, str, bool,
     ("rmse", "RMSE", "error^2", "error^4", True, "lower",
      "root mean squared error: the square root of the mean of (prediction - label)^2"),
 )
-REGRESSION_NAMES = tuple(m[0] for m in _REGRESSION_METRICS)
+REGRESSION_NAMES = tuple(m[0] for m in REGRESSION_METRICS)
 
 
 def measure_metric_name(column: str) -> str:
@@ -161,7 +161,7 @@ class NumericOutcomes(OutcomeKind):
         metrics: list[Metric] = []
         if regression:
             n = (at[f"{REGRESSION}:n"],)
-            for name, title, total, squares, root, better, text in _REGRESSION_METRICS:
+            for name, title, total, squares, root, better, text in REGRESSION_METRICS:
                 metrics.append(Metric(name, title, (at[f"{REGRESSION}:{total}"],), n, text,
                                       better, True, "rows with a label and a prediction",
                                       squares=at[f"{REGRESSION}:{squares}"], root=root))
