@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 import fairaudit
-from fairaudit import engine
+from fairaudit import engine, readers
 from fairaudit.counts import Accumulator
 from fairaudit.errors import ConfigError, InputError
 from fairaudit.history import History
@@ -402,3 +402,49 @@ def test_the_config_file_takes_task_and_measures(tmp_path):
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["provenance"]["config"]["measures"] == ["success"]
     assert to_dict  # the JSON reporter is the one the API uses too
+
+
+def test_many_groups_and_threads_give_pandas_sums(tmp_path):
+    # 20,000 store levels: the accumulator's sparse path, over row groups on two threads
+    rng = np.random.default_rng(5)
+    n = 120_000
+    df = pd.DataFrame({"store": rng.integers(0, 20_000, n).astype(str),
+                       "x": rng.normal(5.0, 3.0, n)})
+    path = tmp_path / "many.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=15_000)
+    config = engine.config_from(groups=["store"], measures=["x"], bootstrap=0,
+                                min_group_size=1)
+    files = readers.resolve([str(path)])
+    table, _ = engine.count_files(files, config.roles, threads=2,
+                                  kinds=fairaudit.kinds.kinds_for(config))
+    keys, cells, sums = table.projected(["store"])
+    want = df.groupby("store")["x"].agg(["sum", "count"])
+    got = pd.DataFrame(sums[:, :1], index=[k[0] for k in keys], columns=["sum"])
+    assert cells[:, table.cell_names.index("x:n")].tolist() == \
+        want.loc[got.index, "count"].tolist()
+    np.testing.assert_allclose(got["sum"], want.loc[got.index, "sum"], rtol=1e-12, atol=1e-12)
+
+
+def test_a_measure_beside_a_shortlist_and_in_the_history_export(tmp_path):
+    rng = np.random.default_rng(9)
+    n = 3_000
+    df = pd.DataFrame({"dialect": rng.choice(["a", "b"], n),
+                       "rank": rng.integers(1, 6, n).astype(float),
+                       "latency": rng.gamma(2.0, 0.1, n)})
+    config = engine.config_from(groups=["dialect"], rank="rank", measures=["latency"],
+                                bootstrap=0)
+    counted = engine.count(df, config)
+    result = engine.judge(counted.table, config, counted.files)
+    got = _figures(result)
+    for value, rows in df.groupby("dialect"):
+        assert got[value]["top_1_accuracy"][0] == pytest.approx((rows["rank"] == 1).mean())
+        assert got[value]["mean_latency"][0] == pytest.approx(rows["latency"].mean(),
+                                                              rel=1e-12)
+    with History.open(tmp_path / "h.db", create=True) as h:
+        h.record(result, counted.table, config, as_of="2026-02-01")
+    out = tmp_path / "export"
+    assert invoke("history", tmp_path / "h.db", "--export", "parquet", out).exit_code == 0
+    counts = pd.read_parquet(out / "counts.parquet")
+    by = counts.set_index("group")
+    assert by.loc["a", "latency:sum"] == pytest.approx(
+        df.loc[df.dialect == "a", "latency"].sum(), rel=1e-12)

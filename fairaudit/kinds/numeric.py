@@ -63,6 +63,16 @@ def measure_metric_name(column: str) -> str:
     return f"mean_{column}"
 
 
+def numeric_title(name: str) -> str | None:
+    """The title of a numeric outcome's metric (``MAE``, ``Mean wer``), or None."""
+    for metric in REGRESSION_METRICS:
+        if metric[0] == name:
+            return metric[1]
+    if name.startswith("mean_") and len(name) > 5:
+        return f"Mean {name[5:]}"
+    return None
+
+
 def is_numeric_metric(name: str, measures: Sequence[str] | None = None) -> bool:
     """Whether ``name`` is a numeric outcome's metric (of ``measures``, when given)."""
     if name in REGRESSION_NAMES:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..kinds import registered
+from ..kinds.numeric import numeric_title
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
 from ..result import (
@@ -153,11 +154,11 @@ def _criterion(name: str) -> Criterion | None:
 
 def metric_title(name: str) -> str:
     m = _metric(name)
-    return m.title if m else name
+    return m.title if m else (numeric_title(name) or name)
 
 
 def criterion_title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    return numeric_title(name) or name.replace("_", " ").capitalize()
 
 
 def kind_words(kind: str) -> tuple[str, str]:
