@@ -108,6 +108,10 @@ def run(
         metavar="binary|regression", show_default=False,
         help="regression: --label and --prediction hold numbers; audits the mean "
              "prediction, mean label, mean error, MAE and RMSE.  [default: binary]")] = None,
+    weight: Annotated[str | None, typer.Option(
+        help="Column of sample weights (survey, importance or exposure weights, finite and "
+             ">= 0): every rate, gap and criterion is weighted; intervals use Kish's "
+             "effective sample size; small-group rules still count rows.")] = None,
     measure: Annotated[list[str] | None, typer.Option(
         help="Column of a per-row number computed already (word error rate, task success "
              "0/1): audits its mean per group as mean_COLUMN; repeatable; needs no label.")
@@ -258,7 +262,7 @@ def run(
                 label=label, prediction=prediction, score=score,
                 threshold=None if threshold is None else parse_threshold(threshold),
                 rank=rank, k=None if k is None else parse_cutoffs(k),
-                task=task, measures=measure or None,
+                task=task, measures=measure or None, weight=weight,
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,

@@ -76,6 +76,8 @@ class AuditConfig:
     # numeric outcomes: a regression's numeric label and prediction; per-row measures
     task: str = "binary"
     measures: tuple[str, ...] = ()
+    # a column of sample weights: every rate a fraction of sums of weights
+    weight: str | None = None
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -130,7 +132,7 @@ class AuditConfig:
                 or self.min_group_size < 1:
             problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
                             "a whole number >= 1")
-        roles = [c for c in (self.label, self.prediction, self.score, self.rank,
+        roles = [c for c in (self.label, self.prediction, self.score, self.rank, self.weight,
                              *(self.measures if isinstance(self.measures, tuple) else ()))
                  if c is not None]
         for g in self.groups:
@@ -257,6 +259,8 @@ class AuditConfig:
             out["task"] = self.task
         if self.measures:
             out["measures"] = list(self.measures)
+        if self.weight is not None:
+            out["weight"] = self.weight
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -431,7 +435,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
-    "task": str, "measures": list,
+    "task": str, "measures": list, "weight": str,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -445,6 +449,7 @@ _EXPECTED = {
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
     "task": "'binary' or 'regression' (a numeric label and prediction)",
     "measures": "a list of column names (per-row numbers whose mean is audited)",
+    "weight": "a column name (sample weights: finite numbers >= 0)",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",

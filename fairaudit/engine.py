@@ -269,6 +269,39 @@ class _Layout:
         return [i for k, kind in enumerate(self.kinds) if kind.metrics
                 for i in self.index(k, kind.metric_cells)]
 
+    def row_columns(self) -> list[int]:
+        """The columns counting the rows of each metric cell (the metric cells themselves,
+        unless they are sums of weights)."""
+        return [i for k, kind in enumerate(self.kinds) if kind.metrics
+                for i in self.index(k, kind.row_cells or kind.metric_cells)]
+
+    def base_rows(self) -> list[int]:
+        """The base kind's cells counting the rows used: the group sizes."""
+        return self.index(0, self.base.row_cells or self.base.metric_cells)
+
+    def effective(self, side: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """Every kind's metric cells side by side, weighted cells at Kish's effective size.
+
+        A kind whose metric cells are sums of weights (``weight_squares``) has
+        each group's cells scaled by ``sum w / sum w**2``: their sum becomes
+        ``(sum w)**2 / sum w**2`` and every rate stays as it was.
+        """
+        out = np.asarray(side[:, self.metric_columns()], dtype=np.float64)
+        start = 0
+        for k, kind in enumerate(self.kinds):
+            if not kind.metrics:
+                continue
+            width = len(kind.metric_cells)
+            if kind.weight_squares:
+                block = out[:, start:start + width]
+                total = block.sum(axis=1)
+                squares = np.asarray(side[:, self.index(k, kind.weight_squares)],
+                                     dtype=np.float64).sum(axis=1)
+                factor = np.divide(total, squares, out=np.zeros_like(total), where=squares > 0)
+                out[:, start:start + width] = block * factor[:, None]
+            start += width
+        return out
+
     def parts(self) -> list[tuple[int, Resampler]]:
         """Per kind with metrics, its metric cells' width and how they are resampled."""
         return [(len(k.metric_cells), k.resample) for k in self.kinds if k.metrics]
@@ -290,7 +323,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
             table.sum_names != tuple(c for k in layout.kinds for c in k.sums):
         raise ValueError("the count table was not counted for this audit's outcome kinds")
     total = table.total[: len(base.cells)]  # the base kind's cells count every row once
-    used = int(total[layout.index(0, base.metric_cells)].sum())
+    used = int(total[layout.base_rows()].sum())
     dropped = {r: int(total[base.cells.index(r)]) for r in base.drop_cells}
     if used == 0:
         what = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
@@ -301,6 +334,12 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
             + (f", all dropped ({what})" if what else "")
             + "; check the input files and the column roles"
         )
+    if base.weight_squares and not float(table.sum_cells[:, list(range(
+            table.sum_names.index(base.metric_cells[0]),
+            table.sum_names.index(base.metric_cells[-1]) + 1))].sum()) > 0:
+        raise InputError(f"every weight of the {used:,} rows audited is 0"
+                         + (f" in {files[0].path}" if len(files) == 1 else "")
+                         + f"; check the weight column '{getattr(config, 'weight', '')}'")
     names = config.groupings
     groupings = tuple(_grouping(table, cols, config, used, layout) for cols in names)
     context = Context(config.min_group_size, config.interval, config.confidence,
@@ -385,21 +424,24 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     keys = [keys[i] for i in order]
     cells = cells[order]
     # every kind's metric cells side by side: each metric is a fraction of some of them
-    confusion = _side_by_side(cells, sums[order])[:, layout.metric_columns()]
+    side = _side_by_side(cells, sums[order])
+    confusion = layout.effective(side)
     labels = [" & ".join(show_value(v) for v in k) for k in keys]
     metrics = layout.catalog.metrics
     num, den = fractions(confusion, metrics)
     values = safe_divide(num, den)
-    counts = cells[:, layout.index(0, layout.base.metric_cells)].sum(axis=1)
+    counts = cells[:, layout.base_rows()].sum(axis=1)
     minimum = config.min_group_size
     small = counts < minimum
-    eligible = (~small)[:, None] & (den >= minimum)
+    # the small-group rules count rows, also where the metric cells are sums of weights
+    den_rows = raw_fractions(side[:, layout.row_columns()], metrics)[1]
+    eligible = (~small)[:, None] & (den_rows >= minimum)
     diff, ratio = spread(values, eligible)
 
     ref_index, rule = _reference(keys, columns, counts, config)
     vs_diff, vs_ratio = versus_reference(values, ref_index)
 
-    gaps = {m.name: _gap(j, m, diff, ratio, eligible, small, counts, den, labels, minimum)
+    gaps = {m.name: _gap(j, m, diff, ratio, eligible, small, counts, den_rows, labels, minimum)
             for j, m in enumerate(metrics)}
     names = [m.name for m in metrics]
     criterion = {c.name: c for c in layout.catalog.criteria if c.metrics}
@@ -450,7 +492,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
         eligible=eligible.tolist(),
         reference=int(ref_index),
     )
-    total_conf = confusion.sum(axis=0)
+    total_conf = layout.effective(side.sum(axis=0, keepdims=True))[0]
     tn, tden = fractions(total_conf, metrics)
     tlo, thi, trows = _intervals(total_conf[None], tn[None], tden[None], metrics, config)
     ov, on, od, oc = (c[0] for c in rate_columns(tn[None], tden[None], tlo, thi,
@@ -468,7 +510,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     )
 
 
-def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
+def _intervals(counts: npt.NDArray[Any], num: npt.NDArray[np.float64],
                den: npt.NDArray[np.float64], metrics: tuple[Metric, ...], config: AuditConfig
                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
                           npt.NDArray[np.float64] | None]:

@@ -115,6 +115,12 @@ class OutcomeKind:
     #: cells holding float64 sums of per-row values (a numeric outcome's); ``count``
     #: then returns a :class:`fairaudit.counts.Tally`, and ``metric_cells`` may name them
     sums: tuple[str, ...] = ()
+    #: integer cells counting the rows of each metric cell, when the metric cells are sums of
+    #: weights (aligned with ``metric_cells``); empty: the metric cells count rows themselves
+    row_cells: tuple[str, ...] = ()
+    #: sum cells of the squared weights of each metric cell (aligned with ``metric_cells``):
+    #: the engine rescales a group's metric cells to Kish's effective size with them
+    weight_squares: tuple[str, ...] = ()
     metrics: tuple[Metric, ...] = ()
     criteria: tuple[Criterion, ...] = ()
     #: input columns it reads, and those best read dictionary-encoded from parquet

@@ -104,7 +104,22 @@ def numeric_problems(settings: Any) -> list[str]:
         if clash:
             out.append(f"--measure {clash[0]} would be named {measure_metric_name(clash[0])}, "
                        "as a regression metric is; rename the column")
-    used = {settings.label, settings.prediction, settings.score, getattr(settings, "rank", None)}
+    weight = getattr(settings, "weight", None)
+    if weight is not None:
+        if not isinstance(weight, str) or not weight:
+            out.append(f"weight {weight!r} must be a column name")
+        others = [name for name, given in (("--task regression", task == REGRESSION),
+                                           ("--measure", bool(measures)),
+                                           ("--rank", getattr(settings, "rank", None)),
+                                           ("--range", bool(getattr(settings, "ranges", ()))))
+                  if given]
+        if others:
+            out.append(f"--weight applies to binary decisions only so far; leave out "
+                       f"{others[0]} or --weight")
+        elif settings.prediction is None and settings.score is None:
+            out.append("--weight weighs binary decisions; give --prediction or --score")
+    used = {settings.label, settings.prediction, settings.score, getattr(settings, "rank", None),
+            weight}
     for c in measures:
         if c in used:
             out.append(f"--measure {c}: column '{c}' has another role already; a measure is "

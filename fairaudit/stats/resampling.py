@@ -137,7 +137,7 @@ class _Extremes:
         return spread(values, np.ones(values.shape, dtype=bool))
 
 
-def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
+def bootstrap(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
               eligible: npt.NDArray[np.bool_], ref_index: int,
               criteria: Sequence[Sequence[int]], replicates: int, confidence: float,
               seed: Sequence[int], parts: Sequence[tuple[int, Resampler]] = ()
