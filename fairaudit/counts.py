@@ -65,11 +65,13 @@ _MAX_ROUNDS = 1024
 class CountTable:
     """Counts per intersection group.
 
-    ``levels[c]`` lists the distinct values of group column ``c`` (``None`` for
-    a missing value); ``keys[i, c]`` indexes ``levels[c]`` for group ``i``;
-    ``cells[i, j]`` counts rows of group ``i`` in cell ``cell_names[j]``;
-    ``sums[i, j]`` is the sum of the values group ``i``'s rows added to sum
-    cell ``sum_names[j]`` (float64; none when no outcome kind sums values).
+    ``columns`` are the group columns, then any key columns an outcome kind
+    counts by (:attr:`fairaudit.kinds.OutcomeKind.keys`); ``levels[c]`` lists
+    the distinct values of key column ``c`` (``None`` for a missing value);
+    ``keys[i, c]`` indexes ``levels[c]`` for group ``i``; ``cells[i, j]``
+    counts rows of group ``i`` in cell ``cell_names[j]``; ``sums[i, j]`` is the
+    sum of the values group ``i``'s rows added to sum cell ``sum_names[j]``
+    (float64; none when no outcome kind sums values).
     """
 
     columns: tuple[str, ...]
