@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.cli_support import invoke, read_report
+from tests.cli_support import invoke, missing_from_output, read_report
 from tests.conftest import ROOT
 
 EXAMPLES = {"asr": ("asr.parquet", "wer", "accent"), "robot": ("robot.parquet", "success", "seen")}
@@ -41,16 +41,10 @@ def test_the_example_is_reproduced_and_its_readme_is_the_real_output(name, tmp_p
     result = invoke(*args, "--json", out)
     assert lines[-2:] == ["$ echo $?", str(result.exit_code)]
     real = [line.rstrip() for line in (result.stdout + result.stderr).splitlines()]
-    at = 0
-    for part in "\n".join(lines[1:-2]).split("\n...\n"):
-        want = part.splitlines()
-        for start in range(at, len(real) - len(want) + 1):
-            if real[start:start + len(want)] == want:
-                at = start + len(want)
-                break
-        else:
-            pytest.fail(f"examples/{name}/README.md differs from the real output; paste it "
-                        f"again. First lines not found in order:\n{part[:400]}")
+    part = missing_from_output(real, "\n".join(lines[1:-2]))
+    if part is not None:
+        pytest.fail(f"examples/{name}/README.md differs from the real output; paste it "
+                    f"again. First lines not found in order:\n{part[:400]}")
 
     # the figures, against pandas on the rows (NaN skipped, as pandas' mean skips it)
     doc = read_report(out)
