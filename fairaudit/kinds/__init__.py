@@ -23,8 +23,10 @@ from .binary import BinaryDecision
 from .numeric import NumericOutcomes, Rows
 from .ranges import RangeChecks
 from .topk import TopK
+from .weights import WeightedDecision
 
 register(BinaryDecision)
+register(WeightedDecision)  # the base kind instead of BinaryDecision when rows are weighted
 register(RangeChecks)
 register(TopK)
 register(Rows)
@@ -40,6 +42,7 @@ __all__ = [
     "Rows",
     "Settings",
     "TopK",
+    "WeightedDecision",
     "declared_criteria",
     "gateable",
     "kinds_for",

@@ -54,11 +54,8 @@ class BinaryDecision(OutcomeKind):
             return None  # an audit of other outcomes only (a shortlist's ranks)
         if getattr(settings, "task", "binary") != "binary":
             return None  # a numeric label and prediction (kinds/numeric.py)
-        weight = getattr(settings, "weight", None)
-        if weight is not None:
-            from .weights import WeightedDecision
-
-            return WeightedDecision(settings, weight)
+        if getattr(settings, "weight", None) is not None:
+            return None  # sums of weights (kinds/weights.py)
         return cls(settings)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None

@@ -40,7 +40,7 @@ SQUARED = tuple(f"weight^2:{c}" for c in CONFUSION)
 class WeightedDecision(BinaryDecision):
     """Binary decisions with a weight per row: its metric cells are sums of weights."""
 
-    name: ClassVar[str] = "decision"
+    name: ClassVar[str] = "weighted_decision"
 
     def __init__(self, settings: Settings, weight: str) -> None:
         super().__init__(settings)
@@ -50,6 +50,15 @@ class WeightedDecision(BinaryDecision):
         self.metric_cells = WEIGHTED
         self.row_cells = CONFUSION
         self.weight_squares = SQUARED
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WeightedDecision | None:
+        roles = settings.roles
+        weight = getattr(settings, "weight", None)
+        if weight is None or (roles.prediction is None and roles.score is None) or \
+                getattr(settings, "task", "binary") != "binary":
+            return None
+        return cls(settings, weight)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> Tally:
         cell = np.asarray(self.decoder.cells(batch, where))

@@ -348,7 +348,7 @@ class _Pairs:
 
     def __init__(self, point: FloatArray, den: FloatArray, mask: npt.NDArray[np.bool_],
                  metrics: Sequence[Metric], targets: Sequence[Sequence[int]],
-                 fixed: FloatArray) -> None:
+                 fixed: FloatArray | None = None) -> None:
         self.point = point
         self.den = den
         self.smooth, self.sd = _smoothed(point, den, fixed)
