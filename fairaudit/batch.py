@@ -281,8 +281,9 @@ def split(table: CountTable, column: str) -> tuple[dict[Any, CountTable], bool]:
     for key, indices in parts.items():
         rows = [r for r in range(len(table.keys)) if int(table.keys[r, 0]) in indices]
         sub = CountTable(table.columns[1:], table.cell_names, table.levels[1:],
-                         table.keys[rows][:, 1:], table.cells[rows])
-        acc = Accumulator(sub.columns, sub.cell_names)  # one row a group again
+                         table.keys[rows][:, 1:], table.cells[rows], table.sum_names,
+                         table.sum_cells[rows])
+        acc = Accumulator.like(sub)  # one row a group again
         acc.add_table(sub)
         out[key] = acc.table()
     return out, as_dates

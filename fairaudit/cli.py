@@ -128,14 +128,24 @@ def run(
         "--k", metavar="K,K,...", show_default=False,
         help="Cutoffs of top-k accuracy with --rank, such as 1,3,5.  [default: 1,3]")] = None,
     task: Annotated[str | None, typer.Option(
-        metavar="binary|multiclass", show_default=False,
-        help="What --label and --prediction hold: a yes/no decision, or one of many classes "
-             "(per class one-vs-rest rates, worst-class and macro gaps).  [default: binary]")
+        metavar="binary|multiclass|regression", show_default=False,
+        help="What --label and --prediction hold: a yes/no decision; one of many classes "
+             "(multiclass: per class one-vs-rest rates, worst-class and macro gaps); or numbers "
+             "(regression: the mean prediction, mean label, mean error, MAE and RMSE).  "
+             "[default: binary]")
     ] = None,
     classes: Annotated[str | None, typer.Option(
         metavar="A,B,...", show_default=False,
         help="With --task multiclass: the classes to audit; the others are pooled as one "
              "class, '(other)'.  [default: every class, up to 30]")] = None,
+    weight: Annotated[str | None, typer.Option(
+        help="Column of sample weights (survey, importance or exposure weights, finite and "
+             ">= 0): every rate, gap and criterion is weighted; intervals use Kish's "
+             "effective sample size; small-group rules still count rows.")] = None,
+    measure: Annotated[list[str] | None, typer.Option(
+        help="Column of a per-row number computed already (word error rate, task success "
+             "0/1): audits its mean per group as mean_COLUMN; repeatable; needs no label.")
+    ] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
     positive_label: Annotated[str | None, typer.Option(
@@ -318,6 +328,7 @@ def run(
                 threshold=None if threshold is None else parse_threshold(threshold),
                 rank=rank, k=None if k is None else parse_cutoffs(k), candidates=candidates,
                 task=task, classes=None if classes is None else parse_classes(classes),
+                measures=measure or None, weight=weight,
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,

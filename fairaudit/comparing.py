@@ -11,7 +11,7 @@ the arrays it computed the rates and gaps from.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ from .stats.intervals import IntervalMethod
 class Arrays:
     """What the engine computed one grouping's figures from (groups in report order)."""
 
-    confusion: npt.NDArray[np.int64]  # (groups, metric cells), the base kind's first
+    confusion: npt.NDArray[Any]  # (groups, metric cells), the base kind's first (sums too)
     values: npt.NDArray[np.float64]  # (groups, metrics)
     overall: npt.NDArray[np.float64]  # (metrics,)
     versus: npt.NDArray[np.float64]  # (groups, metrics): group minus reference

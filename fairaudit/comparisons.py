@@ -22,7 +22,9 @@ TO_OVERALL = "_to_overall"
 def versus_overall(values: FloatArray, overall: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Each group minus, and over, the whole population's value (``overall``: (metrics,))."""
     whole = np.broadcast_to(overall, values.shape)
-    return values - whole, safe_divide(values, whole.copy())
+    ratio = safe_divide(values, whole.copy())
+    # a value below 0 (a mean error) has no ratio
+    return values - whole, np.where((values < 0) | (whole < 0), np.nan, ratio)
 
 
 def to_overall(values: FloatArray, overall: FloatArray, eligible: BoolArray
@@ -45,7 +47,9 @@ def to_overall(values: FloatArray, overall: FloatArray, eligible: BoolArray
     defined = ok & ~np.isnan(near)
     low = np.where(defined, near, np.inf).min(axis=0)
     diff = np.where(enough, dist, np.nan)
-    ratio = np.where(enough & (defined.sum(axis=0) == ok.sum(axis=0)), low, np.nan)
+    # a value below 0 (a mean error) has no ratio to the whole, as it has none between groups
+    signed = (np.where(ok, values, 0.0) < 0).any(axis=0) | (np.asarray(overall) < 0)
+    ratio = np.where(enough & (defined.sum(axis=0) == ok.sum(axis=0)) & ~signed, low, np.nan)
     return diff, ratio
 
 

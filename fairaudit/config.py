@@ -24,6 +24,7 @@ from .kinds.baseline import COMPARISON_KINDS, ComparisonGate, ComparisonKind
 from .kinds.baseline import gate_problems as comparison_problems
 from .kinds.baseline import gates_from_table as comparison_gates_from
 from .kinds.baseline import settings_problems as baseline_problems
+from .kinds.numeric import is_numeric_metric, numeric_problems
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .sources import CsvDialect, parse_delimiter, printable
@@ -80,9 +81,13 @@ class AuditConfig:
     k: tuple[int, ...] = (1, 3)
     # or the model's ranked list itself (a list column), the true item in the label
     candidates: str | None = None
-    # what the label and prediction hold: a yes/no decision, or one of many classes
+    # what the label and prediction hold: a yes/no decision, one of many classes, or numbers
     task: str = "binary"
     classes: tuple[str, ...] = ()  # with task multiclass: the classes to audit (others pooled)
+    # numeric outcomes: per-row measures
+    measures: tuple[str, ...] = ()
+    # a column of sample weights: every rate a fraction of sums of weights
+    weight: str | None = None
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -130,9 +135,13 @@ class AuditConfig:
         if len(set(self.groups)) != len(self.groups):
             problems.append("a group column is named twice in groups")
         decided = self.prediction is not None or self.score is not None
-        if not decided and self.rank is None and self.candidates is None:
+        if not decided and self.rank is None and self.candidates is None and \
+                not self.measures:
             problems.append("no decision; give --prediction COLUMN, or --score COLUMN "
-                            "with --threshold (or --rank COLUMN for a shortlist)")
+                            "with --threshold (or --rank COLUMN for a shortlist, or "
+                            "--measure COLUMN for a per-row number)")
+        problems += numeric_problems(self)
+        decided = decided and self.task == "binary"
         if self.ranges and not decided:
             problems.append("range checks need a decision; give --prediction COLUMN or "
                             "--score COLUMN")
@@ -147,11 +156,13 @@ class AuditConfig:
             problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
                             "a whole number >= 1")
         roles = [c for c in (self.label, self.prediction, self.score, self.rank,
-                             self.candidates) if c is not None]
+                             self.candidates, self.weight,
+                             *(self.measures if isinstance(self.measures, tuple) else ()))
+                 if c is not None]
         for g in self.groups:
             if g in roles:
                 problems.append(f"column '{g}' cannot be both a group and a label, "
-                                "prediction, score or rank")
+                                "prediction, score, rank or measure")
         problems += _reference_problems(self)
         problems += self._intersect_problems()
         for gate in self.gates:
@@ -279,10 +290,14 @@ class AuditConfig:
             out["rank"], out["k"] = self.rank, list(self.k)
         if self.candidates is not None:
             out["candidates"], out["k"] = self.candidates, list(self.k)
-        if self.task != "binary":
+        if self.task != "binary":  # only when given: the digests of other audits stay
             out["task"] = self.task
         if self.classes:
             out["classes"] = list(self.classes)
+        if self.measures:
+            out["measures"] = list(self.measures)
+        if self.weight is not None:
+            out["weight"] = self.weight
         if self.entropy_alpha != 2.0:  # the default is left out, so digests stay as they were
             out["entropy_alpha"] = self.entropy_alpha
         if self.ranges:
@@ -407,7 +422,7 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
         out.append(f"{where}: threshold {t:g} is not a finite number; a gate needs a bound")
     elif gate.kind == "max_gap" and t < 0:
         out.append(f"{where}: threshold {t:g} must be >= 0 (the largest allowed difference)")
-    elif gate.kind == "max_gap" and t > 1:
+    elif gate.kind == "max_gap" and t > 1 and not is_numeric_metric(gate.criterion):
         out.append(f"{where}: threshold {t:g} is above 1, so the gate could never fail (rates "
                    f"differ by at most 1); write a share, such as {t / 100:g} for {t:g}%")
     elif gate.kind == "min_ratio" and not 0 <= t <= 1:
@@ -514,7 +529,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
-    "candidates": str, "task": str, "classes": list,
+    "candidates": str, "task": str, "classes": list, "measures": list, "weight": str,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -529,7 +544,10 @@ _EXPECTED = {
     "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
     "candidates": "a column name (a list of the model's ranked candidates)",
-    "task": "'binary' or 'multiclass'", "classes": "a list of class values",
+    "task": "'binary', 'multiclass' or 'regression' (a numeric label and prediction)",
+    "classes": "a list of class values",
+    "measures": "a list of column names (per-row numbers whose mean is audited)",
+    "weight": "a column name (sample weights: finite numbers >= 0)",
     "reference": "a table of COLUMN = VALUE (\"race&sex\" = [\"Caucasian\", \"Male\"] for an "
                  "intersection)",
     "intersections": "true or false",
@@ -668,7 +686,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k", "classes"):
+    for name in ("groups", "inputs", "k", "classes", "measures"):
         if name in values:
             values[name] = tuple(values[name])
     if "classes" in values:

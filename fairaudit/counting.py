@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import readers
-from .counts import Accumulator, CountTable, Family
+from .counts import Accumulator, CountTable, Family, Tally, Valued
 from .decode import Roles, Where
 from .kinds import OutcomeKind, kinds_for
 from .rangespec import RangeSpec, check_columns
@@ -50,6 +50,7 @@ class _Pass:
     offsets: tuple[int, ...]  # where each kind's counted cells start
     columns: tuple[str, ...]  # every column read, each once
     max_groups: int | None = None  # distinct values of a group column, at most
+    sum_offsets: tuple[int, ...] = ()  # where each kind's sum cells start
 
     @classmethod
     def of(cls, roles: Roles, ranges: Sequence[RangeSpec] = (),
@@ -61,7 +62,8 @@ class _Pass:
         keys = tuple(dict.fromkeys([*roles.groups, *(c for k in kinds for c in k.keys)]))
         columns = tuple(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns),
                                        *keys]))
-        return cls(keys, tuple(kinds), offsets, columns, max_groups)
+        sums = tuple(int(x) for x in np.cumsum([0, *(len(k.sums) for k in kinds[:-1])]))
+        return cls(keys, tuple(kinds), offsets, columns, max_groups, sums)
 
     @property
     def lists(self) -> tuple[str, ...]:
@@ -70,7 +72,8 @@ class _Pass:
 
     def accumulator(self) -> Accumulator:
         return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()),
-                           self.max_groups)
+                           tuple(c for k in self.kinds for c in k.sums),
+                           max_levels=self.max_groups)
 
     def dictionary(self, src: readers.SourceFile) -> tuple[str, ...]:
         # group columns come dictionary-encoded from parquet; so do the columns a kind
@@ -79,11 +82,19 @@ class _Pass:
         return self.groups + (extra if src.format == "parquet" else ())
 
     def count(self, batch: pa.RecordBatch, where: Where, acc: Accumulator) -> None:
-        base = self.kinds[0].count(batch, where, None)
-        families: list[Family] = [(base, 0)]
-        for kind, offset in zip(self.kinds[1:], self.offsets[1:], strict=True):
-            families.append((kind.count(batch, where, base), offset))
-        acc.add([batch.column(g) for g in self.groups], families)
+        families: list[Family] = []
+        sums: list[Valued] = []
+        base = None
+        for kind, offset, sum_offset in zip(self.kinds, self.offsets, self.sum_offsets,
+                                            strict=True):
+            counted = kind.count(batch, where, base)
+            if isinstance(counted, Tally):
+                sums.append((counted.sums, sum_offset, counted.values))
+                counted = counted.cells
+            families.append((counted, offset))
+            if base is None:
+                base = counted
+        acc.add([batch.column(g) for g in self.groups], families, sums)
 
     def seen(self) -> tuple[Any, ...]:
         """What each kind remembers across batches (see ``OutcomeKind.seen``)."""
@@ -102,7 +113,8 @@ class _Pass:
         blocks = [k.unpack(counted.cells[:, o:o + len(k.counted())])
                   for k, o in zip(self.kinds, self.offsets, strict=True)]
         return CountTable(counted.columns, tuple(c for k in self.kinds for c in k.cells),
-                          counted.levels, counted.keys, np.hstack(blocks))
+                          counted.levels, counted.keys, np.hstack(blocks),
+                          counted.sum_names, counted.sums)
 
 
 def count_files(files: Sequence[readers.SourceFile], roles: Roles,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .kinds.numeric import REGRESSION_METRICS
 from .kinds.topk import IN_LIST, MRR, top_k_words
 from .metrics import (
     AGGREGATE_CRITERIA,
@@ -268,6 +269,28 @@ def reference_markdown() -> str:
         lines.append(f"| `{m.name}` | {m.title} | {value} | {m.better} | {interval} | "
                      f"{_cell(m.description)} |")
     lines += _multiclass_lines()
+    lines += [
+        "", "## Numeric outcomes (`--task regression`, `--measure`)", "",
+        "With `--task regression`, the label and prediction columns hold numbers; with "
+        "`--measure COLUMN` (repeatable, no label needed), any per-row number computed "
+        "already. A row counts for a figure when its numbers are finite; an empty, NaN or "
+        "infinite value is skipped by that figure and counted (`dropped` per group in the "
+        "JSON, `skipped` in every report's header), and the row still counts in its group's "
+        "size. Every figure is a mean, gateable by its name as its own criterion "
+        "(`--max-gap mae=0.5`, `--min-ratio mean_success=0.9`); a gap's threshold is in the "
+        "figure's own unit, so it may exceed 1. A ratio is undefined when a group's value "
+        "is below 0. The interval is Student's t (docs/statistics.md).", "",
+        "| name | title | value | better | interval | description |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, title, total, _, root, better, description in REGRESSION_METRICS:
+        value = f"sqrt(sum of {total} / rows)" if root else f"sum of {total} / rows"
+        interval = ("square roots of the t interval of the mean squared error" if root
+                    else "Student's t")
+        lines.append(f"| `{name}` | {title} | {value} | {better} | {interval} | "
+                     f"{_cell(description)} |")
+    lines.append("| `mean_COLUMN` | Mean COLUMN | sum of COLUMN / rows with a value | neither | "
+                 "Student's t | mean of the numbers in a `--measure` column |")
     lines += [
         "", "## Which groups count, and undefined values", "",
         "A gap is taken over the groups that have at least `--min-group-size` rows "

@@ -27,6 +27,7 @@ from .metrics import (
     Criterion,
     Metric,
     fractions,
+    raw_fractions,
     safe_divide,
     second_moments,
     spread,
@@ -177,7 +178,7 @@ def config_from(**settings: Any) -> AuditConfig:
             near = closest(key, known)
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
-    for key in ("groups", "inputs", "k", "intersect", "classes"):
+    for key in ("groups", "inputs", "k", "intersect", "classes", "measures"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
@@ -242,36 +243,75 @@ class _Layout:
     kinds: tuple[OutcomeKind, ...]
     starts: tuple[int, ...]  # each kind's first cell in the table
     catalog: Catalog
+    # each kind's first sum cell, counted after every integer cell of the table
+    sum_starts: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, kinds: Sequence[OutcomeKind]) -> _Layout:
         starts = tuple(int(x) for x in np.cumsum([0, *(len(k.cells) for k in kinds[:-1])]))
+        width = sum(len(k.cells) for k in kinds)
+        sum_starts = tuple(width + int(x)
+                           for x in np.cumsum([0, *(len(k.sums) for k in kinds[:-1])]))
         metrics: list[Metric] = []
         criteria: list[Criterion] = []
         offset = 0  # metrics index the metric cells of every kind, side by side
         for kind in kinds:
-            metrics += [replace(m, numerator=tuple(i + offset for i in m.numerator),
-                                denominator=tuple(i + offset for i in m.denominator))
-                        for m in kind.metrics]
+            metrics += [m.shifted(offset) for m in kind.metrics]
             criteria += kind.criteria
             offset += len(kind.metric_cells) if kind.metrics else 0
         cells = tuple(c for k in kinds if k.metrics for c in k.metric_cells)
         catalog = Catalog(tuple(metrics), tuple(criteria), cells,
                           *(tuple(m for k in kinds for m in getattr(k, what))
                             for what in ("shown", "terminal", "charted")))
-        return cls(tuple(kinds), starts, catalog)
+        return cls(tuple(kinds), starts, catalog, sum_starts)
 
     @property
     def base(self) -> OutcomeKind:
         return self.kinds[0]
 
     def index(self, kind: int, cells: Sequence[str]) -> list[int]:
-        """The table columns of some of kind ``kind``'s cells."""
-        return [self.starts[kind] + self.kinds[kind].cells.index(c) for c in cells]
+        """The table columns of some of kind ``kind``'s cells (sum cells after every
+        integer cell: the columns of :func:`_side_by_side`)."""
+        k = self.kinds[kind]
+        return [self.starts[kind] + k.cells.index(c) if c in k.cells
+                else self.sum_starts[kind] + k.sums.index(c) for c in cells]
 
     def metric_columns(self) -> list[int]:
         return [i for k, kind in enumerate(self.kinds) if kind.metrics
                 for i in self.index(k, kind.metric_cells)]
+
+    def row_columns(self) -> list[int]:
+        """The columns counting the rows of each metric cell (the metric cells themselves,
+        unless they are sums of weights)."""
+        return [i for k, kind in enumerate(self.kinds) if kind.metrics
+                for i in self.index(k, kind.row_cells or kind.metric_cells)]
+
+    def base_rows(self) -> list[int]:
+        """The base kind's cells counting the rows used: the group sizes."""
+        return self.index(0, self.base.row_cells or self.base.metric_cells)
+
+    def effective(self, side: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """Every kind's metric cells side by side, weighted cells at Kish's effective size.
+
+        A kind whose metric cells are sums of weights (``weight_squares``) has
+        each group's cells scaled by ``sum w / sum w**2``: their sum becomes
+        ``(sum w)**2 / sum w**2`` and every rate stays as it was.
+        """
+        out = np.asarray(side[:, self.metric_columns()], dtype=np.float64)
+        start = 0
+        for k, kind in enumerate(self.kinds):
+            if not kind.metrics:
+                continue
+            width = len(kind.metric_cells)
+            if kind.weight_squares:
+                block = out[:, start:start + width]
+                total = block.sum(axis=1)
+                squares = np.asarray(side[:, self.index(k, kind.weight_squares)],
+                                     dtype=np.float64).sum(axis=1)
+                factor = np.divide(total, squares, out=np.zeros_like(total), where=squares > 0)
+                out[:, start:start + width] = block * factor[:, None]
+            start += width
+        return out
 
     def parts(self) -> list[tuple[int, Resampler]]:
         """Per kind with metrics, its metric cells' width and how they are resampled."""
@@ -282,19 +322,21 @@ class _Layout:
         cols = [*range(len(self.base.cells)),
                 *range(self.starts[kind], self.starts[kind] + len(self.kinds[kind].cells))]
         return CountTable(table.columns, tuple(table.cell_names[i] for i in cols),
-                          table.levels, table.keys, np.ascontiguousarray(table.cells[:, cols]))
+                          table.levels, table.keys, np.ascontiguousarray(table.cells[:, cols]),
+                          table.sum_names, table.sums)
 
 
 def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
            timestamp: str | None) -> AuditResult:
     kinds = kinds_for(config)
-    if table.cell_names != tuple(c for k in kinds for c in k.cells):
+    if table.cell_names != tuple(c for k in kinds for c in k.cells) or \
+            table.sum_names != tuple(c for k in kinds for c in k.sums):
         raise ValueError("the count table was not counted for this audit's outcome kinds")
     kinds, table = settle(kinds, table)  # kinds that learn their cells from the counts
     layout = _Layout.of(kinds)
     base = layout.base
     total = table.total[: len(base.cells)]  # the base kind's cells count every row once
-    used = int(total[layout.index(0, base.metric_cells)].sum())
+    used = int(total[layout.base_rows()].sum())
     dropped = {r: int(total[base.cells.index(r)]) for r in base.drop_cells}
     if used == 0:
         what = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
@@ -305,6 +347,12 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
             + (f", all dropped ({what})" if what else "")
             + "; check the input files and the column roles"
         )
+    if base.weight_squares and not float(table.sum_cells[:, list(range(
+            table.sum_names.index(base.metric_cells[0]),
+            table.sum_names.index(base.metric_cells[-1]) + 1))].sum()) > 0:
+        raise InputError(f"every weight of the {used:,} rows audited is 0"
+                         + (f" in {files[0].path}" if len(files) == 1 else "")
+                         + f"; check the weight column '{getattr(config, 'weight', '')}'")
     names = config.groupings
     groupings = tuple(_grouping(table, cols, config, used, layout) for cols in names)
     context = Context(config.min_group_size, config.interval, config.confidence,
@@ -401,26 +449,29 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
               rows_used: int, layout: _Layout) -> GroupingResult:
-    keys, cells = table.project(columns)
+    keys, cells, sums = table.projected(columns)
     order = sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
     keys = [keys[i] for i in order]
     cells = cells[order]
     # every kind's metric cells side by side: each metric is a fraction of some of them
-    confusion = cells[:, layout.metric_columns()]
+    side = _side_by_side(cells, sums[order])
+    confusion = layout.effective(side)
     labels = [" & ".join(show_value(v) for v in k) for k in keys]
     metrics = layout.catalog.metrics
     num, den = fractions(confusion, metrics)
     values = safe_divide(num, den)
-    counts = cells[:, layout.index(0, layout.base.metric_cells)].sum(axis=1)
+    counts = cells[:, layout.base_rows()].sum(axis=1)
     minimum = config.min_group_size
     small = counts < minimum
-    eligible = (~small)[:, None] & (den >= minimum)
+    # the small-group rules count rows, also where the metric cells are sums of weights
+    den_rows = raw_fractions(side[:, layout.row_columns()], metrics)[1]
+    eligible = (~small)[:, None] & (den_rows >= minimum)
     diff, ratio = spread(values, eligible)
 
     ref_index, rule = _reference(keys, columns, counts, config)
     vs_diff, vs_ratio = versus_reference(values, ref_index)
 
-    gaps = {m.name: _gap(j, m, diff, ratio, eligible, small, counts, den, labels, minimum)
+    gaps = {m.name: _gap(j, m, diff, ratio, eligible, small, counts, den_rows, labels, minimum)
             for j, m in enumerate(metrics)}
     names = [m.name for m in metrics]
     criterion = {c.name: c for c in layout.catalog.criteria if c.metrics}
@@ -471,7 +522,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
         eligible=eligible.tolist(),
         reference=int(ref_index),
     )
-    total_conf = confusion.sum(axis=0)
+    total_conf = layout.effective(side.sum(axis=0, keepdims=True))[0]
     tn, tden = fractions(total_conf, metrics)
     tlo, thi, trows = _intervals(total_conf[None], tn[None], tden[None], metrics, config)
     ov, on, od, oc = (c[0] for c in rate_columns(tn[None], tden[None], tlo, thi,
@@ -496,7 +547,7 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
                             confidence=config.confidence, alpha=config.entropy_alpha)
 
 
-def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
+def _intervals(counts: npt.NDArray[Any], num: npt.NDArray[np.float64],
                den: npt.NDArray[np.float64], metrics: tuple[Metric, ...], config: AuditConfig
                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
                           npt.NDArray[np.float64] | None]:
@@ -507,15 +558,31 @@ def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
     """
     lo, hi = stats.proportion_interval(num, den, config.interval,  # type: ignore[arg-type]
                                        config.confidence)
-    means = [j for j, m in enumerate(metrics) if m.is_mean]
-    if not means:
+    means = [j for j, m in enumerate(metrics) if m.is_mean and m.bounded]
+    numbers = [j for j, m in enumerate(metrics) if not m.bounded]
+    if not means and not numbers:
         return lo, hi, None
-    chosen = tuple(metrics[j] for j in means)
-    lo[..., means], hi[..., means] = stats.mean_interval(
-        num[..., means], second_moments(counts, chosen), den[..., means], config.confidence)
     rows = num.copy()
-    rows[..., means] = fractions(counts, tuple(replace(m, weights=None) for m in chosen))[0]
+    if means:
+        chosen = tuple(metrics[j] for j in means)
+        lo[..., means], hi[..., means] = stats.mean_interval(
+            num[..., means], second_moments(counts, chosen), den[..., means], config.confidence)
+        rows[..., means] = fractions(counts, tuple(replace(m, weights=None) for m in chosen))[0]
+    for j in numbers:  # a mean of numbers: Student's t, and the rows it is over
+        one = (metrics[j],)
+        lo[..., j], hi[..., j] = stats.t_interval(
+            raw_fractions(counts, one)[0][..., 0], second_moments(counts, one)[..., 0],
+            den[..., j], config.confidence, metrics[j].root)
+        rows[..., j] = den[..., j]
     return lo, hi, rows
+
+
+def _side_by_side(cells: npt.NDArray[np.int64], sums: npt.NDArray[np.float64]
+                  ) -> npt.NDArray[Any]:
+    """A grouping's integer cells, then its sum cells, as the columns metrics index."""
+    if sums.shape[-1] == 0:
+        return cells
+    return np.hstack([cells.astype(np.float64), sums])
 
 
 def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],

@@ -115,7 +115,8 @@ def _why_undefined(gap: Gap, kind: str) -> str:
         text = "too small to judge: " + (gap.reason or "fewer than two eligible groups")
         return text + (f"; left out: {', '.join(listed)}" if listed else "")
     if kind == "min_ratio":
-        return "undefined: the largest group rate is 0, so the ratio is 0/0"
+        return ("undefined: the largest group value is 0 (the ratio is 0/0), or a group's "
+                "value is below 0 (a ratio of signed numbers; gate its difference instead)")
     return gap.reason or "undefined"
 
 

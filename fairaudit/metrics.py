@@ -42,10 +42,28 @@ class Metric:
     needs_label: bool
     denominator_name: str
     weights: tuple[float, ...] | None = None
+    #: a mean of per-row numbers: the metric cell holding the sum of the squares of the
+    #: values the numerator sums (a t interval comes from it); the numerator is one sum cell
+    squares: int | None = None
+    #: the value is the square root of the mean (a root mean square: RMSE)
+    root: bool = False
 
     @property
     def is_mean(self) -> bool:
-        return self.weights is not None
+        return self.weights is not None or self.squares is not None
+
+    @property
+    def bounded(self) -> bool:
+        """Whether every value lies in [0, 1] (a proportion, or a mean of values in [0, 1])."""
+        return self.squares is None
+
+    def shifted(self, offset: int) -> Metric:
+        """The same metric over cells ``offset`` further along (kinds side by side)."""
+        from dataclasses import replace
+
+        return replace(self, numerator=tuple(i + offset for i in self.numerator),
+                       denominator=tuple(i + offset for i in self.denominator),
+                       squares=None if self.squares is None else self.squares + offset)
 
 
 _ALL = (TN, FP, FN, TP)
@@ -168,10 +186,14 @@ def _weights(metrics: tuple[Metric, ...], cells: int) -> tuple[FloatArray, Float
 
 
 def second_moments(counts: npt.NDArray[np.generic], metrics: tuple[Metric, ...]) -> FloatArray:
-    """``sum(w**2 * counts[numerator])`` of each metric, for counts shaped ``(..., cells)``."""
+    """``sum(w**2 * counts[numerator])`` of each metric, for counts shaped ``(..., cells)``;
+    for a mean of per-row numbers, its cell of squares."""
     c = np.asarray(counts, dtype=np.float64)
     w = np.zeros((c.shape[-1], len(metrics)))
     for j, m in enumerate(metrics):
+        if m.squares is not None:
+            w[m.squares, j] = 1.0
+            continue
         weights = np.asarray(m.weights if m.weights is not None else 1.0, dtype=np.float64)
         w[list(m.numerator), j] = weights ** 2
     return c @ w
@@ -185,7 +207,22 @@ def fractions(
     A metric's numerator and denominator index the last axis: the confusion
     cells for the rates above, every outcome kind's metric cells side by side
     in an audit with several kinds.
+
+    A root mean square's numerator is returned as ``sqrt(sum * n)``, so that
+    every metric's value is ``numerator / denominator`` (its square root of
+    ``sum / n``); :func:`raw_fractions` gives the plain sums.
     """
+    num, den = raw_fractions(confusion, metrics)
+    roots = [j for j, m in enumerate(metrics) if m.root]
+    if roots:
+        num[..., roots] = np.sqrt(np.maximum(num[..., roots], 0.0) * den[..., roots])
+    return num, den
+
+
+def raw_fractions(
+    confusion: npt.NDArray[np.generic], metrics: tuple[Metric, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """Numerators and denominators as sums of cells (a root mean square not rooted)."""
     c = np.asarray(confusion, dtype=np.float64)
     wn, wd = _weights(metrics, c.shape[-1])
     return c @ wn, c @ wd
@@ -208,14 +245,16 @@ def spread(values: FloatArray, eligible: npt.NDArray[np.bool_]) -> tuple[FloatAr
 
     ``values`` is shaped ``(..., groups, metrics)``; only eligible, defined
     entries count. With fewer than two such groups both are NaN. A ratio whose
-    largest value is 0 is NaN (0/0: every group at zero).
+    largest value is 0 is NaN (0/0: every group at zero), and so is one whose
+    smallest value is below 0 (a mean error: a ratio of signed numbers says nothing).
     """
     ok = eligible & ~np.isnan(values)
     hi = np.where(ok, values, -np.inf).max(axis=-2)
     lo = np.where(ok, values, np.inf).min(axis=-2)
     enough = ok.sum(axis=-2) >= 2
     diff = np.where(enough, hi - lo, np.nan)
-    ratio = np.where(enough, safe_divide(np.where(enough, lo, 0.0), np.where(enough, hi, 0.0)),
+    signed = enough & (lo >= 0)
+    ratio = np.where(signed, safe_divide(np.where(signed, lo, 0.0), np.where(signed, hi, 0.0)),
                      np.nan)
     return diff, ratio
 

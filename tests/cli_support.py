@@ -108,3 +108,18 @@ def undocumented(doc: Any, node: dict[str, Any], where: str,
         for i, value in enumerate(doc):
             out += undocumented(value, node["items"], f"{where}[{i}]", root)
     return out
+
+
+def missing_from_output(real: list[str], shown: str) -> str | None:
+    """The first part of a documented output (parts split by a ``...`` line) not found in
+    ``real`` after the parts before it; None when every part is there, in order."""
+    at = 0
+    for part in shown.split("\n...\n"):
+        want = part.splitlines()
+        for start in range(at, len(real) - len(want) + 1):
+            if real[start:start + len(want)] == want:
+                at = start + len(want)
+                break
+        else:
+            return part
+    return None

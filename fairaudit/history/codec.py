@@ -82,15 +82,41 @@ def encode_levels(table: CountTable) -> list[list[list[Any]]]:
     return [[encode_value(v) for v in levels] for levels in table.levels]
 
 
-def decode_table(columns: Sequence[str], cell_names: Sequence[str],
+def encode_names(table: CountTable) -> Any:
+    """A table's cell names as stored: a list; with sum cells, ``{"cells": [...], "sums": [...]}``.
+
+    Tables with no sum cells are stored as they always were."""
+    if not table.sum_names:
+        return list(table.cell_names)
+    return {"cells": list(table.cell_names), "sums": list(table.sum_names)}
+
+
+def encode_rows(table: CountTable) -> list[list[Any]]:
+    """Each group's stored cells: its integer cells, then its sums (floats, which JSON writes
+    as the shortest text that reads back as the same float64)."""
+    cells = table.cells.tolist()
+    if not table.sum_names:
+        return cells  # type: ignore[no-any-return]
+    return [c + s for c, s in zip(cells, table.sum_cells.tolist(), strict=True)]
+
+
+def decode_table(columns: Sequence[str], cell_names: Any,
                  levels: Sequence[Sequence[Sequence[Any]]], keys: Sequence[Sequence[int]],
-                 cells: Sequence[Sequence[int]]) -> CountTable:
+                 cells: Sequence[Sequence[Any]]) -> CountTable:
     """The table back from its stored parts (keys and cells one row a group)."""
     n = len(columns)
+    sum_names: Sequence[str] = ()
+    if isinstance(cell_names, dict):
+        cell_names, sum_names = cell_names["cells"], cell_names["sums"]
+    width = len(cell_names)
+    rows = [list(c) for c in cells]
     return CountTable(
         columns=tuple(columns),
         cell_names=tuple(cell_names),
         levels=tuple(tuple(decode_value(v) for v in column) for column in levels),
         keys=np.asarray(keys, dtype=np.int64).reshape(len(keys), n),
-        cells=np.asarray(cells, dtype=np.int64).reshape(len(cells), len(cell_names)),
+        cells=np.asarray([r[:width] for r in rows], dtype=np.int64).reshape(len(rows), width),
+        sum_names=tuple(sum_names),
+        sums=np.asarray([r[width:] for r in rows], dtype=np.float64).reshape(
+            len(rows), len(sum_names)),
     )

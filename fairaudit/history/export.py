@@ -37,6 +37,7 @@ def _write(table: pa.Table, path: str) -> None:
 def _counts(history: History, runs: list[Any]) -> pa.Table:
     rows: list[dict[str, Any]] = []
     cells: dict[str, None] = {}
+    sums: dict[str, None] = {}  # sum cells (float64), after the integer cells
     for r in runs:
         if r.verdict == "error" or r.config is None:
             continue
@@ -46,19 +47,23 @@ def _counts(history: History, runs: list[Any]) -> pa.Table:
         if r.config.get("intersections", True) and len(groups) > 1:
             groupings.append(tuple(groups))
         cells.update(dict.fromkeys(table.cell_names))
+        sums.update(dict.fromkeys(table.sum_names))
         for grouping in groupings:
-            keys, counted = table.project(grouping)
-            for key, values in zip(keys, counted.tolist(), strict=True):
+            keys, counted, summed = table.projected(grouping)
+            for key, values, totals in zip(keys, counted.tolist(), summed.tolist(),
+                                           strict=True):
                 rows.append({
                     "run_id": r.run_id, "as_of": r.as_of, "label": r.label,
                     "grouping": "&".join(grouping),
                     "group": " & ".join(show_value(v) for v in key),
                     "key": json.dumps([codec.encode_value(v) for v in key], ensure_ascii=False),
-                    **dict(zip(table.cell_names, values, strict=True))})
-    names = ["run_id", "as_of", "label", "grouping", "group", "key", *cells]
+                    **dict(zip(table.cell_names, values, strict=True)),
+                    **dict(zip(table.sum_names, totals, strict=True))})
+    names = ["run_id", "as_of", "label", "grouping", "group", "key", *cells, *sums]
     columns = {n: [row.get(n) for row in rows] for n in names}
     types = {"run_id": pa.int64(), "as_of": pa.string(), "label": pa.string(),
-             "grouping": pa.string(), "group": pa.string(), "key": pa.string()}
+             "grouping": pa.string(), "group": pa.string(), "key": pa.string(),
+             **dict.fromkeys(sums, pa.float64())}
     return pa.table({n: pa.array(v, types.get(n, pa.int64())) for n, v in columns.items()})
 
 

@@ -111,12 +111,12 @@ def pool_table(history: History, runs: Sequence[Run]) -> CountTable:
                 f"{history.path}: runs {runs[0].run_id} and {r.run_id} cannot be pooled: "
                 f"counted by different group columns ({', '.join(first.columns)} against "
                 f"{', '.join(t.columns)})")
-        if t.cell_names != first.cell_names:
+        if t.cell_names != first.cell_names or t.sum_names != first.sum_names:
             raise HistoryError(
                 f"{history.path}: runs {runs[0].run_id} and {r.run_id} cannot be pooled: "
                 f"counted in different cells ({', '.join(first.cell_names)} against "
                 f"{', '.join(t.cell_names)}); the runs' outcome kinds or ranges differ")
-    acc = Accumulator(first.columns, first.cell_names)
+    acc = Accumulator.like(first)
     for t in tables:
         acc.add_table(t)
     return acc.table()

@@ -382,7 +382,7 @@ class History:
         # everything is encoded before the write lock is taken, to hold it briefly
         levels = json.dumps(codec.encode_levels(table), ensure_ascii=False, allow_nan=False)
         keys = table.keys.tolist()
-        cells = table.cells.tolist()
+        cells = codec.encode_rows(table)
         groups = [(i, json.dumps(k), json.dumps(c))
                   for i, (k, c) in enumerate(zip(keys, cells, strict=True))]
         criteria = []
@@ -418,7 +418,7 @@ class History:
             con.execute("INSERT INTO count_tables (run_id, columns, cell_names, levels) "
                         "VALUES (?, ?, ?, ?)",
                         (run_id, json.dumps(list(table.columns), ensure_ascii=False),
-                         json.dumps(list(table.cell_names)), levels))
+                         json.dumps(codec.encode_names(table)), levels))
             con.executemany("INSERT INTO group_counts (run_id, group_index, keys, cells) "
                             f"VALUES ({run_id}, ?, ?, ?)", groups)
             con.executemany(

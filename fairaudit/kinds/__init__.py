@@ -24,13 +24,18 @@ from .base import (
 from .baseline import BaselineComparison
 from .binary import BinaryDecision
 from .multiclass import Multiclass
+from .numeric import NumericOutcomes, Rows
 from .ranges import RangeChecks
 from .topk import TopK
+from .weights import WeightedDecision
 
 register(BinaryDecision)
+register(WeightedDecision)  # the base kind instead of BinaryDecision when rows are weighted
 register(Multiclass)
 register(RangeChecks)
 register(TopK)
+register(Rows)
+register(NumericOutcomes)
 register(BaselineComparison)
 
 __all__ = [
@@ -39,10 +44,13 @@ __all__ = [
     "Context",
     "Figures",
     "Multiclass",
+    "NumericOutcomes",
     "OutcomeKind",
     "RangeChecks",
+    "Rows",
     "Settings",
     "TopK",
+    "WeightedDecision",
     "declared_criteria",
     "gateable",
     "has_ratio",

@@ -41,7 +41,7 @@ from ..rangespec import RangeSpec
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from ..counts import CountTable
+    from ..counts import CountTable, Tally
     from ..result import Gap
 
 IntArray = npt.NDArray[np.int64]
@@ -116,6 +116,15 @@ class OutcomeKind:
     metric_cells: tuple[str, ...] = ()
     #: cells counting rows the kind skipped (a missing value), reported per group
     drop_cells: tuple[str, ...] = ()
+    #: cells holding float64 sums of per-row values (a numeric outcome's); ``count``
+    #: then returns a :class:`fairaudit.counts.Tally`, and ``metric_cells`` may name them
+    sums: tuple[str, ...] = ()
+    #: integer cells counting the rows of each metric cell, when the metric cells are sums of
+    #: weights (aligned with ``metric_cells``); empty: the metric cells count rows themselves
+    row_cells: tuple[str, ...] = ()
+    #: sum cells of the squared weights of each metric cell (aligned with ``metric_cells``):
+    #: the engine rescales a group's metric cells to Kish's effective size with them
+    weight_squares: tuple[str, ...] = ()
     metrics: tuple[Metric, ...] = ()
     criteria: tuple[Criterion, ...] = ()
     #: input columns it reads, and those best read dictionary-encoded from parquet
@@ -158,8 +167,12 @@ class OutcomeKind:
         """The cells a batch adds to; :meth:`unpack` turns them into :attr:`cells`."""
         return self.cells
 
-    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
-        """Each row's cell (per family) for one batch; ``base`` is the base kind's cells."""
+    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None
+              ) -> CellIndex | Tally:
+        """Each row's cell (per family) for one batch; ``base`` is the base kind's cells.
+
+        A kind with :attr:`sums` returns a :class:`fairaudit.counts.Tally`: the
+        cells, and each row's sum cells and the values it adds to them."""
         raise NotImplementedError
 
     def seen(self) -> Any:

@@ -27,6 +27,8 @@ from .base import CellIndex, OutcomeKind, Settings
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from ..counts import Tally
+
 # the per-group tables: the terminal has room for fewer columns than a page, and FNR is
 # 1 - TPR (its interval TPR's mirrored), so the terminal leaves it to pages and the JSON
 SHOWN = ("base_rate", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy")
@@ -69,9 +71,14 @@ class BinaryDecision(OutcomeKind):
             return None  # the label and prediction hold classes (kinds/multiclass.py)
         if roles.prediction is None and roles.score is None:
             return None  # an audit of other outcomes only (a shortlist's ranks)
+        if getattr(settings, "task", "binary") != "binary":
+            return None  # a numeric label and prediction (kinds/numeric.py)
+        if getattr(settings, "weight", None) is not None:
+            return None  # sums of weights (kinds/weights.py)
         return cls(settings)
 
-    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
+    def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None
+              ) -> CellIndex | Tally:
         return self.decoder.cells(batch, where)
 
     def seen(self) -> Any:

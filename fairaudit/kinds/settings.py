@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-TASKS = ("binary", "multiclass")
+TASKS = ("binary", "multiclass", "regression")
 
 
 def task_problems(cfg: Any, origin: Callable[[str], str]) -> list[str]:

@@ -1,10 +1,12 @@
 """Charts as inline SVG, drawn with matplotlib's SVG backend.
 
 One chart per grouping: a row per group, a panel per key metric on a shared
-0-1 scale, a dot for the group's value, a whisker for its interval when the
-audit has one, a dashed line at the reference group's value. The reference
-group is a diamond; a group left out of a metric's gap (too small to judge, or
-too few rows in that metric's denominator) is hollow and grey in its panel.
+0-1 scale (a mean of numbers, such as MAE or a mean word error rate, on the
+span of its groups' values and intervals), a dot for the group's value, a
+whisker for its interval when the audit has one, a dashed line at the
+reference group's value. The reference group is a diamond; a group left out of
+a metric's gap (too small to judge, or too few rows in that metric's
+denominator) is hollow and grey in its panel.
 
 With declared ranges, one more chart per grouping: a bar per group and
 feature for the share of values outside the feature's range (below solid,
@@ -27,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import FairauditError
+from ..kinds.numeric import is_numeric_metric
 from ..rangespec import RangeSpec
 from ..result import FeatureCheck, GroupingResult, GroupResult, RangeGroup
 from ..text import printable
@@ -146,9 +149,12 @@ def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
     those that count in other metrics' gaps (big enough) say "left out" here."""
     ax.set_title(view.metric_title(metric), fontsize=9.5, color=INK, loc="left",
                  fontweight="bold")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
-    ax.set_xticklabels(["0", ".25", ".5", ".75", "1"])
+    if is_numeric_metric(metric):
+        _number_axis(ax, groups, metric)
+    else:
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
+        ax.set_xticklabels(["0", ".25", ".5", ".75", "1"])
     ax.grid(axis="x", color="#e4e7eb", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(axis="y", length=0)
@@ -179,6 +185,23 @@ def _panel(ax: Any, groups: Sequence[GroupResult], metric: str, ys: list[int],
                     markeredgecolor=GREY, markeredgewidth=1.1, linestyle="")
         else:
             ax.plot([rate.value], [y], marker="o", markersize=5, color=BLUE, linestyle="")
+
+
+def _number_axis(ax: Any, groups: Sequence[GroupResult], metric: str) -> None:
+    """A mean of numbers on its own scale: the span of the groups' values and intervals."""
+    ends = [x for grp in groups for x in (grp.metrics[metric].value,
+                                          *(view.rate_ci(grp.metrics[metric]) or ()))
+            if x is not None]
+    lo, hi = (min(ends), max(ends)) if ends else (0.0, 1.0)
+    pad = (hi - lo) * 0.05 or max(abs(hi) * 0.05, 0.05)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.xaxis.set_major_locator(_ticks())
+
+
+def _ticks() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=4)
 
 
 def range_chart(groups: Sequence[RangeGroup], specs: Sequence[RangeSpec],

@@ -259,7 +259,8 @@ def render(result: AuditResult) -> str:
                   for f in p.files],
         "rows_read": f"{p.rows_read:,}",
         "rows_used": f"{p.rows_used:,}",
-        "dropped": [(r.replace("_", " "), f"{n:,}") for r, n in p.dropped.items()],
+        "dropped": [(r.replace("_", " "), f"{n:,}") for r, n in p.dropped.items()]
+        + [(r.replace(":", " "), f"{n:,}") for r, n in view.skipped(result)],
         "roles": [(k.replace("_", " "), view.plain(v)) for k, v in p.roles.items()],
         "config": view.config_rows(result),
         "metrics": [{"title": m.title, "name": m.name, "formula": view.formula(m.name, result),

@@ -348,7 +348,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
     if dropped:
         parts = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in prov.dropped.items() if n)
         line += f", {dropped:,} dropped ({parts})"
-    p.print(line)
+    p.print(line + view.skipped_text(result))
     for g in result.groupings:
         p.print()
         p.table(_grouping_table(g, result))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..kinds import registered
+from ..kinds.numeric import numeric_title
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
 from ..result import (
@@ -153,13 +154,13 @@ def _criterion(name: str) -> Criterion | None:
 
 def metric_title(name: str) -> str:
     m = _metric(name)
-    return m.title if m else name
+    return m.title if m else (numeric_title(name) or name)
 
 
 def criterion_title(name: str) -> str:
     from ..kinds.classes import title
 
-    return title(name) or name.replace("_", " ").capitalize()
+    return title(name) or numeric_title(name) or name.replace("_", " ").capitalize()
 
 
 def kind_words(kind: str) -> tuple[str, str]:
@@ -233,7 +234,29 @@ def files_line(result: AuditResult) -> str:
     if dropped:
         parts = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items())
         line += f", {sum(dropped.values()):,} dropped ({parts})"
-    return line
+    return line + skipped_text(result)
+
+
+def skipped(result: AuditResult) -> list[tuple[str, int]]:
+    """Rows audited but skipped by one outcome (an empty or non-finite measure), per cell.
+
+    These rows count in the group sizes; only the outcome that needs the
+    missing value leaves them out. Every grouping sums to the same totals.
+    """
+    if not result.groupings:
+        return []
+    f = result.groupings[0].figures
+    base = set(result.provenance.dropped)
+    totals = [sum(row[i] for row in f.dropped) for i in range(len(f.drop_reasons))]
+    return [(r, n) for r, n in zip(f.drop_reasons, totals, strict=True)
+            if r not in base and n]
+
+
+def skipped_text(result: AuditResult) -> str:
+    """``; skipped: 79 rows without a finite wer`` (empty when nothing was skipped)."""
+    parts = [f"{n:,} rows without a finite {r.removesuffix(':skipped')}"
+             for r, n in skipped(result)]
+    return "; skipped: " + ", ".join(parts) if parts else ""
 
 
 def formula(name: str, result: AuditResult) -> str:

@@ -32,10 +32,11 @@ from .intervals import (
     proportion_interval,
     quantile,
     quantiles,
+    t_interval,
     wilson,
     z_value,
 )
-from .resampling import GapIntervals, bootstrap, resample, seed_for
+from .resampling import GapIntervals, bootstrap, resample, seed_for, value_errors
 from .testing import (
     ADJUSTMENTS,
     Adjustment,
@@ -71,7 +72,9 @@ __all__ = [
     "quantiles",
     "resample",
     "seed_for",
+    "t_interval",
     "test_key",
+    "value_errors",
     "wilson",
     "z_value",
 ]

@@ -128,3 +128,31 @@ def mean_interval(total: npt.ArrayLike, second: npt.ArrayLike, n: npt.ArrayLike,
     lo = np.where(ok, np.clip(mean - half, 0.0, 1.0), np.nan)
     hi = np.where(ok, np.clip(mean + half, 0.0, 1.0), np.nan)
     return lo, hi
+
+
+def t_interval(total: npt.ArrayLike, second: npt.ArrayLike, n: npt.ArrayLike,
+               confidence: float, root: bool = False) -> tuple[FloatArray, FloatArray]:
+    """Student's t interval of a mean of numbers from their sum, sum of squares and count.
+
+    ``mean +- t(n - 1) * s / sqrt(n)`` with ``s`` the sample standard
+    deviation (as ``scipy.stats.t.interval`` on the rows); NaN with fewer than
+    two values. With ``root``, the values are squares and the interval is that
+    of the root of their mean (a root mean square): the square roots of the
+    ends of the mean's interval, the lower one clipped at 0.
+    """
+    from scipy.stats import t as student
+
+    s1 = np.asarray(total, dtype=np.float64)
+    s2 = np.asarray(second, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    ok = m >= 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s1 / m
+        var = np.maximum(s2 - s1 * mean, 0.0) / (m - 1.0)
+        crit = student.ppf(0.5 + confidence / 2.0, np.where(ok, m - 1.0, 1.0))
+        half = crit * np.sqrt(var / m)
+    lo = np.where(ok, mean - half, np.nan)
+    hi = np.where(ok, mean + half, np.nan)
+    if root:
+        lo, hi = np.sqrt(np.maximum(lo, 0.0)), np.sqrt(np.maximum(hi, 0.0))
+    return lo, hi

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..metrics import FloatArray, IntArray, Metric, fractions, safe_divide, spread
+from ..metrics import (
+    FloatArray,
+    IntArray,
+    Metric,
+    fractions,
+    raw_fractions,
+    safe_divide,
+    second_moments,
+    spread,
+)
 from .intervals import percentile_interval, quantile, quantiles
 from .testing import test_key
 
@@ -82,18 +91,22 @@ def resample(confusion: npt.NDArray[np.integer], replicates: int,
 
 def _draw(cells: npt.NDArray[np.integer[Any]], replicates: int,
           rngs: Sequence[np.random.Generator], parts: Sequence[tuple[int, Resampler]]
-          ) -> IntArray:
+          ) -> FloatArray:
     """Replicates of every kind's block of cells, side by side, each kind from its own stream.
 
     The base kind draws from the grouping's stream as it does alone, so that
     adding a kind leaves the base kind's intervals as they were.
     """
-    counts: IntArray = np.asarray(cells, dtype=np.int64)
+    # float64: a kind's block may hold sums of values beside its counts
+    counts: FloatArray = np.asarray(cells, dtype=np.float64)
     if len(parts) <= 1:
-        return (parts[0][1] if parts else resample)(counts, replicates, rngs[0])
+        one = (parts[0][1] if parts else resample)(counts, replicates, rngs[0])  # type: ignore[arg-type]
+        return np.asarray(one, dtype=np.float64)
     drawn, start = [], 0
     for (width, redraw), rng in zip(parts, rngs, strict=True):
-        drawn.append(redraw(counts[:, start:start + width], replicates, rng))
+        block = counts[:, start:start + width]
+        drawn.append(np.asarray(redraw(block, replicates, rng),  # type: ignore[arg-type]
+                                dtype=np.float64))
         start += width
     return np.concatenate(drawn, axis=-1)
 
@@ -124,7 +137,7 @@ class _Extremes:
         return spread(values, np.ones(values.shape, dtype=bool))
 
 
-def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
+def bootstrap(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
               eligible: npt.NDArray[np.bool_], ref_index: int,
               criteria: Sequence[Sequence[int]], replicates: int, confidence: float,
               seed: Sequence[int], parts: Sequence[tuple[int, Resampler]] = ()
@@ -161,8 +174,9 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     mask = np.asarray(eligible, dtype=bool)[order]
     num0, den0 = fractions(confusion, metrics)
     point = safe_divide(num0, den0)
+    fixed = value_errors(confusion, metrics)
     targets = [[j] for j in range(m)] + [list(ix) for ix in criteria]
-    pairs = _Pairs(point, den0, mask, metrics, targets)
+    pairs = _Pairs(point, den0, mask, metrics, targets, fixed)
     chunk = max(1, _CHUNK_VALUES // (replicates * max(m, 1)))
 
     raw = _Extremes(replicates, m)
@@ -184,7 +198,7 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
         stored[here[here >= 0]] = values[here >= 0]
         vs_diff[start:stop], vs_ratio[start:stop] = _versus(
             values, ref_values, point[start:stop], point[0], den0[start:stop], den0[0],
-            confidence)
+            confidence, fixed[start:stop], fixed[0])
 
     diff, ratio = raw.spread()  # (replicates, metrics)
     # every target (each metric, then each criterion) as one column
@@ -192,7 +206,7 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     ratios = np.concatenate([ratio, _by_criterion(ratio, criteria, np.min)], axis=1)
     # per target, (cautious, safe) ends: a difference's (lower, upper), a ratio's (upper, lower)
     # each stored replicate rate smoothed once, for every pair and target that reads it
-    smoothed = _smoothed(stored, den0[kept][:, None, :])
+    smoothed = _smoothed(stored, den0[kept][:, None, :], fixed[kept][:, None, :])
     d_ends = np.array([pairs.bounds(t, "d", stored, smoothed, slot, alpha)
                        for t in range(len(targets))])
     r_ends = np.array([pairs.bounds(t, "r", stored, smoothed, slot, alpha)
@@ -204,8 +218,10 @@ def bootstrap(confusion: npt.NDArray[np.integer], metrics: tuple[Metric, ...],
     r_q_low, r_q_high = quantiles(ratios, (alpha / 2.0, 1.0 - alpha / 2.0))
     d_high = np.where(np.isnan(d_ends[:, 1]), d_q_high, d_ends[:, 1])
     r_low = np.where(np.isnan(r_ends[:, 1]), r_q_low, r_ends[:, 1])
+    # a difference of rates is at most 1; one of means of numbers has no upper bound
+    cap = np.array([1.0 if all(metrics[j].bounded for j in t) else np.inf for t in targets])
     d_interval = np.stack([np.maximum(np.fmin(d_q_low, d_ends[:, 0]), 0.0),
-                           np.minimum(d_high, 1.0)], axis=-1)
+                           np.minimum(d_high, cap)], axis=-1)
     r_interval = np.stack([np.maximum(r_low, 0.0),
                            np.minimum(np.fmax(r_q_high, r_ends[:, 0]), 1.0)], axis=-1)
     # a figure with no point estimate has no interval
@@ -240,8 +256,8 @@ _STORE_VALUES = 16_000_000
 
 
 def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: FloatArray,
-            den: FloatArray, ref_den: FloatArray, confidence: float
-            ) -> tuple[FloatArray, FloatArray]:
+            den: FloatArray, ref_den: FloatArray, confidence: float,
+            fixed: FloatArray, ref_fixed: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Studentized bootstrap intervals of groups minus, and over, the reference group.
 
     ``values`` is (groups, replicates, metrics) and ``ref`` (replicates,
@@ -251,12 +267,12 @@ def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: F
     finite (a rate of 0), the percentile interval stands in.
     """
     alpha = 1.0 - confidence
-    _, sd = _smoothed(point, den)
-    _, ref_sd = _smoothed(ref_point, ref_den)
-    sm_d, sd_d = _smoothed(values, den[:, None, :])
-    sm_r, sd_r = _smoothed(ref[None], ref_den[None, None, :])
-    sm, _ = _smoothed(point, den)
-    ref_sm, _ = _smoothed(ref_point, ref_den)
+    _, sd = _smoothed(point, den, fixed)
+    _, ref_sd = _smoothed(ref_point, ref_den, ref_fixed)
+    sm_d, sd_d = _smoothed(values, den[:, None, :], fixed[:, None, :])
+    sm_r, sd_r = _smoothed(ref[None], ref_den[None, None, :], ref_fixed[None, None, :])
+    sm, _ = _smoothed(point, den, fixed)
+    ref_sm, _ = _smoothed(ref_point, ref_den, ref_fixed)
     est = point - ref_point
     se = np.sqrt(sd**2 + ref_sd**2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -277,10 +293,47 @@ def _versus(values: FloatArray, ref: FloatArray, point: FloatArray, ref_point: F
     return diff, ratio
 
 
-def _smoothed(rate: FloatArray, den: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """A rate with two successes and two failures added, and its standard error: never 0."""
+def _smoothed(rate: FloatArray, den: FloatArray, fixed: FloatArray | None = None
+              ) -> tuple[FloatArray, FloatArray]:
+    """A rate with two successes and two failures added, and its standard error: never 0.
+
+    Where ``fixed`` is a number (a mean of per-row numbers), the figure is
+    taken as it is and ``fixed`` is its standard error: the point estimate's,
+    the same in every replicate.
+    """
     smooth = (rate * den + 2.0) / (den + 4.0)
-    return smooth, np.sqrt(smooth * (1.0 - smooth) / np.maximum(den, 1.0))
+    sd = np.sqrt(np.maximum(smooth * (1.0 - smooth), 0.0) / np.maximum(den, 1.0))
+    if fixed is None:
+        return smooth, sd
+    given = ~np.isnan(fixed)
+    return np.where(given, rate, smooth), np.where(given, fixed, sd)
+
+
+def value_errors(counts: npt.NDArray[np.generic], metrics: Sequence[Metric]) -> FloatArray:
+    """Each group's standard error of each mean of per-row numbers (NaN for the others).
+
+    From the sums of values and of squares: ``s / sqrt(n)``; a root mean
+    square's by the delta method, ``se(mean square) / (2 * rms)``. Never 0 (a
+    group whose values are all equal gets a tiny error), so studentized
+    replicates stay finite.
+    """
+    chosen = tuple(metrics)
+    num, den = raw_fractions(counts, chosen)
+    second = second_moments(counts, chosen)
+    out = np.full(num.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = num / den
+        var = np.maximum(second - den * mean**2, 0.0) / (den - 1.0)
+        se = np.sqrt(var / den)
+        for j, m in enumerate(chosen):
+            if m.bounded:
+                continue
+            e = se[..., j]
+            if m.root:
+                e = e / (2.0 * np.sqrt(np.maximum(mean[..., j], 0.0)))
+            tiny = 1e-12 * np.maximum(np.abs(mean[..., j]), 1.0)
+            out[..., j] = np.where(np.isfinite(e), np.maximum(e, tiny), tiny)
+    return out
 
 
 class _Pairs:
@@ -294,10 +347,12 @@ class _Pairs:
     """
 
     def __init__(self, point: FloatArray, den: FloatArray, mask: npt.NDArray[np.bool_],
-                 metrics: Sequence[Metric], targets: Sequence[Sequence[int]]) -> None:
+                 metrics: Sequence[Metric], targets: Sequence[Sequence[int]],
+                 fixed: FloatArray | None = None) -> None:
         self.point = point
         self.den = den
-        self.smooth, self.sd = _smoothed(point, den)
+        self.smooth, self.sd = _smoothed(point, den, fixed)
+        self.floor = [0.0 if m.bounded else -np.inf for m in metrics]
         ok = mask & ~np.isnan(point)
         self.top: list[IntArray] = []  # per metric: groups that could be the largest
         self.bottom: list[IntArray] = []  # and the smallest
@@ -425,7 +480,7 @@ class _Pairs:
             p_bottom, s_bottom = self.point[bottom, j], self.sd[bottom, j]
             top_low, bottom_high = (p_top - z * s_top).max(), (p_bottom + z * s_bottom).min()
             top_high = (p_top + z_safe * s_top).max()
-            bottom_low = max((p_bottom - z_safe * s_bottom).min(), 0.0)
+            bottom_low = max((p_bottom - z_safe * s_bottom).min(), self.floor[j])
             if kind == "d":
                 cautious.append(top_low - bottom_high)
                 safe.append(top_high - bottom_low)

@@ -104,6 +104,8 @@ def test_key(metric: Metric) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """What a metric's test compares: complementary rates (FPR and TNR) are one test."""
     den = tuple(sorted(metric.denominator))
     num = tuple(sorted(metric.numerator))
+    if metric.squares is not None:  # a mean of numbers has no complement
+        return den, num
     rest = tuple(sorted(set(den) - set(num)))
     return den, min(num, rest)
 
