@@ -72,6 +72,9 @@ class AuditConfig:
     # shortlists: the true item's 1-based position in the model's list, and the cutoffs
     rank: str | None = None
     k: tuple[int, ...] = (1, 3)
+    # scores: more decision thresholds, and top-N (or N%) cutoffs (kinds/cutoffs.py)
+    thresholds: tuple[float, ...] = ()
+    select_top: tuple[str, ...] = ()
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -115,6 +118,7 @@ class AuditConfig:
             problems.append("range checks need a decision; give --prediction COLUMN or "
                             "--score COLUMN")
         problems += self._k_problems()
+        problems += self._cutoff_problems()
         if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
                 and 0.0 <= self.threshold <= 1.0):
             problems.append(f"{self._origin('threshold')} {self.threshold!r} is not a number "
@@ -191,6 +195,15 @@ class AuditConfig:
                     f"whole numbers from 1 to {MAX_RANK}, such as 1,3,5"]
         return []
 
+    def _cutoff_problems(self) -> list[str]:
+        from .kinds.cutoffs import threshold_problems, top_problems
+
+        out = threshold_problems(self.thresholds, self._origin("thresholds")) + top_problems(
+            self.select_top, self._origin("select_top"))
+        if (self.thresholds or self.select_top) and self.score is None:
+            out.append("--thresholds and --select-top decide from a score; give --score COLUMN")
+        return out
+
     def _origin(self, name: str) -> str:
         """How a person would find the setting ``name``: its flag, or its key in a file."""
         source = self.sources.get(name, "default")
@@ -245,6 +258,10 @@ class AuditConfig:
         }
         if self.rank is not None:
             out["rank"], out["k"] = self.rank, list(self.k)
+        if self.thresholds:
+            out["thresholds"] = list(self.thresholds)
+        if self.select_top:
+            out["select_top"] = list(self.select_top)
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -419,6 +436,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
+    "thresholds": list, "select_top": list,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -430,6 +448,8 @@ _EXPECTED = {
     "score": "a column name", "threshold": "a number in [0, 1]",
     "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
+    "thresholds": "a list of numbers in [0, 1] (decision thresholds)",
+    "select_top": "a list of cutoffs such as [\"100\", \"10%\"]",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
@@ -551,9 +571,11 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k"):
+    for name in ("groups", "inputs", "k", "thresholds"):
         if name in values:
             values[name] = tuple(values[name])
+    if "select_top" in values and isinstance(values["select_top"], (list, tuple)):
+        values["select_top"] = tuple(str(v) for v in values["select_top"])
     if "intersect" in values:
         values["intersect"] = tuple(tuple(c) for c in values["intersect"])
     if file_path and sources.get("inputs") == origin:

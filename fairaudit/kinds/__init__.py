@@ -20,12 +20,17 @@ from .base import (
     unregister,
 )
 from .binary import BinaryDecision
+from .cutoffs import SelectTop, Thresholds
 from .ranges import RangeChecks
+from .scores import Scores
 from .topk import TopK
 
 register(BinaryDecision)
 register(RangeChecks)
 register(TopK)
+register(Scores)
+register(Thresholds)
+register(SelectTop)
 
 __all__ = [
     "BinaryDecision",
@@ -33,7 +38,10 @@ __all__ = [
     "Figures",
     "OutcomeKind",
     "RangeChecks",
+    "Scores",
+    "SelectTop",
     "Settings",
+    "Thresholds",
     "TopK",
     "declared_criteria",
     "gateable",
