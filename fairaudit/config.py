@@ -196,12 +196,14 @@ class AuditConfig:
         return []
 
     def _cutoff_problems(self) -> list[str]:
-        from .kinds.cutoffs import threshold_problems, top_problems
+        from .kinds.cutoffs import cutoff_gate_problems, threshold_problems, top_problems
 
         out = threshold_problems(self.thresholds, self._origin("thresholds")) + top_problems(
             self.select_top, self._origin("select_top"))
         if (self.thresholds or self.select_top) and self.score is None:
             out.append("--thresholds and --select-top decide from a score; give --score COLUMN")
+        if not out:
+            out += cutoff_gate_problems(self.gates, self.thresholds, self.select_top)
         return out
 
     def _origin(self, name: str) -> str:

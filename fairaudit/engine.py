@@ -343,6 +343,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         ranges=range_report,
         trusted=trusted,
         catalog=layout.catalog,
+        sections={n: section for n, (_, section) in sections.items()},
     )
 
 

@@ -395,6 +395,8 @@ class AuditResult:
     trusted: tuple[GroupingResult, ...] = ()
     # the definitions of the metrics and criteria above, from the audit's outcome kinds
     catalog: Catalog = field(default_factory=Catalog, compare=False)
+    # each outcome kind's own section by kind name (the score figures: "scores")
+    sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def failed(self) -> tuple[GateResult, ...]:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +36,11 @@ from .. import arrays
 from ..decode import Where
 from ..errors import InputError, UsageError
 from ..metrics import CRITERIA, METRICS, Criterion, Metric, criteria_for, metrics_for
-from .base import CellIndex, IntArray, OutcomeKind, Settings
+from ..result import show_value
+from .base import CellIndex, Context, Figures, IntArray, OutcomeKind, Settings
+
+if TYPE_CHECKING:
+    from ..counts import CountTable
 
 BINS = 1000
 _CONFUSION = ("tn", "fp", "fn", "tp")
@@ -162,6 +168,42 @@ def top_problems(values: Any, where: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class TopCutoff:
+    """A top-N cutoff: the rows it selected, and the rows in the bin it fell in."""
+
+    cutoff: str
+    selected: int
+    tied: int
+
+
+@dataclass(frozen=True)
+class TopGrouping:
+    name: str
+    groups: tuple[tuple[str, tuple[int, ...]], ...]  # label, rows in each cutoff's bin
+
+
+@dataclass(frozen=True)
+class TopReport:
+    bins: int
+    cutoffs: tuple[TopCutoff, ...]
+    groupings: tuple[TopGrouping, ...]
+
+
+def cutoff_gate_problems(gates: Sequence[Any], thresholds: tuple[float, ...],
+                         tops: tuple[str, ...]) -> list[str]:
+    """Gates naming a cutoff the audit does not decide at (a typo, most likely)."""
+    known = {threshold_name(t) for t in thresholds} | {f"top{t}" for t in tops}
+    out = []
+    for gate in gates:
+        if knows_at(gate.criterion) and gate.criterion.partition("@")[2] not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            out.append(f"--{gate.kind.replace('_', '-')} {gate.criterion}: the audit decides "
+                       f"at no such cutoff (cutoffs: {listed}); add it with --thresholds or "
+                       "--select-top")
+    return out
+
+
 class _Cutoffs(OutcomeKind):
     """Four confusion cells per cutoff, and the binary metrics at each."""
 
@@ -263,6 +305,26 @@ class SelectTop(_Cutoffs):
             raise InputError(f"--select-top {top}: more rows than the {used:,} audited; give "
                              "at most that many")
         return n
+
+    def figures(self, table: CountTable, groupings: Sequence[tuple[str, ...]],
+                context: Context) -> Figures:
+        """Per cutoff the rows selected and the rows in its bin, overall and per group."""
+        total = table.total
+        cutoffs = []
+        for cut in self.cutoffs:
+            selected = int(total[table.cell_names.index(f"fp@{cut}")]
+                           + total[table.cell_names.index(f"tp@{cut}")])
+            cutoffs.append(TopCutoff(cut, selected, int(total[table.cell_names.index(
+                f"tied@{cut}")])))
+        per = []
+        for cols in groupings:
+            keys, cells = table.project(cols)
+            order = sorted(range(len(keys)), key=lambda i: context.sort_key(keys[i]))
+            idx = [table.cell_names.index(f"tied@{c}") for c in self.cutoffs]
+            per.append(TopGrouping("&".join(cols), tuple(
+                (" & ".join(show_value(v) for v in keys[i]),
+                 tuple(int(x) for x in cells[i, idx])) for i in order)))
+        return Figures({}, TopReport(BINS, tuple(cutoffs), tuple(per)))
 
     def unpack(self, counts: IntArray) -> IntArray:
         hist = counts[:, :2 * BINS].reshape(len(counts), 2, BINS)

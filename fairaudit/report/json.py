@@ -151,6 +151,13 @@ def _ranges(r: RangeReport) -> dict[str, Any]:
     }
 
 
+def score_sections(result: AuditResult) -> dict[str, Any]:
+    """The score figures (``scores``) and the top-N cutoffs' ties (``select_top``), if any."""
+    from .score_section import as_json
+
+    return as_json(result)
+
+
 def _gate(g: GateResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "grouping": g.grouping, "criterion": g.criterion, "kind": g.kind,
@@ -192,6 +199,7 @@ def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]
+    out.update(score_sections(result))
     return out
 
 

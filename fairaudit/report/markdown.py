@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..result import AuditResult
-from . import view
+from . import score_section, view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -85,6 +85,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
                    else "."))
         lines += ["", note]
 
+    lines += score_section.markdown(result, escape)
     p = result.provenance
     shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")
                       for f in p.files[:3])

@@ -1,0 +1,170 @@
+"""The score figures (AUC, KS, calibration) and the top-N cutoffs' ties, for every reporter.
+
+:func:`as_json` is the JSON's ``scores`` and ``select_top`` sections; :func:`tables`
+gives each grouping's per-group table as plain text cells (header, rows), which
+the terminal, Markdown and HTML reporters lay out, each escaping them its way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..kinds.cutoffs import TopReport
+from ..kinds.scores import MEAN_BOUND, GroupingScores, GroupScores, ScoreReport
+from ..result import AuditResult, Interval
+
+DASH = "-"
+
+
+def scores(result: AuditResult) -> ScoreReport | None:
+    section = result.sections.get("scores")
+    return section if isinstance(section, ScoreReport) else None
+
+
+def tops(result: AuditResult) -> TopReport | None:
+    section = result.sections.get("select_top")
+    return section if isinstance(section, TopReport) else None
+
+
+def _ci(ci: Interval | None) -> list[float] | None:
+    return None if ci is None else [ci[0], ci[1]]
+
+
+def _group(g: GroupScores) -> dict[str, Any]:
+    return {
+        "label": g.label, "rows": g.rows, "positives": g.positives, "negatives": g.negatives,
+        "small": g.small,
+        "metrics": {
+            "auc": {"value": g.auc, "ci": _ci(g.auc_ci), "bound": g.auc_bound},
+            "ks": {"value": g.ks, "bound": g.ks_bound},
+            "mean_score": {"value": g.mean_score, "bound": MEAN_BOUND},
+            "observed_rate": {"value": g.observed_rate},
+            "calibration_in_the_large": {"value": g.calibration, "ci": _ci(g.calibration_ci),
+                                         "bound": MEAN_BOUND},
+        },
+        "calibration": [{"low": b.low, "high": b.high, "rows": b.rows,
+                         "mean_score": b.mean_score, "observed_rate": b.observed_rate}
+                        for b in g.bins],
+    }
+
+
+def _grouping(g: GroupingScores) -> dict[str, Any]:
+    return {
+        "name": g.name, "columns": list(g.columns), "reference": g.reference,
+        "ks_largest": {"value": g.ks.difference, "bound": g.ks_bound,
+                       "pair": list(g.ks_pair) if g.ks_pair else None},
+        "groups": [_group(x) for x in g.groups],
+    }
+
+
+def as_json(result: AuditResult) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    report = scores(result)
+    if report is not None:
+        out["scores"] = {"bins": report.bins, "mean_score_bound": MEAN_BOUND,
+                         "groupings": [_grouping(g) for g in report.groupings]}
+    top = tops(result)
+    if top is not None:
+        out["select_top"] = {
+            "bins": top.bins,
+            "cutoffs": [{"cutoff": c.cutoff, "selected": c.selected, "tied": c.tied}
+                        for c in top.cutoffs],
+            "groupings": [{"name": g.name, "groups": [
+                {"label": label, "tied": dict(zip((c.cutoff for c in top.cutoffs), tied,
+                                                  strict=True))}
+                for label, tied in g.groups]} for g in top.groupings],
+        }
+    return out
+
+
+def _num(x: float | None) -> str:
+    return DASH if x is None else f"{x:.3f}"
+
+
+def _with(x: float | None, ci: Interval | None) -> str:
+    if x is None:
+        return DASH
+    return _num(x) + ("" if ci is None else f" [{ci[0]:.3f}, {ci[1]:.3f}]")
+
+
+def _bound(x: float | None) -> str:
+    return DASH if x is None else f"{x:.4f}"
+
+
+HEADER = ("group", "rows", "AUC", "AUC ±", "KS vs ref.", "KS ≤", "mean score", "observed",
+          "calibration")
+
+
+def table(g: GroupingScores, has_label: bool) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """One grouping's score figures: the header and one row of text cells per group.
+
+    ``AUC ±`` is the binning bound (the exact AUC is within it); ``KS ≤`` the
+    exact distance's upper bound; a group's label gets ``(ref)`` or ``(small)``.
+    """
+    rows: list[tuple[str, ...]] = []
+    for x in g.groups:
+        label = x.label + (" (ref)" if x.label == g.reference else "") + \
+            (" (small)" if x.small else "")
+        rows.append((label, f"{x.rows:,}", _with(x.auc, x.auc_ci), _bound(x.auc_bound),
+                     _num(x.ks), _num(x.ks_bound), _num(x.mean_score), _num(x.observed_rate),
+                     _with(x.calibration, x.calibration_ci)))
+    if not has_label:
+        keep = [0, 1, 4, 5, 6]
+        return (tuple(HEADER[i] for i in keep),
+                [tuple(r[i] for i in keep) for r in rows])
+    return HEADER, rows
+
+
+def summary(g: GroupingScores) -> str:
+    """The largest distance between two groups' scores, in words."""
+    if g.ks.difference is None or g.ks_pair is None:
+        return f"KS across {g.name}: {g.ks.reason or 'undefined'}"
+    return (f"largest KS distance across {g.name}: {g.ks.difference:.3f} (at most "
+            f"{_num(g.ks_bound)} unbinned), between {g.ks_pair[0]} and {g.ks_pair[1]}")
+
+
+EXPLAIN = ("Per group, from the scores counted in {bins:,} equal bins of [0, 1] per label: "
+           "the AUC with its DeLong interval and the binning bound (the exact AUC is within "
+           "AUC ± of the value shown); the Kolmogorov-Smirnov distance of the group's scores "
+           "from the reference group's at the bin edges, and the most the exact distance "
+           "can be (KS ≤); the mean score, the observed rate of positives and their "
+           "difference, calibration in the large (mean scores within {mean:g} of exact).")
+
+
+def html(result: AuditResult) -> dict[str, Any] | None:
+    """The values the HTML template's score section shows (it escapes them), or None."""
+    report, top = scores(result), tops(result)
+    if report is None and top is None:
+        return None
+    groupings = []
+    header: tuple[str, ...] = HEADER
+    for g in report.groupings if report else ():
+        header, rows = table(g, report.has_label if report else False)
+        groupings.append({"name": g.name, "summary": summary(g), "rows": rows})
+    return {"explain": EXPLAIN.format(bins=report.bins if report else 0, mean=MEAN_BOUND),
+            "header": header, "groupings": groupings,
+            "top": top_lines(top) if top else []}
+
+
+def markdown(result: AuditResult, escape: Callable[[str], str]) -> list[str]:
+    """The Markdown lines of the score tables, every cell through ``escape``."""
+    report = scores(result)
+    lines: list[str] = []
+    for g in report.groupings if report else ():
+        header, rows = table(g, report.has_label if report else False)
+        lines += ["", f"**Scores across {escape(g.name)}**", "",
+                  "| " + " | ".join(header) + " |",
+                  "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+        lines += ["| " + " | ".join(escape(c) for c in r) + " |" for r in rows]
+        lines += ["", escape(summary(g))]
+    top = tops(result)
+    if top is not None:
+        lines += [""] + [f"- {escape(line)}" for line in top_lines(top)]
+    return lines
+
+
+def top_lines(top: TopReport) -> list[str]:
+    """One line per top-N cutoff: rows selected and rows tied in its bin."""
+    return [f"{c.cutoff}: {c.selected:,} rows selected; {c.tied:,} rows in the cutoff's "
+            f"score bin (of {top.bins:,}) split in proportion" for c in top.cutoffs]
