@@ -23,11 +23,16 @@ from typer.testing import CliRunner
 
 import fairaudit
 from fairaudit.cli import app
-from fairaudit.kinds.cutoffs import BINS
+from fairaudit.kinds.cutoffs import BINS, EDGE
 from fairaudit.kinds.scores import MEAN_BOUND, ScoreReport
 from tests.cli_support import schema, undocumented
 
 COMPAS = Path(__file__).resolve().parent.parent / "examples" / "compas" / "compas.parquet"
+
+
+def _bins(scores: pd.Series) -> np.ndarray:
+    """The bin of each score, as the docs define it (edges 1e-7 low)."""
+    return np.minimum(np.floor(scores.to_numpy() * BINS + EDGE), BINS - 1)
 
 
 def _audit(df: pd.DataFrame, **kw: object) -> fairaudit.AuditResult:
@@ -86,7 +91,7 @@ def test_calibration_on_compas(compas: pd.DataFrame,
         assert g.mean_score is not None and g.calibration is not None
         assert abs(g.mean_score - rows["s"].mean()) <= MEAN_BOUND + 1e-12
         assert abs(g.calibration - (rows["s"].mean() - rows["y"].mean())) <= MEAN_BOUND + 1e-12
-        tenth = np.minimum(np.floor(rows["s"].to_numpy() * BINS) // (BINS // 10), 9)
+        tenth = np.minimum(_bins(rows["s"]) // (BINS // 10), 9)
         for j, b in enumerate(g.bins):
             inside = rows[tenth == j]
             assert b.rows == len(inside)
@@ -149,6 +154,18 @@ def test_select_top_on_compas_within_its_ties(compas: pd.DataFrame,
             assert abs(mine - theirs) <= tied[grp.label][i]
 
 
+def test_three_decimal_float32_scores_fall_each_in_its_own_bin() -> None:
+    k = np.arange(1001)
+    scores = (k / 1000).astype(np.float32).astype(np.float64)
+    assert (_bins(pd.Series(scores)) == np.minimum(k, BINS - 1)).all()
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], 3000), "y": rng.integers(0, 2, 3000),
+                       "s": np.round(rng.random(3000), 3).astype(np.float32)})
+    for g in _scores(_audit(df)).groupings[0].groups:
+        rows = df[df["g"] == g.label]
+        assert g.auc == pytest.approx(roc_auc_score(rows["y"], rows["s"]), abs=1e-12)
+
+
 def test_hand_computed_figures() -> None:
     df = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4,
                        "y": [1, 1, 0, 0, 1, 0, 0, 1],
@@ -181,19 +198,19 @@ def test_random_scores_within_their_bounds(seed: int, n: int, top: int) -> None:
     result = _audit(df, select_top=[str(cut)])
     grouping = _scores(result).groupings[0]
     ref = df[df["g"] == grouping.reference]["s"]
-    ref_bins = np.floor(ref * BINS)
+    ref_bins = _bins(ref)
     for g in grouping.groups:
         rows = df[df["g"] == g.label]
         if rows["y"].nunique() == 2:
             exact = roc_auc_score(rows["y"], rows["s"])
             assert g.auc is not None and g.auc_bound is not None
             assert abs(g.auc - exact) <= g.auc_bound + 1e-12
-            binned = roc_auc_score(rows["y"], np.floor(rows["s"] * BINS))
+            binned = roc_auc_score(rows["y"], _bins(rows["s"]))
             assert g.auc == pytest.approx(binned, abs=1e-12)
         else:
             assert g.auc is None
         exact_ks = ks_2samp(rows["s"], ref).statistic
-        assert g.ks == pytest.approx(ks_2samp(np.floor(rows["s"] * BINS), ref_bins).statistic,
+        assert g.ks == pytest.approx(ks_2samp(_bins(rows["s"]), ref_bins).statistic,
                                      abs=1e-12)
         assert g.ks is not None and g.ks_bound is not None
         assert g.ks - 1e-12 <= exact_ks <= g.ks_bound + 1e-12

@@ -63,9 +63,19 @@ def score_values(batch: pa.RecordBatch, column: str) -> np.ndarray[Any, np.dtype
     return np.asarray(arrays.values(arr), dtype=np.float64)
 
 
+# a score this far (in bins) below a bin's lower edge is counted in that bin: float32
+# scores with three decimals (0.699 is 0.69899999) then fall each in its own bin
+EDGE = 1e-4
+
+
 def score_bin(values: np.ndarray[Any, np.dtype[np.float64]]) -> IntArray:
-    """Each score's bin of :data:`BINS` equal bins of [0, 1]; 1.0 is in the last."""
-    out: IntArray = np.minimum(np.floor(values * BINS), BINS - 1).astype(np.int64)
+    """Each score's bin of :data:`BINS` equal bins of [0, 1]; 1.0 is in the last.
+
+    Bin ``b`` holds the scores from ``b / BINS`` up to ``(b + 1) / BINS``, each edge
+    moved down by ``EDGE / BINS`` (1e-7) so that a score written with three decimals
+    and stored as float32 lands in the bin of its decimal value.
+    """
+    out: IntArray = np.minimum(np.floor(values * BINS + EDGE), BINS - 1).astype(np.int64)
     return out
 
 

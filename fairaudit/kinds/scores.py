@@ -1,7 +1,7 @@
 """Scores: how well a score ranks and how well it is calibrated, per group, from fine bins.
 
 With a score column, every row used is counted in one of :data:`BINS` equal
-bins of [0, 1] per label (bin ``floor(score * BINS)``, 1.0 in the last one):
+bins of [0, 1] per label (:func:`fairaudit.kinds.cutoffs.score_bin`; 1.0 in the last):
 cells ``label x bin``, mergeable like every count. From them, per group:
 
 - ``auc``, the area under the ROC curve, rows in one bin taken as tied (a
