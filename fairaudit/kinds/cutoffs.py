@@ -230,6 +230,16 @@ class _Cutoffs(OutcomeKind):
         self.charted = ()
 
     @classmethod
+    def from_settings(cls, settings: Settings) -> OutcomeKind | None:
+        """The kind when the audit has a score and cutoffs of this kind (the setting
+        named as the kind: ``thresholds``, ``select_top``)."""
+        cutoffs = tuple(getattr(settings, cls.name, ()) or ())
+        score = settings.roles.score
+        if not cutoffs or score is None:
+            return None
+        return cls(score, cutoffs, settings.label is not None)  # type: ignore[call-arg]
+
+    @classmethod
     def knows(cls, name: str) -> bool:
         return knows_at(name) and (name.partition("@")[2].startswith("top")
                                    == (cls.name == "select_top"))
@@ -253,14 +263,6 @@ class Thresholds(_Cutoffs):
         self.thresholds = tuple(sorted(thresholds))
         self.columns = (score,)
         self._declare(tuple(threshold_name(t) for t in self.thresholds), has_label)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Thresholds | None:
-        thresholds = tuple(getattr(settings, "thresholds", ()) or ())
-        score = settings.roles.score
-        if not thresholds or score is None:
-            return None
-        return cls(score, thresholds, settings.label is not None)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
         label, used = base_labels(base, batch.num_rows)
@@ -286,14 +288,6 @@ class SelectTop(_Cutoffs):
         self._declare(tuple(f"top{t}" for t in tops), has_label)
         # per cutoff, each group's rows in the cutoff's bin: the bound on its selected count
         self.cells = (*self.metric_cells, *(f"tied@{c}" for c in self.cutoffs), self.cells[-1])
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SelectTop | None:
-        tops = tuple(getattr(settings, "select_top", ()) or ())
-        score = settings.roles.score
-        if not tops or score is None:
-            return None
-        return cls(score, tops, settings.label is not None)
 
     def counted(self) -> tuple[str, ...]:
         return (*(f"top:label{y}:bin{b}" for y in (0, 1) for b in range(BINS)),
