@@ -105,6 +105,10 @@ def run(
         metavar="N,N%,...", show_default=False,
         help="Decide positive the N (or N%) highest scores, such as 100,10%: the confusion "
              "figures at each cutoff (tpr@top10%).")] = None,
+    score_figures: Annotated[bool | None, typer.Option(
+        "--score-figures/--no-score-figures",
+        help="With --score, the AUC, calibration and KS distance per group, from 2,000 "
+             "counts per group (turn off for very many groups).  [default: on]")] = None,
     rank: Annotated[str | None, typer.Option(
         help="Column with the 1-based position of the true item in the model's ranked list "
              "(empty: not in the list): audits top-k accuracy, MRR and the in-list rate.")
@@ -260,6 +264,7 @@ def run(
                 threshold=None if threshold is None else parse_threshold(threshold),
                 rank=rank, k=None if k is None else parse_cutoffs(k),
                 thresholds=None if thresholds is None else parse_thresholds(thresholds),
+                score_figures=score_figures,
                 select_top=None if select_top is None else parse_select_top(select_top),
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,

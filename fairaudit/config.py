@@ -75,6 +75,7 @@ class AuditConfig:
     # scores: more decision thresholds, and top-N (or N%) cutoffs (kinds/cutoffs.py)
     thresholds: tuple[float, ...] = ()
     select_top: tuple[str, ...] = ()
+    score_figures: bool = True  # AUC, calibration and KS from a histogram of the score
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -202,6 +203,9 @@ class AuditConfig:
             self.select_top, self._origin("select_top"))
         if (self.thresholds or self.select_top) and self.score is None:
             out.append("--thresholds and --select-top decide from a score; give --score COLUMN")
+        if not isinstance(self.score_figures, bool):
+            out.append(f"{self._origin('score_figures')} {self.score_figures!r} must be true "
+                       "or false")
         if not out:
             out += cutoff_gate_problems(self.gates, self.thresholds, self.select_top)
         return out
@@ -264,6 +268,8 @@ class AuditConfig:
             out["thresholds"] = list(self.thresholds)
         if self.select_top:
             out["select_top"] = list(self.select_top)
+        if self.score is not None:
+            out["score_figures"] = self.score_figures
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -438,7 +444,7 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
-    "thresholds": list, "select_top": list,
+    "thresholds": list, "select_top": list, "score_figures": bool,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -452,6 +458,7 @@ _EXPECTED = {
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
     "thresholds": "a list of numbers in [0, 1] (decision thresholds)",
     "select_top": "a list of cutoffs such as [\"100\", \"10%\"]",
+    "score_figures": "true or false",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",

@@ -25,6 +25,7 @@ import fairaudit
 from fairaudit.cli import app
 from fairaudit.kinds.cutoffs import BINS, EDGE
 from fairaudit.kinds.scores import MEAN_BOUND, ScoreReport
+from fairaudit.report.json import to_dict
 from tests.cli_support import schema, undocumented
 
 COMPAS = Path(__file__).resolve().parent.parent / "examples" / "compas" / "compas.parquet"
@@ -283,3 +284,68 @@ def test_every_report_shows_the_figures(tmp_path: Path) -> None:
     assert 'id="scores"' in html and "KS vs ref." in html
     md = paths["md"].read_text()
     assert "**Scores across race**" in md and "top10%: 721 rows selected" in md
+
+
+def test_scores_without_a_label_give_the_distances_only() -> None:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], 500), "s": rng.random(500)})
+    result = fairaudit.audit(df, score="s", groups=["g"], thresholds=[0.2, 0.8],
+                             select_top=["10%"], bootstrap=0, digest=False)
+    report = _scores(result)
+    assert not report.has_label
+    grouping = report.groupings[0]
+    assert all(g.auc is None and g.calibration is None for g in grouping.groups)
+    a = df[df["g"] == "a"]["s"]
+    b = df[df["g"] == "b"]["s"]
+    assert grouping.ks.difference == pytest.approx(
+        ks_2samp(_bins(a), _bins(b)).statistic, abs=1e-12)
+    assert set(result.groupings[0].criteria) == {
+        "demographic_parity", "demographic_parity@0.2", "demographic_parity@0.8",
+        "demographic_parity@top10%", "ks"}
+    grp = result.groupings[0].groups[0]
+    assert grp.metrics["selection_rate@0.8"].numerator == int((a >= 0.8).sum())
+
+
+def test_a_score_outside_0_1_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("g,y,s\na,1,0.5\nb,0,1.5\n")
+    out = runner.invoke(app, ["run", str(path), "--label", "y", "--score", "s", "--group", "g",
+                              "--thresholds", "0.5"])
+    assert out.exit_code == 2
+    assert "outside [0, 1]" in out.output and "Traceback" not in out.output
+
+
+def test_counts_in_parts_give_the_same_figures(tmp_path: Path) -> None:
+    """Files counted on several threads add up before the top-N cutoff is found."""
+    rng = np.random.default_rng(11)
+    frames = [pd.DataFrame({"g": rng.choice(["a", "b", "c"], 700),
+                            "y": rng.integers(0, 2, 700), "s": rng.random(700)})
+              for _ in range(4)]
+    paths = []
+    for i, f in enumerate(frames):
+        paths.append(str(tmp_path / f"part{i}.parquet"))
+        f.to_parquet(paths[-1])
+    whole = pd.concat(frames, ignore_index=True)
+    kw = dict(label="y", score="s", groups=["g"], min_group_size=1, digest=False,
+              bootstrap=0, thresholds=[0.5], select_top=["5%"])
+    split = fairaudit.audit(paths, **kw)
+    one = fairaudit.audit(whole, **kw)
+    assert to_dict(split)["scores"] == to_dict(one)["scores"]
+    assert to_dict(split)["select_top"] == to_dict(one)["select_top"]
+    for a, b in zip(split.groupings[0].groups, one.groupings[0].groups, strict=True):
+        assert a.metrics == b.metrics
+
+
+def test_score_figures_can_be_turned_off(tmp_path: Path) -> None:
+    exit_code, output = _run("--no-score-figures", "--json", str(tmp_path / "a.json"))
+    assert exit_code == 0, output
+    doc = json.loads((tmp_path / "a.json").read_text())
+    assert "scores" not in doc and "auc" not in doc["groupings"][0]["criteria"]
+    assert doc["provenance"]["config"]["score_figures"] is False
+    config = tmp_path / "fairaudit.toml"
+    config.write_text('score_figures = "no"\n')
+    out = runner.invoke(app, ["run", str(COMPAS), "--config", str(config), "--label",
+                              "two_year_recid", "--score", "score", "--group", "race"])
+    assert out.exit_code == 2 and "score_figures" in out.output
+    exit_code, output = _run("--no-score-figures", "--max-gap", "auc=0.1")
+    assert exit_code == 0 and "SKIPPED" in output  # a gate on what the audit does not compute

@@ -120,7 +120,9 @@ class Scores(OutcomeKind):
     @classmethod
     def from_settings(cls, settings: Settings) -> Scores | None:
         score = settings.roles.score
-        return None if score is None else cls(score, settings.label is not None)
+        if score is None or not getattr(settings, "score_figures", True):
+            return None
+        return cls(score, settings.label is not None)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
         label, used = base_labels(base, batch.num_rows)
