@@ -349,3 +349,58 @@ def test_score_figures_can_be_turned_off(tmp_path: Path) -> None:
     assert out.exit_code == 2 and "score_figures" in out.output
     exit_code, output = _run("--no-score-figures", "--max-gap", "auc=0.1")
     assert exit_code == 0 and "SKIPPED" in output  # a gate on what the audit does not compute
+
+
+def test_auc_by_group_is_fairlearns(compas: pd.DataFrame,
+                                    compas_result: fairaudit.AuditResult) -> None:
+    from fairlearn.metrics import MetricFrame
+
+    frame = MetricFrame(metrics=roc_auc_score, y_true=compas["y"], y_pred=compas["s"],
+                        sensitive_features=compas["g"])
+    mine = {g.label: g.auc for g in _scores(compas_result).groupings[0].groups}
+    for label, value in frame.by_group.items():
+        assert mine[str(label)] == pytest.approx(value, abs=1e-12)
+    big = [g.label for g in _scores(compas_result).groupings[0].groups if not g.small]
+    assert compas_result.groupings[0].criteria["auc"].difference == pytest.approx(
+        frame.by_group[big].max() - frame.by_group[big].min(), abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(5, 300),
+       thresholds=st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]),
+                           min_size=1, max_size=4, unique=True))
+def test_thresholds_on_random_data(seed: int, n: int, thresholds: list[float]) -> None:
+    rng = np.random.default_rng(seed)
+    # scores on a coarse grid, so that many sit exactly on a threshold
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], n), "y": rng.integers(0, 2, n),
+                       "s": rng.integers(0, 21, n) / 20})
+    result = _audit(df, thresholds=thresholds)
+    for grp in result.groupings[0].groups:
+        rows = df[df["g"] == grp.label]
+        for t in thresholds:
+            decided, y = rows["s"] >= t, rows["y"] == 1
+            cells = {"tn": ~decided & ~y, "fp": decided & ~y, "fn": ~decided & y,
+                     "tp": decided & y}
+            assert grp.metrics[f"selection_rate@{t:g}"].numerator == int(decided.sum())
+            assert grp.metrics[f"tpr@{t:g}"].numerator == int(cells["tp"].sum())
+            assert grp.metrics[f"tpr@{t:g}"].denominator == int(y.sum())
+            assert grp.metrics[f"npv@{t:g}"].numerator == int(cells["tn"].sum())
+            assert grp.metrics[f"npv@{t:g}"].denominator == int((~decided).sum())
+
+
+def test_group_names_stay_text_in_every_report(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"g": rng.choice(["<script>x</script>", "a|b"], 200),
+                       "y": rng.integers(0, 2, 200), "s": rng.random(200)})
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path)
+    html, md = tmp_path / "a.html", tmp_path / "a.md"
+    out = runner.invoke(app, ["run", str(path), "--label", "y", "--score", "s", "--group", "g",
+                              "--no-digest", "--bootstrap", "0", "--html", str(html),
+                              "--markdown", str(md)])
+    assert out.exit_code == 0, out.output
+    page = html.read_text()
+    section = page[page.index('id="scores"'):]
+    assert "<script>x" not in section and "&lt;script&gt;x" in section
+    text = md.read_text()
+    assert "<script>" not in text and r"a\|b" in text
