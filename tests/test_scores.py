@@ -404,3 +404,18 @@ def test_group_names_stay_text_in_every_report(tmp_path: Path) -> None:
     assert "<script>x" not in section and "&lt;script&gt;x" in section
     text = md.read_text()
     assert "<script>" not in text and r"a\|b" in text
+
+
+def test_cutoffs_from_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "fairaudit.toml"
+    config.write_text('label = "two_year_recid"\nscore = "score"\ngroups = ["race"]\n'
+                      'thresholds = [0.3, 1]\nselect_top = [500, "10%"]\nbootstrap = 0\n'
+                      '[gates.max_gap]\n"equal_opportunity@top500" = 0.01\n')
+    out = runner.invoke(app, ["run", str(COMPAS), "--config", str(config), "--no-digest",
+                              "--json", str(tmp_path / "a.json")])
+    assert out.exit_code == 1, out.output  # the gate at the top 500 fails
+    doc = json.loads((tmp_path / "a.json").read_text())
+    assert doc["provenance"]["config"]["thresholds"] == [0.3, 1]
+    assert doc["provenance"]["config"]["select_top"] == ["500", "10%"]
+    assert {"tpr@0.3", "tpr@1", "tpr@top500", "tpr@top10%"} <= set(
+        doc["groupings"][0]["groups"][0]["metrics"])
