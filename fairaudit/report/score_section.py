@@ -13,6 +13,7 @@ from typing import Any
 from ..kinds.cutoffs import TopReport
 from ..kinds.scores import MEAN_BOUND, GroupingScores, GroupScores, ScoreReport
 from ..result import AuditResult, Interval
+from .view import MAX_SHOWN
 
 DASH = "-"
 
@@ -96,14 +97,35 @@ HEADER = ("group", "rows", "AUC", "AUC ±", "KS vs ref.", "KS ≤", "mean score"
           "calibration")
 
 
-def table(g: GroupingScores, has_label: bool) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """One grouping's score figures: the header and one row of text cells per group.
+def chosen(g: GroupingScores, limit: int | None) -> list[GroupScores]:
+    """At most ``limit`` groups, in table order: the reference, the highest and lowest
+    AUC, KS distance and calibration among the groups judged, then the largest."""
+    groups = list(g.groups)
+    if limit is None or len(groups) <= limit:
+        return groups
+    keep = {i for i, x in enumerate(groups) if x.label == g.reference}
+    for name in ("auc", "ks", "calibration"):
+        judged = [(v, i) for i, x in enumerate(groups)
+                  if not x.small and (v := getattr(x, name)) is not None]
+        if judged:
+            keep |= {min(judged)[1], max(judged)[1]}
+    for i in sorted(range(len(groups)), key=lambda i: -groups[i].rows):
+        if len(keep) >= limit:
+            break
+        keep.add(i)
+    return [groups[i] for i in sorted(keep)]
+
+
+def table(g: GroupingScores, has_label: bool, limit: int | None = None
+          ) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """One grouping's score figures: the header and one row of text cells per group
+    (at most ``limit`` groups: :func:`chosen`).
 
     ``AUC ±`` is the binning bound (the exact AUC is within it); ``KS ≤`` the
     exact distance's upper bound; a group's label gets ``(ref)`` or ``(small)``.
     """
     rows: list[tuple[str, ...]] = []
-    for x in g.groups:
+    for x in chosen(g, limit):
         label = x.label + (" (ref)" if x.label == g.reference else "") + \
             (" (small)" if x.small else "")
         rows.append((label, f"{x.rows:,}", _with(x.auc, x.auc_ci), _bound(x.auc_bound),
@@ -114,6 +136,14 @@ def table(g: GroupingScores, has_label: bool) -> tuple[tuple[str, ...], list[tup
         return (tuple(HEADER[i] for i in keep),
                 [tuple(r[i] for i in keep) for r in rows])
     return HEADER, rows
+
+
+def shown_note(g: GroupingScores, limit: int) -> str | None:
+    """What a table limited to ``limit`` groups leaves out, in words (None: nothing)."""
+    if len(g.groups) <= limit:
+        return None
+    return (f"{limit} of {len(g.groups):,} groups: the reference, the highest and lowest of "
+            "each figure, the largest (--json and --html list every group)")
 
 
 def summary(g: GroupingScores) -> str:
@@ -152,8 +182,10 @@ def markdown(result: AuditResult, escape: Callable[[str], str]) -> list[str]:
     report = scores(result)
     lines: list[str] = []
     for g in report.groupings if report else ():
-        header, rows = table(g, report.has_label if report else False)
+        header, rows = table(g, report.has_label if report else False, MAX_SHOWN)
+        note = shown_note(g, MAX_SHOWN)
         lines += ["", f"**Scores across {escape(g.name)}**", "",
+                  *([escape(note), ""] if note else []),
                   "| " + " | ".join(header) + " |",
                   "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
         lines += ["| " + " | ".join(escape(c) for c in r) + " |" for r in rows]

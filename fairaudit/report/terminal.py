@@ -196,9 +196,13 @@ def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> ReportT
 def _scores_section(p: _Report, result: AuditResult) -> None:
     report, top = score_section.scores(result), score_section.tops(result)
     for g in report.groupings if report else ():
-        header, rows = score_section.table(g, report.has_label if report else False)
-        t = ReportTable(Text("scores across ", style="italic").append(clean(g.name),
-                                                                    style="bold"),
+        header, rows = score_section.table(g, report.has_label if report else False,
+                                           view.MAX_SHOWN)
+        title = Text("scores across ", style="italic").append(clean(g.name), style="bold")
+        note = score_section.shown_note(g, view.MAX_SHOWN)
+        if note:
+            title.append("\n" + note)
+        t = ReportTable(title,
                         [Column(header[0], kind="label", max_width=40),
                          *[Column(h, "right", "numbers") for h in header[1:]]])
         for r in rows:
