@@ -45,7 +45,7 @@ class _Given:
 class _Pass:
     """What every thread of a counting pass shares: how to turn a batch into counts."""
 
-    groups: tuple[str, ...]
+    groups: tuple[str, ...]  # the count table's key columns: the groups, then kinds' keys
     kinds: tuple[OutcomeKind, ...]
     offsets: tuple[int, ...]  # where each kind's counted cells start
     columns: tuple[str, ...]  # every column read, each once
@@ -57,8 +57,10 @@ class _Pass:
             kinds = kinds_for(_Given(roles, tuple(ranges)))
         sizes = [len(k.counted()) for k in kinds]
         offsets = tuple(int(x) for x in np.cumsum([0, *sizes[:-1]]))
-        columns = tuple(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns)]))
-        return cls(roles.groups, tuple(kinds), offsets, columns)
+        keys = tuple(dict.fromkeys([*roles.groups, *(c for k in kinds for c in k.keys)]))
+        columns = tuple(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns),
+                                       *keys]))
+        return cls(keys, tuple(kinds), offsets, columns)
 
     def accumulator(self) -> Accumulator:
         return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()))

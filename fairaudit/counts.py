@@ -36,9 +36,11 @@ _DENSE_LIMIT = 1 << 22
 class CountTable:
     """Counts per intersection group.
 
-    ``levels[c]`` lists the distinct values of group column ``c`` (``None`` for
-    a missing value); ``keys[i, c]`` indexes ``levels[c]`` for group ``i``;
-    ``cells[i, j]`` counts rows of group ``i`` in cell ``cell_names[j]``.
+    ``columns`` are the group columns, then any key columns an outcome kind
+    counts by (:attr:`fairaudit.kinds.OutcomeKind.keys`); ``levels[c]`` lists
+    the distinct values of key column ``c`` (``None`` for a missing value);
+    ``keys[i, c]`` indexes ``levels[c]`` for group ``i``; ``cells[i, j]``
+    counts rows of group ``i`` in cell ``cell_names[j]``.
     """
 
     columns: tuple[str, ...]

@@ -210,7 +210,8 @@ def _as_arrow(data: Any, roles: Roles, specs: Sequence[rangespec.RangeSpec],
     from .errors import column_hint
 
     rangespec.check_columns(specs, table.column_names, "<table>")
-    columns = list(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns)]))
+    columns = list(dict.fromkeys([*roles.columns, *(c for k in kinds for c in k.columns),
+                                  *(c for k in kinds for c in k.keys)]))
     for col in columns:
         if col not in table.column_names:
             raise InputError(f"<table>: no column '{col}'; {column_hint(col, table.column_names)}")

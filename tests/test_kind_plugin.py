@@ -127,3 +127,68 @@ def test_the_kind_is_as_short_as_docs_design_says():
     lines = len(inspect.getsource(PositiveShare).splitlines())
     assert lines <= 30
     assert "in 30 lines" in (Path(__file__).parent.parent / "docs" / "design.md").read_text()
+
+
+class ByStratum(OutcomeKind):
+    """Rows per group and stratum: the count table keyed by one more column than the groups."""
+
+    name = "by_stratum"
+    seen_tables: list = []  # noqa: RUF012 (the test reads what figures() was given)
+
+    def __init__(self) -> None:
+        self.cells = ("stratum:rows",)
+        self.keys = ("stratum",)
+
+    @classmethod
+    def from_settings(cls, settings):  # type: ignore[no-untyped-def]
+        return cls()
+
+    def count(self, batch, where, base):  # type: ignore[no-untyped-def]
+        return np.zeros(batch.num_rows, dtype=np.uint8)
+
+    def figures(self, table, groupings, context):  # type: ignore[no-untyped-def]
+        ByStratum.seen_tables.append(table)
+        return None
+
+
+@pytest.fixture()
+def stratum_kind():
+    register(ByStratum)
+    ByStratum.seen_tables.clear()
+    yield ByStratum
+    unregister(ByStratum)
+
+
+def _stratified(seed: int = 3) -> pd.DataFrame:
+    df = _frame(seed).drop(columns="value")
+    rng = np.random.default_rng(seed)
+    df["stratum"] = rng.choice(["h1", "h2", "h10", None], size=len(df))
+    return df
+
+
+@pytest.mark.parametrize("source", ["frame", "parquet", "csv"])
+def test_a_kind_keys_the_counts_by_a_column_beyond_the_groups(stratum_kind, source, tmp_path):
+    df = _stratified()
+    if source == "frame":
+        data = df
+    else:
+        data = tmp_path / f"rows.{source}"
+        df.to_parquet(data) if source == "parquet" else df.to_csv(data, index=False)
+    result = fairaudit.audit(data, label="y", prediction="yhat", groups=["g"], bootstrap=100)
+    (table,) = ByStratum.seen_tables
+    assert table.columns == ("g", "stratum")
+    keys, cells = table.project(("g", "stratum"))
+    got = {(g, s): int(n) for (g, s), n in zip(keys, cells[:, -1], strict=True)}
+    want = df.fillna({"stratum": "<none>"}).groupby(["g", "stratum"]).size()
+    assert got == {(g, None if s == "<none>" else s): int(n) for (g, s), n in want.items()}
+    # every grouping's figures sum over the stratum: the same as an audit without the kind
+    unregister(ByStratum)
+    try:
+        alone = fairaudit.audit(df.drop(columns="stratum"), label="y", prediction="yhat",
+                                groups=["g"], bootstrap=100)
+    finally:
+        register(ByStratum)
+    for group, other in zip(result.grouping("g").groups, alone.grouping("g").groups,
+                            strict=True):
+        assert group.label == other.label
+        assert group.metrics == other.metrics

@@ -12,6 +12,9 @@ declares:
 - how its counts are resampled for the bootstrap
   (:meth:`OutcomeKind.resample`; by default one multinomial draw per group over
   the metric cells, which partition the rows the kind counts);
+- the input columns, beyond the group columns, that its counts are keyed by
+  (:attr:`OutcomeKind.keys`: a stratum, a class), when its cells depend on a
+  value that is not known before the rows are read;
 - how reporters show it (:attr:`OutcomeKind.shown`, ``terminal``, ``charted``:
   the metrics of the per-group tables and charts).
 
@@ -118,6 +121,11 @@ class OutcomeKind:
     criteria: tuple[Criterion, ...] = ()
     #: input columns it reads, and those best read dictionary-encoded from parquet
     columns: tuple[str, ...] = ()
+    #: input columns the count table is keyed by beyond the group columns (a stratum,
+    #: a class): their values are levels of extra key columns after the group columns.
+    #: No grouping names them, so every grouping's figures sum over them; the kind's
+    #: own :meth:`figures` project onto them (``table.project((*grouping, *keys))``)
+    keys: tuple[str, ...] = ()
     dictionary_columns: tuple[str, ...] = ()
     #: metrics of the per-group tables (HTML and Markdown, then the terminal) and charts
     shown: tuple[str, ...] = ()
