@@ -220,8 +220,11 @@ def test_random_scores_within_their_bounds(seed: int, n: int, top: int) -> None:
     for grp in result.groupings[0].groups:
         mine = grp.metrics[f"selection_rate@top{cut}"].numerator
         assert abs(mine - int(chosen[df["g"] == grp.label].sum())) <= tied[grp.label][0]
-    assert sum(grp.metrics[f"selection_rate@top{cut}"].numerator
-               for grp in result.groupings[0].groups) == cut
+    selected = sum(grp.metrics[f"selection_rate@top{cut}"].numerator
+                   for grp in result.groupings[0].groups)
+    # N, less a few when cells tie exactly at the last row (fewer than the 6 cells)
+    assert cut - 6 < selected <= cut
+    assert result.sections["select_top"].cutoffs[0].selected == selected
 
 
 runner = CliRunner()

@@ -13,12 +13,13 @@ exact. A top-N cutoff is only known once every row is counted: the scores are
 counted in :data:`BINS` equal bins of [0, 1] per label, and at the end
 (:meth:`SelectTop.unpack`) the cutoff's bin is found from the totals. Rows in
 higher bins are selected; the rows in the cutoff's bin are split in proportion
-over groups and labels (largest remainder, ties to the cell first in the table),
-so that exactly N rows are selected, as breaking ties at random would on
-average. When the cutoff's bin holds one distinct score those rows are truly
-tied; otherwise a group's selected count can differ from that of an exact
-ranking by at most its rows in that bin, which the report gives per cutoff
-(``tied``).
+over groups and labels (largest remainder), so that N rows are selected, as
+breaking ties at random would on average (a few fewer when two cells' shares tie
+exactly at the last row: those cells all round down, so that the split never
+depends on the order the rows were counted in). When the cutoff's bin holds one
+distinct score those rows are truly tied; otherwise a group's selected count can
+differ from that of an exact ranking by at most its rows in that bin, which the
+report gives per cutoff (``tied``).
 """
 
 from __future__ import annotations
@@ -358,7 +359,13 @@ class SelectTop(_Cutoffs):
 
 
 def _split(cells: IntArray, take: int) -> IntArray:
-    """``take`` of the rows in ``cells`` spread in proportion, by largest remainder."""
+    """``take`` of the rows in ``cells`` spread in proportion, by largest remainder.
+
+    Cells whose remainders tie at the last row all round down, so that the split
+    depends on the counts alone, never on the order of the groups in the table
+    (which is the order the counting met them): then fewer than ``take`` rows are
+    taken, by less than the number of cells tied.
+    """
     total = int(cells.sum())
     if take <= 0 or total == 0:
         return np.zeros_like(cells)
@@ -368,7 +375,10 @@ def _split(cells: IntArray, take: int) -> IntArray:
     out = np.floor(exact).astype(np.int64)
     short = take - int(out.sum())
     if short > 0:
-        order = np.argsort(-(exact - out).reshape(-1), kind="stable")[:short]
-        flat = out.reshape(-1)
-        flat[order] += 1
+        rest = (exact - out).reshape(-1)
+        margin = np.sort(rest)[::-1][short - 1]  # the remainder of the last row taken
+        chosen = rest > margin
+        if chosen.sum() + (rest == margin).sum() <= short:
+            chosen |= rest == margin
+        out.reshape(-1)[chosen] += 1
     return out
