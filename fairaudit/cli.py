@@ -117,6 +117,18 @@ def run(
     threshold: Annotated[str | None, typer.Option(
         metavar="FLOAT", show_default=False,
         help="Decision threshold for --score, in [0, 1].  [default: 0.5]")] = None,
+    thresholds: Annotated[str | None, typer.Option(
+        metavar="T,T,...", show_default=False,
+        help="More decision thresholds for --score, such as 0.3,0.5,0.7: the confusion "
+             "figures at each (tpr@0.7; gates: demographic_parity@0.7).")] = None,
+    select_top: Annotated[str | None, typer.Option(
+        metavar="N,N%,...", show_default=False,
+        help="Decide positive the N (or N%) highest scores, such as 100,10%: the confusion "
+             "figures at each cutoff (tpr@top10%).")] = None,
+    score_figures: Annotated[bool | None, typer.Option(
+        "--score-figures/--no-score-figures",
+        help="With --score, the AUC, calibration and KS distance per group, from 2,000 "
+             "counts per group (turn off for very many groups).  [default: on]")] = None,
     rank: Annotated[str | None, typer.Option(
         help="Column with the 1-based position of the true item in the model's ranked list "
              "(empty: not in the list): audits top-k accuracy, MRR and the in-list rate.")
@@ -320,6 +332,7 @@ def run(
                 parse_reference,
                 parse_threshold,
             )
+            from .kinds.cutoffs import parse_select_top, parse_thresholds
             from .rangespec import parse_gate as parse_range_gate
             from .rangespec import parse_range
 
@@ -329,6 +342,9 @@ def run(
                 rank=rank, k=None if k is None else parse_cutoffs(k), candidates=candidates,
                 task=task, classes=None if classes is None else parse_classes(classes),
                 measures=measure or None, weight=weight,
+                thresholds=None if thresholds is None else parse_thresholds(thresholds),
+                score_figures=score_figures,
+                select_top=None if select_top is None else parse_select_top(select_top),
                 groups=group or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,

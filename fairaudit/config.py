@@ -88,6 +88,10 @@ class AuditConfig:
     measures: tuple[str, ...] = ()
     # a column of sample weights: every rate a fraction of sums of weights
     weight: str | None = None
+    # scores: more decision thresholds, and top-N (or N%) cutoffs (kinds/cutoffs.py)
+    thresholds: tuple[float, ...] = ()
+    select_top: tuple[str, ...] = ()
+    score_figures: bool = True  # AUC, calibration and KS from a histogram of the score
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -147,6 +151,7 @@ class AuditConfig:
                             "--score COLUMN")
         problems += self._k_problems()
         problems += _task_problems(self)
+        problems += self._cutoff_problems()
         if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
                 and 0.0 <= self.threshold <= 1.0):
             problems.append(f"{self._origin('threshold')} {self.threshold!r} is not a number "
@@ -234,6 +239,20 @@ class AuditConfig:
             return f"{API}: {kind}[{key!r}]"
         return f"{source}: gates.{kind}.{key}"
 
+    def _cutoff_problems(self) -> list[str]:
+        from .kinds.cutoffs import cutoff_gate_problems, threshold_problems, top_problems
+
+        out = threshold_problems(self.thresholds, self._origin("thresholds")) + top_problems(
+            self.select_top, self._origin("select_top"))
+        if (self.thresholds or self.select_top) and self.score is None:
+            out.append("--thresholds and --select-top decide from a score; give --score COLUMN")
+        if not isinstance(self.score_figures, bool):
+            out.append(f"{self._origin('score_figures')} {self.score_figures!r} must be true "
+                       "or false")
+        if not out:
+            out += cutoff_gate_problems(self.gates, self.thresholds, self.select_top)
+        return out
+
     def _origin(self, name: str) -> str:
         """How a person would find the setting ``name``: its flag, or its key in a file."""
         source = self.sources.get(name, "default")
@@ -300,6 +319,12 @@ class AuditConfig:
             out["weight"] = self.weight
         if self.entropy_alpha != 2.0:  # the default is left out, so digests stay as they were
             out["entropy_alpha"] = self.entropy_alpha
+        if self.thresholds:
+            out["thresholds"] = list(self.thresholds)
+        if self.select_top:
+            out["select_top"] = list(self.select_top)
+        if self.score is not None:
+            out["score_figures"] = self.score_figures
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
@@ -530,6 +555,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
     "candidates": str, "task": str, "classes": list, "measures": list, "weight": str,
+    "thresholds": list, "select_top": list, "score_figures": bool,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
@@ -548,6 +574,9 @@ _EXPECTED = {
     "classes": "a list of class values",
     "measures": "a list of column names (per-row numbers whose mean is audited)",
     "weight": "a column name (sample weights: finite numbers >= 0)",
+    "thresholds": "a list of numbers in [0, 1] (decision thresholds)",
+    "select_top": "a list of cutoffs such as [\"100\", \"10%\"]",
+    "score_figures": "true or false",
     "reference": "a table of COLUMN = VALUE (\"race&sex\" = [\"Caucasian\", \"Male\"] for an "
                  "intersection)",
     "intersections": "true or false",
@@ -686,11 +715,13 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k", "classes", "measures"):
+    for name in ("groups", "inputs", "k", "classes", "measures", "thresholds"):
         if name in values:
             values[name] = tuple(values[name])
     if "classes" in values:
         values["classes"] = tuple(_text(c) for c in values["classes"])
+    if "select_top" in values and isinstance(values["select_top"], (list, tuple)):
+        values["select_top"] = tuple(str(v) for v in values["select_top"])
     if "intersect" in values:
         values["intersect"] = tuple(tuple(c) for c in values["intersect"])
     if file_path and sources.get("inputs") == origin:

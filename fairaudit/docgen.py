@@ -17,7 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .kinds.cutoffs import BINS
 from .kinds.numeric import REGRESSION_METRICS
+from .kinds.scores import AUC, CALIBRATION, KS, MEAN_BOUND, Scores
 from .kinds.topk import IN_LIST, MRR, top_k_words
 from .metrics import (
     AGGREGATE_CRITERIA,
@@ -178,6 +180,47 @@ def _spread_text(metrics: tuple[str, ...], what: str, pick: str) -> str:
     return f"the {pick} of the {what} of {named}"
 
 
+def _score_lines() -> list[str]:
+    """The score figures, the cutoffs' metric names, and their gates (docs/scores.md)."""
+    lines = [
+        "", "## Scores (`--score`)", "",
+        f"With a score column, the scores are counted in {BINS:,} equal bins of [0, 1] per "
+        "label, and every group gets the figures below (the JSON's `scores` section; "
+        "docs/scores.md). The criteria are gateable by name.", "",
+        "| figure | value | interval | binning error | description |",
+        "|---|---|---|---|---|",
+        "| `auc` | pairs a positive outranks a negative, a pair in one bin one half | "
+        "normal, DeLong's variance | the exact AUC is within `bound`: half the share of "
+        "positive-negative pairs in one bin (0 when each bin holds one score) | "
+        "area under the ROC curve |",
+        "| `ks` | largest distance between the distribution functions of the group's and "
+        "the reference group's scores, at the bin edges | none | the exact distance is "
+        "between `value` and `bound` | Kolmogorov-Smirnov distance |",
+        "| `mean_score` | mean of the bins' midpoints | none | "
+        f"within {MEAN_BOUND:g} of the exact mean | the group's mean score |",
+        "| `observed_rate` | positives / rows | none | exact | the rate of positive labels |",
+        "| `calibration_in_the_large` | `mean_score - observed_rate` | normal | "
+        f"within {MEAN_BOUND:g} | the score's bias as a probability |",
+        "", "| criterion | difference | ratio | description |", "|---|---|---|---|",
+    ]
+    spread = {AUC: ("max - min of the AUC", "min / max"),
+              KS: ("the largest KS distance between two groups", "none"),
+              CALIBRATION: ("max - min of calibration in the large", "none")}
+    for c in Scores.declared_criteria:
+        diff, ratio = spread[c.name]
+        lines.append(f"| `{c.name}` | {diff} | {ratio} | {_cell(c.description)} |")
+    lines += [
+        "", "## Several decisions from one score (`--thresholds`, `--select-top`)", "",
+        "Each cutoff adds every metric and criterion above under the name "
+        "`NAME@CUTOFF`: `tpr@0.7` and `demographic_parity@0.7` for `--thresholds 0.7`, "
+        "`selection_rate@top10%` and `equalized_odds@top100` for `--select-top 10%,100`. "
+        "Thresholds are applied to each row's score, exactly; a top-N cutoff is found from "
+        "the score bins once every row is counted, the rows in its bin split in proportion "
+        "(the JSON's `select_top` section gives their number per cutoff and group).",
+    ]
+    return lines
+
+
 def reference_markdown() -> str:
     """The metric and criterion registries as tables, with how undefined values are kept."""
     lines = [
@@ -291,6 +334,7 @@ def reference_markdown() -> str:
                      f"{_cell(description)} |")
     lines.append("| `mean_COLUMN` | Mean COLUMN | sum of COLUMN / rows with a value | neither | "
                  "Student's t | mean of the numbers in a `--measure` column |")
+    lines += _score_lines()
     lines += [
         "", "## Which groups count, and undefined values", "",
         "A gap is taken over the groups that have at least `--min-group-size` rows "

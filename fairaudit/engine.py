@@ -178,7 +178,8 @@ def config_from(**settings: Any) -> AuditConfig:
             near = closest(key, known)
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
-    for key in ("groups", "inputs", "k", "intersect", "classes", "measures"):
+    for key in ("groups", "inputs", "k", "intersect", "classes", "measures", "thresholds",
+                "select_top"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
@@ -356,7 +357,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
     names = config.groupings
     groupings = tuple(_grouping(table, cols, config, used, layout) for cols in names)
     context = Context(config.min_group_size, config.interval, config.confidence,
-                      config.bootstrap, config.seed, _sort_key)
+                      config.bootstrap, config.seed, _sort_key, config.reference)
     sections: dict[str, tuple[OutcomeKind, Any]] = {}
     trusted: tuple[GroupingResult, ...] = ()
     for k, kind in enumerate(layout.kinds):
@@ -408,6 +409,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         classes=sections.get("multiclass", (None, None))[1],
         catalog=layout.catalog,
         comparison=comparison,
+        sections={n: section for n, (_, section) in sections.items()},
     )
 
 

@@ -515,6 +515,8 @@ class AuditResult:
     catalog: Catalog = field(default_factory=Catalog, compare=False)
     # with a baseline model: both models' figures on the same rows, and their changes
     comparison: ComparisonReport | None = None
+    # each outcome kind's own section by kind name (the score figures: "scores")
+    sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def failed(self) -> tuple[GateResult, ...]:
@@ -819,6 +821,11 @@ def document(result: AuditResult, groups: Groups | None = None) -> dict[str, Any
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]
+    # a kind's own section may give its part of the document (the score figures)
+    for section in getattr(result, "sections", {}).values():
+        part = getattr(section, "document", None)
+        if callable(part):
+            out.update(part())
     return out
 
 

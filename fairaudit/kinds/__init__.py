@@ -23,9 +23,11 @@ from .base import (
 )
 from .baseline import BaselineComparison
 from .binary import BinaryDecision
+from .cutoffs import SelectTop, Thresholds
 from .multiclass import Multiclass
 from .numeric import NumericOutcomes, Rows
 from .ranges import RangeChecks
+from .scores import Scores
 from .topk import TopK
 from .weights import WeightedDecision
 
@@ -37,6 +39,9 @@ register(TopK)
 register(Rows)
 register(NumericOutcomes)
 register(BaselineComparison)
+register(Scores)
+register(Thresholds)
+register(SelectTop)
 
 __all__ = [
     "BaselineComparison",
@@ -48,7 +53,10 @@ __all__ = [
     "OutcomeKind",
     "RangeChecks",
     "Rows",
+    "Scores",
+    "SelectTop",
     "Settings",
+    "Thresholds",
     "TopK",
     "WeightedDecision",
     "declared_criteria",

@@ -76,6 +76,8 @@ class Context:
     bootstrap: int
     seed: int
     sort_key: Callable[[tuple[Any, ...]], Any]
+    # the reference group given per group column (column, value), as in the config
+    reference: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
 from ..text import printable
-from . import class_section, comparison_section, range_section, view
+from . import class_section, comparison_section, range_section, score_section, view
 from .view import Cell
 
 
@@ -254,6 +254,7 @@ def render(result: AuditResult) -> str:
         "ranges": range_section.section(result, gated),
         "classes": class_section.html_context(result),
         "comparison": comparison_section.section(result),
+        "scores": score_section.html(result),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],

@@ -22,7 +22,7 @@ from ..result import (
     RangeReport,
     Rate,
 )
-from . import class_section, comparison, view
+from . import class_section, comparison, score_section, view
 from .layout import Column, Pair, ReportTable, clean
 
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
@@ -216,6 +216,29 @@ def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> ReportT
     return t
 
 
+def _scores_section(p: _Report, result: AuditResult) -> None:
+    report, top = score_section.scores(result), score_section.tops(result)
+    for g in report.groupings if report else ():
+        header, rows = score_section.table(g, report.has_label if report else False,
+                                           view.MAX_SHOWN)
+        title = Text("scores across ", style="italic").append(clean(g.name), style="bold")
+        note = score_section.shown_note(g, view.MAX_SHOWN)
+        if note:
+            title.append("\n" + note)
+        t = ReportTable(title,
+                        [Column(header[0], kind="label", max_width=40),
+                         *[Column(h, "right", "numbers") for h in header[1:]]])
+        for r in rows:
+            t.add_row(*(clean(c) for c in r))
+        p.print()
+        p.table(t)
+        p.print(clean(score_section.summary(g)))
+    if top is not None:
+        p.print()
+        for line in score_section.top_lines(top):
+            p.print(clean(line))
+
+
 def _ranges_section(p: _Report, result: AuditResult, ranges: RangeReport) -> None:
     numeric = {s.feature for s in ranges.specs if s.kind == "numeric"}
     specs = ", ".join(f"{s.feature} {s.describe()}" for s in ranges.specs)
@@ -360,6 +383,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
             p.print(f"too small to judge across {clean(g.name)} (left out of gaps and gates):")
             for line in small:
                 p.print(clean(line))
+    _scores_section(p, result)
     if result.ranges is not None:
         p.print()
         _ranges_section(p, result, result.ranges)
