@@ -106,6 +106,10 @@ def run(
         help="Cutoffs of top-k accuracy with --rank, such as 1,3,5.  [default: 1,3]")] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
+    stratum: Annotated[list[str] | None, typer.Option(
+        help="Stratum column (a hospital, a region): each group is also compared with the "
+             "reference within strata; repeat for several (their combinations are the "
+             "strata).")] = None,
     positive_label: Annotated[str | None, typer.Option(
         help="The value of the label and prediction columns that means positive.")] = None,
     reference: Annotated[list[str] | None, typer.Option(
@@ -250,7 +254,7 @@ def run(
                 label=label, prediction=prediction, score=score,
                 threshold=None if threshold is None else parse_threshold(threshold),
                 rank=rank, k=None if k is None else parse_cutoffs(k),
-                groups=group or None, positive_label=positive_label,
+                groups=group or None, strata=stratum or None, positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
                 intersect=[tuple(c.strip() for c in i.split(",")) for i in intersect]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
+from .kinds.strata import PREFIX as STRATIFIED
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .sources import CsvDialect, parse_delimiter, printable
@@ -39,6 +40,19 @@ ENGINES = ("in-process", "dask")
 
 GateKind = Literal["max_gap", "min_ratio"]
 GATE_KINDS: tuple[GateKind, ...] = ("max_gap", "min_ratio")
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """``[GROUPING:]CRITERION`` as (grouping or None, criterion), each stripped.
+
+    A criterion within strata keeps its ``stratified:`` prefix:
+    ``race:stratified:equalized_odds`` is grouping ``race``.
+    """
+    head, _, criterion = key.strip().rpartition(":")
+    grouping, _, last = head.rpartition(":")
+    if last.strip() + ":" == STRATIFIED:
+        head, criterion = grouping, STRATIFIED + criterion.strip()
+    return head.strip() or None, criterion.strip()
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,8 @@ class AuditConfig:
     inputs: tuple[str, ...] = ()
     ranges: tuple[RangeSpec, ...] = ()
     range_gates: tuple[RangeGate, ...] = ()
+    # columns whose values (their combinations, with several) are the strata (--stratum)
+    strata: tuple[str, ...] = ()
     # uncertainty: rate intervals, bootstrap of gaps, tests, and how gates use them
     interval: str = "wilson"
     confidence: float = 0.95
@@ -139,6 +155,7 @@ class AuditConfig:
             problems.append(f"{self._origin('reference')} names two reference groups for "
                             f"'{column}' ({values}); give one")
         problems += self._intersect_problems()
+        problems += _strata_problems(self, roles)
         for gate in self.gates:
             problems += _gate_problems(gate, self)
         features = [r.feature for r in self.ranges]
@@ -227,6 +244,7 @@ class AuditConfig:
             "reference": dict(self.reference),
             "intersections": self.intersections,
             **({"intersect": [list(c) for c in self.intersect]} if self.intersect else {}),
+            **({"strata": list(self.strata)} if self.strata else {}),
             "min_group_size": self.min_group_size,
             "interval": self.interval,
             "confidence": self.confidence,
@@ -324,6 +342,21 @@ def _csv_problems(cfg: AuditConfig) -> list[str]:
     return out
 
 
+def _strata_problems(cfg: AuditConfig, roles: Sequence[str]) -> list[str]:
+    where = cfg._origin("strata")
+    out = []
+    if len(set(cfg.strata)) != len(cfg.strata):
+        out.append(f"{where}: a stratum column is named twice")
+    for column in dict.fromkeys(cfg.strata):
+        if column in cfg.groups:
+            out.append(f"{where}: column '{column}' cannot be both a group and a stratum; "
+                       "a stratum is compared within, a group across")
+        elif column in roles:
+            out.append(f"{where}: column '{column}' cannot be both a stratum and a label, "
+                       "prediction, score or rank")
+    return out
+
+
 def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     source = cfg.sources.get(f"gates.{gate.kind}.{gate.key}", "command line")
     if source == "command line":
@@ -333,6 +366,12 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     else:
         where = f"{source}: gates.{gate.kind}.{gate.key}"
     out = []
+    if gate.criterion.startswith(STRATIFIED) and gateable(gate.criterion):
+        if not cfg.strata:
+            out.append(f"{where}: {gate.criterion} needs strata; give --stratum COLUMN")
+        if gate.kind != "max_gap":
+            out.append(f"{where}: pooled figures within strata are differences; gate them "
+                       "with --max-gap")
     if gate.criterion == RANGE_COVERAGE:
         if not cfg.ranges:
             out.append(f"{where}: range_coverage needs ranges; declare them "
@@ -372,8 +411,8 @@ def parse_keyed(text: str, flag: str, example: str) -> tuple[str | None, str, fl
         number = float(value)
     except ValueError:
         raise UsageError(f"{flag} {text!r}: {value.strip()!r} is not a number") from None
-    grouping, _, criterion = name.strip().rpartition(":")
-    return grouping.strip() or None, criterion.strip(), number
+    grouping, criterion = split_key(name)
+    return grouping, criterion, number
 
 
 def parse_gate(text: str, kind: GateKind) -> GateSpec:
@@ -424,6 +463,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
     "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
+    "strata": list,
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
@@ -446,6 +486,7 @@ _EXPECTED = {
     "delimiter": "one character separating the fields of CSV inputs, such as ';' or tab "
                  "(default: a comma, a tab for .tsv)",
     "decimal": "the decimal mark of numbers in CSV inputs, '.' or ','",
+    "strata": "a list of column names (their combinations are the strata)",
 }
 
 
@@ -495,7 +536,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")
-    for key in ("inputs", "groups"):
+    for key in ("inputs", "groups", "strata"):
         if key in data and not all(isinstance(v, str) for v in data[key]):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be a list of strings")
     if "intersect" in data and not all(
@@ -516,7 +557,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             raise ConfigError(f"{path}: key '{prefix}gates.{kind}' must be a table "
                               "of CRITERION = VALUE")
         for key, threshold in table.items():
-            criterion = key.rpartition(":")[2]
+            criterion = split_key(key)[1]
             if (advice := _unknown_criterion(criterion)) is not None:
                 raise ConfigError(f"{path}: unknown criterion '{criterion}' in key "
                                   f"'{prefix}gates.{kind}.{key}'; {advice}")
@@ -551,7 +592,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k"):
+    for name in ("groups", "inputs", "k", "strata"):
         if name in values:
             values[name] = tuple(values[name])
     if "intersect" in values:
@@ -614,8 +655,8 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
 def _from_file(kind: str, key: str, threshold: Any, origin: str) -> GateSpec:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise ConfigError(f"{origin}: gates.{kind}.{key} must be a number")
-    grouping, _, criterion = key.rpartition(":")
-    return GateSpec(kind, criterion, float(threshold), grouping or None)  # type: ignore[arg-type]
+    grouping, criterion = split_key(key)
+    return GateSpec(kind, criterion, float(threshold), grouping)  # type: ignore[arg-type]
 
 
 def _text(value: Any) -> str:

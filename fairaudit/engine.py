@@ -13,14 +13,14 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from . import collector, rangespec, readers, stats
-from .config import API, AuditConfig, GateSpec, build
+from .config import API, AuditConfig, GateSpec, build, split_key
 from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
 from .decode import Roles
 from .errors import InputError, UsageError, closest
 from .gates import evaluate, evaluate_ranges, verdict
 from .kinds import Context, OutcomeKind, kinds_for
-from .kinds.base import Resampler
+from .kinds.base import Resampler, reference_index
 from .metrics import (
     Criterion,
     Metric,
@@ -183,10 +183,10 @@ def config_from(**settings: Any) -> AuditConfig:
             raise UsageError(f"{API}: {kind}= must map criteria to thresholds, such as "
                              f"{kind}={{'demographic_parity': 0.1}}, not {table!r}")
         for key, value in table.items():
-            grouping, _, criterion = str(key).rpartition(":")
+            grouping, criterion = split_key(str(key))
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise UsageError(f"{API}: {kind}[{key!r}] must be a number, not {value!r}")
-            gates.append(GateSpec(kind, criterion, float(value), grouping or None))
+            gates.append(GateSpec(kind, criterion, float(value), grouping))
     flags["gates"] = gates
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
@@ -299,6 +299,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
                       config.bootstrap, config.seed, _sort_key)
     sections: dict[str, tuple[OutcomeKind, Any]] = {}
     trusted: tuple[GroupingResult, ...] = ()
+    tests: dict[tuple[str, Any], float] = {}  # the kinds' own tests, for the family
     for k, kind in enumerate(layout.kinds):
         figures = kind.figures(layout.view(table, k), names, context)
         if figures is None:
@@ -306,16 +307,18 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         groupings = tuple(replace(g, criteria={**g.criteria, **figures.criteria.get(g.name, {})})
                           for g in groupings)
         sections[kind.name] = (kind, figures.section)
+        tests.update({(kind.name, key): p for key, p in figures.tests.items()})
         if figures.subset is not None:  # the same audit once more, on a subset of the rows
             alone = _Layout.of((base,))
             subset_used = int(figures.subset.total[alone.metric_columns()].sum())
             trusted = tuple(_grouping(figures.subset, cols, config, max(subset_used, 1), alone)
                             for cols in names)
     adjust = cast(stats.Adjustment, config.adjust)
-    groupings = stats.adjust_groupings(groupings, adjust, layout.catalog)
+    groupings, tested = stats.adjust_family(groupings, adjust, layout.catalog, tests)
     trusted = stats.adjust_groupings(trusted, adjust, layout.catalog)
     adjusted = {g.name: g.criteria for g in groupings}
-    sections = {n: (kind, kind.adjusted(section, adjusted))
+    sections = {n: (kind, kind.tested(kind.adjusted(section, adjusted),
+                                      {k[1]: q for k, q in tested.items() if k[0] == n}))
                 for n, (kind, section) in sections.items()}
     range_report = sections.get("ranges", (None, None))[1]
     gate_results = evaluate(config.gates, groupings, config.decide) + evaluate_ranges(
@@ -343,6 +346,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         min_group_size=config.min_group_size,
         ranges=range_report,
         trusted=trusted,
+        strata=sections.get("strata", (None, None))[1],
         catalog=layout.catalog,
     )
 
@@ -484,22 +488,7 @@ def _intervals(counts: npt.NDArray[np.int64], num: npt.NDArray[np.float64],
 
 def _reference(keys: list[tuple[Any, ...]], columns: tuple[str, ...],
                counts: npt.NDArray[np.int64], config: AuditConfig) -> tuple[int, Any]:
-    given = dict(config.reference)
-    if all(c in given for c in columns):
-        wanted = tuple(given[c] for c in columns)
-        for i, key in enumerate(keys):
-            if tuple(show_value(v) for v in key) == wanted or \
-                    tuple(str(v) for v in key) == wanted:
-                return i, "given"
-        if len(columns) == 1:
-            listed = ", ".join(repr(show_value(k[0])) for k in keys[:8])
-            more = ", ..." if len(keys) > 8 else ""
-            raise InputError(
-                f"--reference {columns[0]}={wanted[0]}: no such group in column "
-                f"'{columns[0]}'; groups: {listed}{more}"
-            )
-    # the largest group; ties go to the first in sorted order
-    return int(np.argmax(counts)), "largest group"
+    return reference_index(keys, columns, counts, dict(config.reference))
 
 
 def _gap(j: int, metric: Metric, diff: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64],

@@ -330,6 +330,91 @@ class RangeReport:
 
 
 @dataclass(frozen=True)
+class StratumCell:
+    """One stratum of a comparison: both sides' rates there, and their difference."""
+
+    key: dict[str, Any]
+    label: str
+    group: Rate
+    reference: Rate
+    difference: float | None
+    ci_difference: Interval | None
+    sparse: bool  # a side has fewer than the audit's minimum group size in the denominator
+
+
+@dataclass(frozen=True)
+class StrataComparison:
+    """One group against the reference on one metric, within strata.
+
+    ``crude_difference`` is the group's rate minus the reference's over the
+    rows with a known stratum; ``rate_part + composition_part`` is it exactly
+    (Kitagawa). ``mh_*`` are the Mantel-Haenszel pooled figures; the p-values
+    are the Cochran-Mantel-Haenszel test (no association within strata) and
+    the Breslow-Day test (the odds ratio is the same in every stratum), each
+    with its adjustment in the audit's family.
+    """
+
+    group: str
+    reference: str
+    metric: str
+    small: bool
+    crude_difference: float | None
+    mh_difference: float | None
+    ci_mh_difference: Interval | None
+    mh_odds_ratio: float | None
+    ci_mh_odds_ratio: Interval | None
+    cmh_p_value: float | None
+    breslow_day_p_value: float | None
+    breslow_day_dof: int
+    rate_part: float | None
+    composition_part: float | None
+    share_explained: float | None
+    standardised_group: float | None
+    standardised_reference: float | None
+    standard_coverage: float
+    simpson: bool
+    strata_used: int
+    strata_filled: int
+    cells: tuple[StratumCell, ...]
+    reason: str | None = None
+    cmh_p_adjusted: float | None = None
+    breslow_day_p_adjusted: float | None = None
+
+    @property
+    def standardised_difference(self) -> float | None:
+        if self.standardised_group is None or self.standardised_reference is None:
+            return None
+        return self.standardised_group - self.standardised_reference
+
+
+@dataclass(frozen=True)
+class StrataGrouping:
+    name: str
+    columns: tuple[str, ...]
+    reference: str
+    strata: tuple[str, ...]
+    comparisons: tuple[StrataComparison, ...]
+
+
+@dataclass(frozen=True)
+class StrataReport:
+    """The figures within strata: the stratum columns and, per grouping, every comparison."""
+
+    columns: tuple[str, ...]
+    metrics: tuple[str, ...]
+    rows: int  # rows with a known value in every stratum column
+    rows_missing: int  # rows left out of the stratified figures: a stratum value missing
+    sparse_below: int
+    groupings: tuple[StrataGrouping, ...]
+
+    def grouping(self, name: str) -> StrataGrouping:
+        for g in self.groupings:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
 class Catalog:
     """The metrics and criteria an audit computed, in its order, and how reporters show them.
 
@@ -393,6 +478,8 @@ class AuditResult:
     # trusted rows (inside every range)
     ranges: RangeReport | None = None
     trusted: tuple[GroupingResult, ...] = ()
+    # with --stratum: every grouping's comparisons within strata
+    strata: StrataReport | None = None
     # the definitions of the metrics and criteria above, from the audit's outcome kinds
     catalog: Catalog = field(default_factory=Catalog, compare=False)
 

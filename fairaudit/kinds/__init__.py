@@ -21,11 +21,13 @@ from .base import (
 )
 from .binary import BinaryDecision
 from .ranges import RangeChecks
+from .strata import Strata
 from .topk import TopK
 
 register(BinaryDecision)
 register(RangeChecks)
 register(TopK)
+register(Strata)
 
 __all__ = [
     "BinaryDecision",
@@ -34,6 +36,7 @@ __all__ = [
     "OutcomeKind",
     "RangeChecks",
     "Settings",
+    "Strata",
     "TopK",
     "declared_criteria",
     "gateable",

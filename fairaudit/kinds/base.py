@@ -26,16 +26,18 @@ docs/design.md follows one batch through it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from ..decode import Roles, Where
+from ..errors import InputError
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
+from ..result import show_value
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -85,12 +87,16 @@ class Figures:
     audit's multiple-testing adjustment covers; ``section`` is the kind's own
     part of the result (the range checks' report); ``subset``, when given, is a
     count table in the base kind's layout holding the rows the audit is
-    computed on once more (the rows inside every trusted range).
+    computed on once more (the rows inside every trusted range); ``tests``
+    are the kind's own tests for the audit's adjustment.
     """
 
     criteria: dict[str, dict[str, Gap]]
     section: Any = None
     subset: CountTable | None = None
+    #: p-values of the kind's own tests, by keys of its choosing: they join the audit's
+    #: multiple-testing family and come back adjusted to :meth:`OutcomeKind.tested`
+    tests: Mapping[Any, float] = field(default_factory=dict)
 
 
 class OutcomeKind:
@@ -180,6 +186,32 @@ class OutcomeKind:
     def adjusted(self, section: Any, criteria: dict[str, dict[str, Gap]]) -> Any:
         """The kind's section with its criteria as the audit's adjustment left them."""
         return section
+
+    def tested(self, section: Any, adjusted: Mapping[Any, float]) -> Any:
+        """The kind's section with its own tests' adjusted p-values (:attr:`Figures.tests`)."""
+        return section
+
+
+def reference_index(keys: Sequence[tuple[Any, ...]], columns: Sequence[str],
+                    counts: npt.NDArray[np.int64], given: Mapping[str, str]
+                    ) -> tuple[int, Literal["given", "largest group"]]:
+    """The reference group of a grouping (keys in sorted order): the one ``given`` names
+    (by value, as shown or as text) when it names every column, else the largest group
+    (ties: the first). A single column's given group that does not occur is an error."""
+    if all(c in given for c in columns):
+        wanted = tuple(given[c] for c in columns)
+        for i, key in enumerate(keys):
+            if tuple(show_value(v) for v in key) == wanted or \
+                    tuple(str(v) for v in key) == wanted:
+                return i, "given"
+        if len(columns) == 1:
+            listed = ", ".join(repr(show_value(k[0])) for k in keys[:8])
+            more = ", ..." if len(keys) > 8 else ""
+            raise InputError(
+                f"--reference {columns[0]}={wanted[0]}: no such group in column "
+                f"'{columns[0]}'; groups: {listed}{more}"
+            )
+    return int(np.argmax(counts)), "largest group"
 
 
 _REGISTERED: list[type[OutcomeKind]] = []
