@@ -174,6 +174,8 @@ def kitagawa(a: npt.ArrayLike, n1: npt.ArrayLike, c: npt.ArrayLike, n0: npt.Arra
     none was seen).
     """
     a, n1, c, n0 = _f(a), _f(n1), _f(c), _f(n0)
+    seen = (n1 > 0) | (n0 > 0)  # a stratum neither side has adds nothing
+    a, n1, c, n0 = a[seen], n1[seen], c[seen], n0[seen]
     t1, t0 = float(n1.sum()), float(n0.sum())
     if t1 == 0 or t0 == 0:
         return Decomposition(math.nan, math.nan, math.nan, 0)
