@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
-from . import range_section, view
+from . import range_section, strata_section, view
 from .view import Cell
 
 
@@ -210,6 +210,7 @@ def render(result: AuditResult) -> str:
         "singles": [g for g in groupings if not g["intersection"]],
         "intersections": [g for g in groupings if g["intersection"]],
         "ranges": range_section.section(result, gated),
+        "strata": strata_section.section(result),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],

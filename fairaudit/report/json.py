@@ -4,7 +4,11 @@ An audit with declared ranges adds two top-level sections: ``ranges`` (the
 range specs, and per grouping, group and feature the range-check counts and
 shares) and ``trusted`` (every grouping again, on the rows inside every range;
 laid out like ``groupings``). A ``max_out_of_range`` gate adds ``feature`` and
-``group`` (the group with the largest share out of range).
+``group`` (the group with the largest share out of range). An audit with
+``--stratum`` adds a top-level ``strata`` section (the stratum columns, rows
+with and without a known stratum) and ``groupings[].strata``: per group and
+metric against the reference, the comparison within strata
+(``comparisons[]``, each with its per-stratum table).
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from ..result import (
     RangeGroup,
     RangeReport,
     Rate,
+    StrataComparison,
+    StrataGrouping,
+    StrataReport,
 )
 
 
@@ -151,6 +158,46 @@ def _ranges(r: RangeReport) -> dict[str, Any]:
     }
 
 
+def _value_ci(value: float | None, ci: Interval | None) -> dict[str, Any]:
+    return {"value": None if value is None else _f(value), "ci": _ci(ci)}
+
+
+def _comparison(c: StrataComparison) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "group": c.group, "reference": c.reference, "metric": c.metric, "small": c.small,
+        "crude_difference": c.crude_difference,
+        "mh_difference": _value_ci(c.mh_difference, c.ci_mh_difference),
+        "mh_odds_ratio": _value_ci(c.mh_odds_ratio, c.ci_mh_odds_ratio),
+        "cmh_p_value": c.cmh_p_value, "cmh_p_adjusted": c.cmh_p_adjusted,
+        "breslow_day_p_value": c.breslow_day_p_value,
+        "breslow_day_p_adjusted": c.breslow_day_p_adjusted,
+        "breslow_day_dof": c.breslow_day_dof,
+        "rate_part": c.rate_part, "composition_part": c.composition_part,
+        "share_explained": c.share_explained,
+        "standardised": {"group": c.standardised_group, "reference": c.standardised_reference,
+                         "difference": c.standardised_difference,
+                         "coverage": c.standard_coverage},
+        "simpson": c.simpson, "strata_used": c.strata_used, "strata_filled": c.strata_filled,
+        "strata": [{"key": dict(s.key), "label": s.label, "group": _rate(s.group),
+                    "reference": _rate(s.reference), "difference": s.difference,
+                    "difference_ci": _ci(s.ci_difference), "sparse": s.sparse}
+                   for s in c.cells],
+    }
+    if c.reason:
+        out["reason"] = c.reason
+    return out
+
+
+def _strata(r: StrataReport) -> dict[str, Any]:
+    return {"columns": list(r.columns), "metrics": list(r.metrics), "rows": r.rows,
+            "rows_missing_stratum": r.rows_missing, "sparse_below": r.sparse_below}
+
+
+def _strata_grouping(g: StrataGrouping) -> dict[str, Any]:
+    return {"reference": g.reference, "strata": list(g.strata),
+            "comparisons": [_comparison(c) for c in g.comparisons]}
+
+
 def _gate(g: GateResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "grouping": g.grouping, "criterion": g.criterion, "kind": g.kind,
@@ -168,12 +215,13 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
 
 def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
     p = result.provenance
+    groupings = [_grouping(g, groups) for g in result.groupings]
     out = {
         "schema_version": SCHEMA_VERSION,
         "verdict": result.verdict,
         "min_group_size": result.min_group_size,
         "metrics": list(result.metrics),
-        "groupings": [_grouping(g, groups) for g in result.groupings],
+        "groupings": groupings,
         "gates": [_gate(g) for g in result.gates],
         "provenance": {
             "fairaudit_version": p.version,
@@ -189,6 +237,10 @@ def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
             "config_sources": dict(p.sources),
         },
     }
+    if result.strata is not None:
+        out["strata"] = _strata(result.strata)
+        for doc, g in zip(groupings, result.strata.groupings, strict=True):
+            doc["strata"] = _strata_grouping(g)
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]

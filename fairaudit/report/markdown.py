@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..result import AuditResult
-from . import view
+from . import strata_section, view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -25,6 +25,21 @@ def escape(text: str) -> str:
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+def _strata(result: AuditResult) -> list[str]:
+    r = strata_section.report(result)
+    if r is None:
+        return []
+    lines = ["", "### Within strata", "", escape(strata_section.intro(r)) + ". Crude = within "
+             "strata + composition (Kitagawa); pooled: the Mantel-Haenszel difference."]
+    for g in r.groupings:
+        lines += ["", f"**{escape(strata_section.title(g, r))}**", "",
+                  _row(list(strata_section.HEADS)),
+                  _row(["---", "---"] + ["---:"] * 8 + ["---"])]
+        lines += [_row([escape(x) for x in strata_section.cells(c)])
+                  for c in strata_section.comparisons(result, g)]
+    return lines
 
 
 def render(result: AuditResult, worst: int = 5) -> str:
@@ -85,6 +100,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
                    else "."))
         lines += ["", note]
 
+    lines += _strata(result)
     p = result.provenance
     shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")
                       for f in p.files[:3])

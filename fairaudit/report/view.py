@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..kinds import registered
+from ..kinds.strata import PREFIX as STRATIFIED
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
 from ..result import (
@@ -157,7 +158,10 @@ def metric_title(name: str) -> str:
 
 
 def criterion_title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    within = name.startswith(STRATIFIED)
+    name = name[len(STRATIFIED):] if within else name
+    title = name.replace("_", " ").capitalize()
+    return f"{title} within strata" if within else title
 
 
 def kind_words(kind: str) -> tuple[str, str]:
