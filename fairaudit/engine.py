@@ -170,7 +170,7 @@ def config_from(**settings: Any) -> AuditConfig:
             near = closest(key, known)
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
-    for key in ("groups", "inputs", "k", "intersect"):
+    for key in ("groups", "inputs", "k", "intersect", "strata"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
