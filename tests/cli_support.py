@@ -93,3 +93,18 @@ def undocumented(doc: Any, node: dict[str, Any], where: str,
         for i, value in enumerate(doc):
             out += undocumented(value, node["items"], f"{where}[{i}]", root)
     return out
+
+
+def missing_in_order(shown: str, real: list[str]) -> str | None:
+    """The first part of ``shown`` (parts split at lines of ``...``) not found in ``real``'s
+    lines after the parts before it, or None when every part is there, in order."""
+    at = 0
+    for part in shown.split("\n...\n"):
+        want = part.splitlines()
+        for start in range(at, len(real) - len(want) + 1):
+            if real[start:start + len(want)] == want:
+                at = start + len(want)
+                break
+        else:
+            return part
+    return None

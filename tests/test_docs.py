@@ -13,7 +13,7 @@ import pytest
 from fairaudit import docgen
 from fairaudit.cli import command
 from fairaudit.metrics import CRITERIA, METRICS
-from tests.cli_support import ROOT, invoke, read_report
+from tests.cli_support import ROOT, invoke, missing_in_order, read_report
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -124,17 +124,10 @@ def test_readme_worked_example_is_the_real_output(tmp_path, monkeypatch):
     read_report(tmp_path / "audit.json")
     assert str(result.exit_code) == lines[-1]
     real = [line.rstrip() for line in (result.stdout + result.stderr).splitlines()]
-    shown = "\n".join(lines[1:-2]).split("\n...\n")
-    at = 0
-    for part in shown:
-        want = part.splitlines()
-        for start in range(at, len(real) - len(want) + 1):
-            if real[start:start + len(want)] == want:
-                at = start + len(want)
-                break
-        else:
-            pytest.fail("README.md's worked example differs from the real output; paste "
-                        f"it again. First lines not found in order:\n{part[:400]}")
+    part = missing_in_order("\n".join(lines[1:-2]), real)
+    if part is not None:
+        pytest.fail("README.md's worked example differs from the real output; paste "
+                    f"it again. First lines not found in order:\n{part[:400]}")
 
 
 def test_readme_python_example_prints_what_it_shows(monkeypatch):

@@ -250,7 +250,17 @@ def test_the_cardiac_gap_is_mostly_composition(cardiac):  # type: ignore[no-unty
     assert round(c.share_explained, 2) == 0.69
     assert round(c.mh_difference, 3) == 0.082
     assert [round(x, 3) for x in c.ci_mh_difference] == [0.066, 0.098]
+    assert round(c.mh_odds_ratio, 2) == 1.58
+    assert [round(x, 2) for x in c.ci_mh_odds_ratio] == [1.46, 1.72]
+    assert (round(c.breslow_day_p_value, 3), round(c.breslow_day_p_adjusted, 3)) == (
+        0.004, 0.099)
+    assert c.cmh_p_adjusted < 0.001
     assert not c.simpson
+    (h,) = [c for c in report.grouping("race").comparisons
+            if c.metric == "selection_rate" and c.group == "Hispanic"]
+    assert (round(h.crude_difference, 3), round(h.mh_difference, 3)) == (0.055, -0.005)
+    assert [round(x, 3) for x in h.ci_mh_difference] == [-0.017, 0.006]
+    assert h.simpson
 
 
 def test_the_tests_join_the_audits_holm_family(cardiac):  # type: ignore[no-untyped-def]

@@ -10,11 +10,19 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from cli_support import ROOT, error_line, invoke, read_report, schema, undocumented
 from scipy.stats import norm
 
 import fairaudit
 from fairaudit.errors import UsageError
+from tests.cli_support import (
+    ROOT,
+    error_line,
+    invoke,
+    missing_in_order,
+    read_report,
+    schema,
+    undocumented,
+)
 
 CARDIAC = ROOT / "examples" / "cardiac" / "cardiac.parquet"
 ARGS = ["--label", "complication", "--prediction", "flagged", "--group", "race",
@@ -183,3 +191,15 @@ def test_the_cardiac_config_runs(tmp_path):  # type: ignore[no-untyped-def]
     doc = json.loads(out.read_text())
     assert {g["criterion"]: g["status"] for g in doc["gates"]} == {
         "stratified:demographic_parity": "fail", "stratified:equal_opportunity": "pass"}
+
+
+def test_docs_sources_shows_the_real_output(monkeypatch):  # type: ignore[no-untyped-def]
+    text = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+    (block,) = [b for b in text.split("```\n")[1::2] if b.startswith("$ fairaudit run")]
+    lines = block.rstrip("\n").splitlines()
+    monkeypatch.chdir(ROOT)
+    result = invoke(*lines[0].removeprefix("$ fairaudit ").split())
+    assert lines[-2:] == ["$ echo $?", str(result.exit_code)]
+    real = [line.rstrip() for line in (result.stdout + result.stderr).splitlines()]
+    part = missing_in_order("\n".join(lines[1:-2]), real)
+    assert part is None, f"docs/sources.md differs from the real output; paste it again:\n{part}"
