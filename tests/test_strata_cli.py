@@ -13,6 +13,7 @@ import pytest
 from scipy.stats import norm
 
 import fairaudit
+from fairaudit.engine import config_from
 from fairaudit.errors import UsageError
 from tests.cli_support import (
     ROOT,
@@ -203,3 +204,22 @@ def test_docs_sources_shows_the_real_output(monkeypatch):  # type: ignore[no-unt
     real = [line.rstrip() for line in (result.stdout + result.stderr).splitlines()]
     part = missing_in_order("\n".join(lines[1:-2]), real)
     assert part is None, f"docs/sources.md differs from the real output; paste it again:\n{part}"
+
+
+def test_the_stratum_is_one_more_key_of_one_pass():
+    # one count table keyed by the groups and the stratum: every row counted once, and
+    # the grouping's own figures are those of the same audit without --stratum
+    config = config_from(label="complication", prediction="flagged", groups=["race"],
+                                   strata=["hospital"], bootstrap=0)
+    table, _ = fairaudit.count(str(CARDIAC), config)
+    assert table.columns == ("race", "hospital")
+    assert int(table.total.sum()) == 30_000
+    df = pd.read_parquet(CARDIAC)
+    keys, cells = table.project(("race", "hospital"))
+    got = {k: int(c.sum()) for k, c in zip(keys, cells, strict=True)}
+    want = df.fillna({"hospital": "-"}).groupby(["race", "hospital"]).size()
+    assert got == {(r, None if h == "-" else h): int(n) for (r, h), n in want.items()}
+    alone = fairaudit.audit(CARDIAC, label="complication", prediction="flagged",
+                            groups=["race"], bootstrap=0)
+    judged = fairaudit.judge(table, config)
+    assert judged.grouping("race").figures == alone.grouping("race").figures
