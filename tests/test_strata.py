@@ -315,3 +315,33 @@ def test_standardised_rates_by_hand():
     assert got.coverage == pytest.approx(0.5)
     assert got.group == pytest.approx(0.5 * 1 / 2 + 0.5 * 3 / 4)
     assert got.reference == pytest.approx(0.5 * 1 / 4 + 0.5 * 1 / 2)
+
+
+def test_a_shortlist_is_compared_within_strata_on_its_proportions():
+    # the base kind's proportion metrics, whatever the kind: top-k accuracy and the
+    # in-list rate of a shortlist (its mean reciprocal rank is a mean, not compared)
+    path = Path(__file__).resolve().parent.parent / "examples" / "shortlist" / "shortlist.parquet"
+    df = pd.read_parquet(path)
+    df["dialect"] = df["dialect"].astype(str)
+    df["linked"] = df["linked"].astype(str)
+    result = fairaudit.audit(df, rank="rank", k=[1, 3], groups=["dialect"], strata=["linked"],
+                             reference=[("dialect", "en-US")], bootstrap=0)
+    report = result.strata
+    assert report.metrics == ("top_1_accuracy", "top_3_accuracy", "in_list_rate")
+    df["hit"] = (df["rank"] <= 3).astype(int)
+    t = df.groupby(["linked", "dialect"])["hit"].agg(["sum", "count"]).unstack("dialect")
+    for c in report.grouping("dialect").comparisons:
+        if c.metric != "top_3_accuracy":
+            continue
+        a, n1 = t["sum"][c.group], t["count"][c.group]
+        r, n0 = t["sum"]["en-US"], t["count"]["en-US"]
+        ref = StratifiedTable(_tables(a, n1, r, n0))
+        assert c.mh_odds_ratio == pytest.approx(ref.oddsratio_pooled, rel=TOL)
+        assert c.cmh_p_value == pytest.approx(ref.test_null_odds().pvalue, rel=1e-7, abs=1e-15)
+        assert c.crude_difference == pytest.approx(a.sum() / n1.sum() - r.sum() / n0.sum())
+    with pytest.raises(fairaudit.ConfigError, match="unknown criterion 'stratified:mrr'"):
+        fairaudit.audit(df, rank="rank", groups=["dialect"], strata=["linked"],
+                        max_gap={"stratified:mrr": 0.1})
+    with pytest.raises(fairaudit.ConfigError, match="stratified:range_coverage"):
+        fairaudit.audit(df, rank="rank", groups=["dialect"], strata=["linked"],
+                        max_gap={"stratified:range_coverage": 0.1})

@@ -92,9 +92,11 @@ class Strata(OutcomeKind):
         if not name.startswith(PREFIX):
             return False
         rest = name[len(PREFIX):]
-        means = {m.name for k in registered() for m in k.declared_metrics if m.is_mean}
-        return rest not in means and not rest.startswith(PREFIX) and any(
-            k.knows(rest) for k in registered() if k is not cls)
+        others = [k for k in registered() if k is not cls]
+        means = {m.name for k in others for m in k.declared_metrics if m.is_mean}
+        # a criterion of its own test (range_coverage) is no rate of the base kind
+        own = {c.name for k in others for c in k.declared_criteria if not c.metrics}
+        return rest not in means | own and any(k.knows(rest) for k in others)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Strata | None:
