@@ -101,9 +101,21 @@ def run(
         help="Column with the 1-based position of the true item in the model's ranked list "
              "(empty: not in the list): audits top-k accuracy, MRR and the in-list rate.")
     ] = None,
+    candidates: Annotated[str | None, typer.Option(
+        help="List column (parquet) of the model's ranked candidates; --label names the true "
+             "item, whose first position in the list is its rank.")] = None,
     k: Annotated[str | None, typer.Option(
         "--k", metavar="K,K,...", show_default=False,
         help="Cutoffs of top-k accuracy with --rank, such as 1,3,5.  [default: 1,3]")] = None,
+    task: Annotated[str | None, typer.Option(
+        metavar="binary|multiclass", show_default=False,
+        help="What --label and --prediction hold: a yes/no decision, or one of many classes "
+             "(per class one-vs-rest rates, worst-class and macro gaps).  [default: binary]")
+    ] = None,
+    classes: Annotated[str | None, typer.Option(
+        metavar="A,B,...", show_default=False,
+        help="With --task multiclass: the classes to audit; the others are pooled as one "
+             "class, '(other)'.  [default: every class, up to 30]")] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
     stratum: Annotated[list[str] | None, typer.Option(
@@ -131,6 +143,23 @@ def run(
     min_ratio: Annotated[list[str] | None, typer.Option(
         help="Gate: [GROUPING:]CRITERION=VALUE, the smallest allowed ratio; repeatable "
              "(four-fifths rule: demographic_parity=0.8).")] = None,
+    baseline_prediction: Annotated[str | None, typer.Option(
+        help="Column with the decision of the model to compare with (the one in production, "
+             "0/1): every figure of both models on the same rows, and the changes.")] = None,
+    baseline_score: Annotated[str | None, typer.Option(
+        help="Column with the baseline model's score in [0, 1], thresholded at "
+             "--baseline-threshold.")] = None,
+    baseline_threshold: Annotated[str | None, typer.Option(
+        metavar="FLOAT", show_default=False,
+        help="Decision threshold for --baseline-score.  [default: --threshold]")] = None,
+    max_increase: Annotated[list[str] | None, typer.Option(
+        metavar="[GROUPING:]CRITERION=VALUE",
+        help="Gate with a baseline: a criterion's (or metric's) gap may grow by at most VALUE "
+             "from the baseline to the candidate; repeatable.")] = None,
+    max_drop: Annotated[list[str] | None, typer.Option(
+        metavar="[GROUPING:]METRIC=VALUE",
+        help="Gate with a baseline: a metric's rate may fall by at most VALUE in any group "
+             "from the baseline to the candidate; repeatable.")] = None,
     range_: Annotated[list[str] | None, typer.Option(
         "--range", help="Trusted range of an input feature, FEATURE=MIN:MAX (an end may be "
                         "left open: debt=:50000); repeatable; replaces the config file's "
@@ -246,15 +275,24 @@ def run(
         early = (_start_digests(inputs, digest, json_path, reports) if engine != "dask"
                  else None)
         with early or nullcontext(), report_files.interruptible():
-            from .config import parse_cutoffs, parse_gate, parse_reference, parse_threshold
+            from .config import (
+                parse_classes,
+                parse_comparison_gate,
+                parse_cutoffs,
+                parse_gate,
+                parse_reference,
+                parse_threshold,
+            )
             from .rangespec import parse_gate as parse_range_gate
             from .rangespec import parse_range
 
             code = _run(inputs, dict(
                 label=label, prediction=prediction, score=score,
                 threshold=None if threshold is None else parse_threshold(threshold),
-                rank=rank, k=None if k is None else parse_cutoffs(k),
-                groups=group or None, strata=stratum or None, positive_label=positive_label,
+                rank=rank, k=None if k is None else parse_cutoffs(k), candidates=candidates,
+                task=task, classes=None if classes is None else parse_classes(classes),
+                groups=group or None, strata=stratum or None,
+                positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
                 intersect=[tuple(c.strip() for c in i.split(",")) for i in intersect]
@@ -266,6 +304,12 @@ def run(
                 gates=[parse_gate(g, "max_gap") for g in max_gap or ()]
                 + [parse_gate(g, "min_ratio") for g in min_ratio or ()],
                 ranges=[parse_range(r) for r in range_ or ()],
+                baseline_prediction=baseline_prediction, baseline_score=baseline_score,
+                baseline_threshold=None if baseline_threshold is None
+                else parse_threshold(baseline_threshold, "--baseline-threshold"),
+                comparison_gates=[parse_comparison_gate(g, "max_increase")
+                                  for g in max_increase or ()]
+                + [parse_comparison_gate(g, "max_drop") for g in max_drop or ()],
                 range_gates=[parse_range_gate(g) for g in max_out_of_range or ()],
             ), config, json_path, exit_zero, reports,
                 progress=not no_progress and sys.stderr.isatty(), digests=early,

@@ -18,6 +18,10 @@ from typing import Any, Literal
 from .decode import Roles
 from .errors import ConfigError, UsageError, closest
 from .kinds import declared_criteria, gateable, registered
+from .kinds.baseline import COMPARISON_KINDS, ComparisonGate, ComparisonKind
+from .kinds.baseline import gate_problems as comparison_problems
+from .kinds.baseline import gates_from_table as comparison_gates_from
+from .kinds.baseline import settings_problems as baseline_problems
 from .kinds.strata import PREFIX as STRATIFIED
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
@@ -86,6 +90,11 @@ class AuditConfig:
     # shortlists: the true item's 1-based position in the model's list, and the cutoffs
     rank: str | None = None
     k: tuple[int, ...] = (1, 3)
+    # or the model's ranked list itself (a list column), the true item in the label
+    candidates: str | None = None
+    # what the label and prediction hold: a yes/no decision, or one of many classes
+    task: str = "binary"
+    classes: tuple[str, ...] = ()  # with task multiclass: the classes to audit (others pooled)
     reference: tuple[tuple[str, str], ...] = ()
     intersections: bool = True
     # chosen intersections (each two or more group columns); none: all the group columns
@@ -115,6 +124,11 @@ class AuditConfig:
     # and the decimal mark
     delimiter: str | None = None
     decimal: str = "."
+    # a baseline model compared with this one on the same rows, and gates on the changes
+    baseline_prediction: str | None = None
+    baseline_score: str | None = None
+    baseline_threshold: float | None = None
+    comparison_gates: tuple[ComparisonGate, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,13 +138,14 @@ class AuditConfig:
         if len(set(self.groups)) != len(self.groups):
             problems.append("a group column is named twice in groups")
         decided = self.prediction is not None or self.score is not None
-        if not decided and self.rank is None:
+        if not decided and self.rank is None and self.candidates is None:
             problems.append("no decision; give --prediction COLUMN, or --score COLUMN "
                             "with --threshold (or --rank COLUMN for a shortlist)")
         if self.ranges and not decided:
             problems.append("range checks need a decision; give --prediction COLUMN or "
                             "--score COLUMN")
         problems += self._k_problems()
+        problems += _task_problems(self)
         if not (isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
                 and 0.0 <= self.threshold <= 1.0):
             problems.append(f"{self._origin('threshold')} {self.threshold!r} is not a number "
@@ -139,8 +154,8 @@ class AuditConfig:
                 or self.min_group_size < 1:
             problems.append(f"{self._origin('min_group_size')} {self.min_group_size!r} must be "
                             "a whole number >= 1")
-        roles = [c for c in (self.label, self.prediction, self.score, self.rank)
-                 if c is not None]
+        roles = [c for c in (self.label, self.prediction, self.score, self.rank,
+                             self.candidates) if c is not None]
         for g in self.groups:
             if g in roles:
                 problems.append(f"column '{g}' cannot be both a group and a label, "
@@ -166,6 +181,11 @@ class AuditConfig:
         problems += _statistics_problems(self)
         problems += _engine_problems(self)
         problems += _csv_problems(self)
+        problems += baseline_problems(self, self._origin)
+        has_baseline = self.baseline_prediction is not None or self.baseline_score is not None
+        for cgate in self.comparison_gates:
+            problems += comparison_problems(cgate, self._gate_origin(cgate.kind, cgate.key),
+                                            self.groupings, has_baseline)
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -207,6 +227,15 @@ class AuditConfig:
             return [f"{self._origin('k')} {list(ks) if isinstance(ks, tuple) else ks!r} must be "
                     f"whole numbers from 1 to {MAX_RANK}, such as 1,3,5"]
         return []
+
+    def _gate_origin(self, kind: str, key: str) -> str:
+        """Where a gate was given, as a person would find it."""
+        source = self.sources.get(f"gates.{kind}.{key}", "command line")
+        if source == "command line":
+            return f"--{kind.replace('_', '-')} {key}"
+        if source == API:
+            return f"{API}: {kind}[{key!r}]"
+        return f"{source}: gates.{kind}.{key}"
 
     def _origin(self, name: str) -> str:
         """How a person would find the setting ``name``: its flag, or its key in a file."""
@@ -263,10 +292,23 @@ class AuditConfig:
         }
         if self.rank is not None:
             out["rank"], out["k"] = self.rank, list(self.k)
+        if self.candidates is not None:
+            out["candidates"], out["k"] = self.candidates, list(self.k)
+        if self.task != "binary":
+            out["task"] = self.task
+        if self.classes:
+            out["classes"] = list(self.classes)
         if self.ranges:
             out["ranges"] = {r.feature: r.as_dict() for r in self.ranges}
         if self.range_gates:
             out["gates"]["max_out_of_range"] = {g.key: g.threshold for g in self.range_gates}
+        for key in ("baseline_prediction", "baseline_score", "baseline_threshold"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        for kind in COMPARISON_KINDS:
+            chosen = {g.key: g.threshold for g in self.comparison_gates if g.kind == kind}
+            if chosen:
+                out["gates"][kind] = chosen
         if self.engine != "in-process":  # how the counts were made, not what they are
             out.update(engine=self.engine, scheduler=self.scheduler, workers=self.workers)
         return out
@@ -282,6 +324,13 @@ def _unknown_criterion(name: str) -> str | None:
     if near:
         return f"did you mean '{near}'?"
     return "criteria: " + ", ".join(criteria) + ", or the name of any metric (docs/reference.md)"
+
+
+def _task_problems(cfg: AuditConfig) -> list[str]:
+    """Settings of a multiclass audit, and of a shortlist given as candidate lists."""
+    from .kinds.settings import task_problems
+
+    return task_problems(cfg, cfg._origin)
 
 
 def _statistics_problems(cfg: AuditConfig) -> list[str]:
@@ -301,7 +350,7 @@ def _statistics_problems(cfg: AuditConfig) -> list[str]:
     if isinstance(cfg.bootstrap, int) and cfg.bootstrap > MAX_BOOTSTRAP:
         out.append(f"bootstrap {cfg.bootstrap:,} replicates is more than {MAX_BOOTSTRAP:,}; the "
                    "intervals settle long before (1,000 is the default)")
-    if cfg.decide != "point" and cfg.bootstrap == 0 and cfg.gates:
+    if cfg.decide != "point" and cfg.bootstrap == 0 and (cfg.gates or cfg.comparison_gates):
         out.append(f"decide {cfg.decide!r} judges gates by their bootstrap interval; set "
                    "bootstrap to a number of replicates such as 1000, or decide = 'point'")
     return out
@@ -422,17 +471,24 @@ def parse_gate(text: str, kind: GateKind) -> GateSpec:
     return GateSpec(kind, criterion, threshold, grouping)
 
 
-def parse_threshold(text: str) -> float:
+def parse_threshold(text: str, flag: str = "--threshold") -> float:
     """A decision threshold in [0, 1]; parsed here so that a bad value is one plain line."""
     try:
         value = float(text)
     except ValueError:
-        raise UsageError(f"--threshold {text!r}: not a number; give a value in [0, 1] "
+        raise UsageError(f"{flag} {text!r}: not a number; give a value in [0, 1] "
                          "such as 0.5") from None
     if not 0.0 <= value <= 1.0:
-        raise UsageError(f"--threshold {text}: outside [0, 1]; give a value in [0, 1] "
+        raise UsageError(f"{flag} {text}: outside [0, 1]; give a value in [0, 1] "
                          "such as 0.5")
     return value
+
+
+def parse_comparison_gate(text: str, kind: ComparisonKind) -> ComparisonGate:
+    """``[GROUPING:]NAME=VALUE`` for ``--max-increase`` and ``--max-drop``."""
+    example = "equalized_odds=0.02" if kind == "max_increase" else "tpr=0.05"
+    grouping, name, value = parse_keyed(text, "--" + kind.replace("_", "-"), example)
+    return ComparisonGate(kind, name, value, grouping)
 
 
 def parse_cutoffs(text: str) -> tuple[int, ...]:
@@ -443,6 +499,11 @@ def parse_cutoffs(text: str) -> tuple[int, ...]:
         raise UsageError(f"--k {text!r}: write whole numbers separated by commas, for "
                          "example --k 1,3,5") from None
     return tuple(dict.fromkeys(ks))
+
+
+def parse_classes(text: str) -> tuple[str, ...]:
+    """``low,medium,high``: the classes of a multiclass audit, each stripped."""
+    return tuple(part.strip() for part in text.split(","))
 
 
 def parse_reference(text: str) -> tuple[str, str]:
@@ -458,18 +519,22 @@ def parse_reference(text: str) -> tuple[str, str]:
 _KEYS: dict[str, type | tuple[type, ...]] = {
     "inputs": list, "label": str, "prediction": str, "score": str, "threshold": (int, float),
     "positive_label": (str, int, float, bool), "rank": str, "k": list, "groups": list,
+    "candidates": str, "task": str, "classes": list,
     "reference": dict,
     "intersections": bool, "intersect": list, "min_group_size": int, "gates": dict, "ranges": dict,
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool,
     "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
     "strata": list,
+    "baseline_prediction": str, "baseline_score": str, "baseline_threshold": (int, float),
 }
 _EXPECTED = {
     "inputs": "a list of paths", "label": "a column name", "prediction": "a column name",
     "score": "a column name", "threshold": "a number in [0, 1]",
     "positive_label": "a value", "rank": "a column name (1-based position of the true item)",
     "k": "a list of whole numbers (the top-k cutoffs)", "groups": "a list of column names",
+    "candidates": "a column name (a list of the model's ranked candidates)",
+    "task": "'binary' or 'multiclass'", "classes": "a list of class values",
     "reference": "a table of COLUMN = VALUE", "intersections": "true or false",
     "intersect": "a list of lists of group columns, such as [[\"race\", \"sex\"]]",
     "min_group_size": "a whole number", "gates": "a table holding max_gap and min_ratio tables",
@@ -487,6 +552,9 @@ _EXPECTED = {
                  "(default: a comma, a tab for .tsv)",
     "decimal": "the decimal mark of numbers in CSV inputs, '.' or ','",
     "strata": "a list of column names (their combinations are the strata)",
+    "baseline_prediction": "a column name (the decision of the model to compare with)",
+    "baseline_score": "a column name (the score of the model to compare with, in [0, 1])",
+    "baseline_threshold": "a number in [0, 1] (thresholds baseline_score)",
 }
 
 
@@ -532,7 +600,8 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             near = closest(key, list(_KEYS))
             hint = f"did you mean '{near}'?" if near else "known keys: " + ", ".join(_KEYS)
             raise ConfigError(f"{path}: unknown key '{prefix}{key}'; {hint}")
-        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers")
+        numeric = ("threshold", "min_group_size", "confidence", "bootstrap", "seed", "workers",
+                   "baseline_threshold")
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")
@@ -549,8 +618,8 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
     for kind, table in gates.items():
         if kind == "max_out_of_range":
             continue  # a share, or a table of them; checked when built
-        if kind not in GATE_KINDS:
-            near = closest(kind, list(GATE_KINDS))
+        if kind not in GATE_KINDS + COMPARISON_KINDS:
+            near = closest(kind, [*GATE_KINDS, *COMPARISON_KINDS])
             hint = f"did you mean '{near}'?" if near else "known: max_gap, min_ratio"
             raise ConfigError(f"{path}: unknown key '{prefix}gates.{kind}'; {hint}")
         if not isinstance(table, dict):
@@ -558,7 +627,9 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
                               "of CRITERION = VALUE")
         for key, threshold in table.items():
             criterion = split_key(key)[1]
-            if (advice := _unknown_criterion(criterion)) is not None:
+            if kind in COMPARISON_KINDS:
+                pass  # checked when built, where a metric and a criterion are told apart
+            elif (advice := _unknown_criterion(criterion)) is not None:
                 raise ConfigError(f"{path}: unknown criterion '{criterion}' in key "
                                   f"'{prefix}gates.{kind}.{key}'; {advice}")
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
@@ -584,7 +655,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
     sources: dict[str, str] = {}
     origin = printable(file_path) if file_path else "config file"
     plain = [f.name for f in fields(AuditConfig)
-             if f.name not in ("gates", "sources", "ranges", "range_gates")]
+             if f.name not in ("gates", "sources", "ranges", "range_gates", "comparison_gates")]
     for name in plain:
         if name in flags and flags[name] is not None:
             values[name], sources[name] = flags[name], given
@@ -592,9 +663,11 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k", "strata"):
+    for name in ("groups", "inputs", "k", "classes", "strata"):
         if name in values:
             values[name] = tuple(values[name])
+    if "classes" in values:
+        values["classes"] = tuple(_text(c) for c in values["classes"])
     if "intersect" in values:
         values["intersect"] = tuple(tuple(c) for c in values["intersect"])
     if file_path and sources.get("inputs") == origin:
@@ -613,7 +686,13 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
 
     gates: dict[tuple[str, str], GateSpec] = {}
     range_gates: dict[str | None, RangeGate] = {}
+    compared: dict[tuple[str, str], ComparisonGate] = {}
     for kind, table in file_values.get("gates", {}).items():
+        if kind in COMPARISON_KINDS:
+            for cgate in comparison_gates_from(kind, table, origin):
+                compared[(kind, cgate.key)] = cgate
+                sources[f"gates.{kind}.{cgate.key}"] = origin
+            continue
         if kind == "max_out_of_range":
             for gate in gates_from_file(table, origin):
                 range_gates[gate.feature] = gate
@@ -631,6 +710,10 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
         range_gates[gate.feature] = gate
         sources[f"gates.max_out_of_range.{gate.key}"] = given
     values["range_gates"] = tuple(range_gates.values())
+    for cgate in flags.get("comparison_gates") or ():
+        compared[(cgate.kind, cgate.key)] = cgate
+        sources[f"gates.{cgate.kind}.{cgate.key}"] = given
+    values["comparison_gates"] = tuple(compared.values())
 
     # ranges: the flags replace the file's range of the same feature
     ranges: dict[str, RangeSpec] = {}

@@ -62,6 +62,11 @@ class _Pass:
                                        *keys]))
         return cls(keys, tuple(kinds), offsets, columns)
 
+    @property
+    def lists(self) -> tuple[str, ...]:
+        """The columns read that a kind takes lists in."""
+        return tuple(c for k in self.kinds for c in k.list_columns)
+
     def accumulator(self) -> Accumulator:
         return Accumulator(self.groups, tuple(c for k in self.kinds for c in k.counted()))
 
@@ -120,7 +125,7 @@ def count_files(files: Sequence[readers.SourceFile], roles: Roles,
     work = _Pass.of(roles, ranges, kinds)
 
     def split(f: readers.SourceFile) -> list[readers.Part]:
-        return readers.parts(f, work.columns,
+        return readers.parts(f, work.columns, lists=work.lists,
                              check=lambda names: check_columns(ranges, names, f.path))
 
     with ThreadPoolExecutor(threads, thread_name_prefix="fairaudit") as pool:

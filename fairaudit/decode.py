@@ -269,7 +269,7 @@ def _bad_values(arr: pa.Array, bad: BoolArray, name: str, role: str, where: Wher
     more = ", ..." if len(values) > 5 else ""
     hint = (
         "pass --positive-label VALUE if the classes are coded otherwise"
-        if role in ("label", "prediction")
+        if role in ("label", "prediction", "baseline prediction")
         else "scores must be probabilities"
     )
     return (f"{where.file}: {role} column '{name}' has values {what}: {listed}{more} "

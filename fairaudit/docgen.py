@@ -213,6 +213,7 @@ def reference_markdown() -> str:
         interval = "normal, from the second moment" if m.is_mean else "of a proportion"
         lines.append(f"| `{m.name}` | {m.title} | {value} | {m.better} | {interval} | "
                      f"{_cell(m.description)} |")
+    lines += _multiclass_lines()
     lines += [
         "", "## Within strata (`--stratum`)", "",
         "With `--stratum COLUMN` (repeatable; several columns: their combinations are the "
@@ -239,6 +240,31 @@ def reference_markdown() -> str:
         "undefined value is skipped, with its reason, and never passes or fails silently.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _multiclass_lines() -> list[str]:
+    """The metrics and criteria of ``--task multiclass``, from the kind's declarations."""
+    from .kinds.multiclass import Multiclass
+
+    lines = [
+        "", "## Many classes (`--task multiclass`)", "",
+        "With `--task multiclass`, `--label` and `--prediction` hold class values and every "
+        "class CLASS gets these figures one-vs-rest (its rows against all others), each with "
+        "the interval of a proportion and gateable by its name (`--max-gap 'tpr[high]=0.1'`); "
+        "`--classes a,b,c` names the classes to audit and pools the others "
+        "(docs/multiclass.md).", "",
+        "| name | title | better | denominator | description |",
+        "|---|---|---|---|---|",
+    ]
+    for m in Multiclass.declared_metrics:
+        lines.append(f"| `{m.name}` | {m.title} | {m.better} | {m.denominator_name} | "
+                     f"{_cell(m.description)} |")
+    lines += ["", "| criterion | what | description |", "|---|---|---|"]
+    for c in Multiclass.declared_criteria:
+        what = (", ".join(f"`{n}`" for n in c.metrics) if c.metrics
+                else "each group's mean over the classes")
+        lines.append(f"| `{c.name}` | {what} | {_cell(c.description)} |")
+    return lines
 
 
 GENERATED: dict[str, Callable[[], str]] = {

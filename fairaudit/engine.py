@@ -18,9 +18,10 @@ from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
 from .decode import Roles
 from .errors import InputError, UsageError, closest
-from .gates import evaluate, evaluate_ranges, verdict
-from .kinds import Context, OutcomeKind, kinds_for
+from .gates import evaluate, evaluate_comparison, evaluate_ranges, verdict
+from .kinds import Context, OutcomeKind, kinds_for, settle
 from .kinds.base import Resampler, reference_index
+from .kinds.baseline import gates_from_table as comparison_gates_from
 from .metrics import (
     Criterion,
     Metric,
@@ -60,11 +61,13 @@ def audit(data: Any = None, config: AuditConfig | None = None, *,
     a pyarrow Table; with ``None`` the config's ``inputs`` are read. Settings
     not in ``config`` can be given as keyword arguments named as in the config
     file (``label=``, ``prediction=``, ``groups=``, ``max_gap={"equalized_odds": 0.1}``,
-    ``min_ratio=``...). ``on_progress``, if given, is called from time to time as
-    files are read (see :data:`ProgressFn`). ``digests``, if given, is the
-    hashing of the input files already under way (the command line starts it
-    before the rest of the program has loaded); it is used if it hashes exactly
-    the files this audit reads, and stopped otherwise.
+    ``min_ratio=``...; with a baseline model ``baseline_prediction=`` or
+    ``baseline_score=``, and ``max_increase=``, ``max_drop=``). ``on_progress``, if
+    given, is called from time to time as files are read (see :data:`ProgressFn`).
+    ``digests``, if given, is the hashing of the input files already under way
+    (the command line starts it before the rest of the program has loaded); it
+    is used if it hashes exactly the files this audit reads, and stopped
+    otherwise.
 
     The same as ``judge(*count(data, config))``: the counts of one pass, then
     the figures and verdicts from the counts.
@@ -163,14 +166,15 @@ def config_from(**settings: Any) -> AuditConfig:
     leave an audit that passes with no gates.
     """
     flags = dict(settings)
-    known = [f.name for f in fields(AuditConfig) if f.name not in ("sources", "range_gates")]
-    known += ["max_gap", "min_ratio", "max_out_of_range"]
+    known = [f.name for f in fields(AuditConfig)
+             if f.name not in ("sources", "range_gates", "comparison_gates")]
+    known += ["max_gap", "min_ratio", "max_out_of_range", "max_increase", "max_drop"]
     for key in flags:
         if key not in known or key == "gates":
             near = closest(key, known)
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
-    for key in ("groups", "inputs", "k", "intersect", "strata"):
+    for key in ("groups", "inputs", "k", "intersect", "classes", "strata"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
@@ -188,6 +192,9 @@ def config_from(**settings: Any) -> AuditConfig:
                 raise UsageError(f"{API}: {kind}[{key!r}] must be a number, not {value!r}")
             gates.append(GateSpec(kind, criterion, float(value), grouping))
     flags["gates"] = gates
+    flags["comparison_gates"] = [g for kind in ("max_increase", "max_drop")
+                                 for g in comparison_gates_from(kind, flags.pop(kind, None) or {},
+                                                                API)]
     declared = flags.pop("ranges", None) or ()
     if isinstance(declared, Mapping):
         declared = rangespec.specs_from_table(declared, API)
@@ -277,10 +284,12 @@ class _Layout:
 
 def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
            timestamp: str | None) -> AuditResult:
-    layout = _Layout.of(kinds_for(config))
-    base = layout.base
-    if table.cell_names != tuple(c for k in layout.kinds for c in k.cells):
+    kinds = kinds_for(config)
+    if table.cell_names != tuple(c for k in kinds for c in k.cells):
         raise ValueError("the count table was not counted for this audit's outcome kinds")
+    kinds, table = settle(kinds, table)  # kinds that learn their cells from the counts
+    layout = _Layout.of(kinds)
+    base = layout.base
     total = table.total[: len(base.cells)]  # the base kind's cells count every row once
     used = int(total[layout.index(0, base.metric_cells)].sum())
     dropped = {r: int(total[base.cells.index(r)]) for r in base.drop_cells}
@@ -321,8 +330,10 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
                                       {k[1]: q for k, q in tested.items() if k[0] == n}))
                 for n, (kind, section) in sections.items()}
     range_report = sections.get("ranges", (None, None))[1]
+    comparison = sections.get("baseline", (None, None))[1]
     gate_results = evaluate(config.gates, groupings, config.decide) + evaluate_ranges(
-        config.range_gates, range_report, config.min_group_size, config.decide)
+        config.range_gates, range_report, config.min_group_size, config.decide) + \
+        evaluate_comparison(config.comparison_gates, comparison, config.decide)
     roles = config.roles
     provenance = Provenance(
         files=tuple(files),
@@ -347,7 +358,9 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         ranges=range_report,
         trusted=trusted,
         strata=sections.get("strata", (None, None))[1],
+        classes=sections.get("multiclass", (None, None))[1],
         catalog=layout.catalog,
+        comparison=comparison,
     )
 
 

@@ -19,8 +19,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .config import GateSpec
+from .kinds.baseline import ComparisonGate
 from .rangespec import RangeGate
-from .result import Gap, GateResult, GroupingResult, Interval, RangeGrouping, RangeReport, Verdict
+from .result import (
+    ComparisonReport,
+    Gap,
+    GateResult,
+    GroupingComparison,
+    GroupingResult,
+    Interval,
+    RangeGrouping,
+    RangeReport,
+    Verdict,
+)
 
 # A value this close to its threshold counts as at it: "exactly at the
 # threshold passes" must not hinge on the last bit of a float.
@@ -161,3 +172,62 @@ def verdict(gates: Sequence[GateResult]) -> Verdict:
     if any(g.status == "inconclusive" for g in gates):
         return "inconclusive"
     return "pass"
+
+
+def evaluate_comparison(gates: Sequence[ComparisonGate], report: ComparisonReport | None,
+                        decide: str = "point") -> tuple[GateResult, ...]:
+    """Gates on the changes from a baseline, one verdict per gate and grouping it applies to.
+
+    ``max_increase`` judges the change of a gap (candidate minus baseline) as
+    ``max_gap`` judges a gap; ``max_drop`` the largest fall of a rate (baseline
+    minus candidate) over the groups eligible for it, its interval running from
+    the largest lower end to the largest upper end of those groups' falls, as a
+    range gate's does.
+    """
+    if not gates or report is None:
+        return ()
+    out = []
+    for spec in gates:
+        for grouping in report.groupings:
+            if spec.grouping is not None and set(spec.grouping.split("&")) != set(
+                    grouping.columns):
+                continue
+            out.append(_judge_change(spec, grouping, decide))
+    return tuple(out)
+
+
+def _judge_change(spec: ComparisonGate, grouping: GroupingComparison, decide: str
+                  ) -> GateResult:
+    def result(value: float | None, status: str, reason: str | None = None,
+               ci: Interval | None = None, group: str | None = None) -> GateResult:
+        return GateResult(grouping.name, spec.name, spec.kind, spec.threshold, value,
+                          status, reason, group=group, ci=ci, rule=decide)  # type: ignore[arg-type]
+
+    if spec.kind == "max_increase":
+        gap = grouping.criteria.get(spec.name) or grouping.gaps.get(spec.name)
+        if gap is None:
+            return result(None, "skipped", "this audit does not compute it: it needs a label")
+        if gap.change is None:
+            return result(None, "inconclusive", "too small to judge: " + (
+                gap.reason or "a gap is undefined under one of the models"))
+        status, reason = decision(gap.change, gap.ci, spec.threshold, "max_gap", decide)
+        return result(gap.change, status, reason, gap.ci)
+    if spec.name not in grouping.overall.metrics:
+        return result(None, "skipped", "this audit does not compute it: it needs a label")
+    worst: tuple[float, str] | None = None
+    ends: list[Interval | None] = []
+    for g in grouping.groups:
+        change = g.metrics[spec.name]
+        if not change.eligible or change.change is None:
+            continue
+        fall = -change.change
+        if worst is None or fall > worst[0]:
+            worst = (fall, g.label)
+        ends.append(None if change.ci is None else (-change.ci[1], -change.ci[0]))
+    if worst is None:
+        return result(None, "skipped", "no group big enough under both models")
+    known = [e for e in ends if e is not None]
+    ci = (max(e[0] for e in known), max(e[1] for e in known)) if len(known) == len(ends) \
+        else None
+    status, reason = decision(worst[0], ci, spec.threshold, "max_gap", decide)
+    return result(worst[0], status, reason, ci, worst[1])

@@ -87,11 +87,13 @@ class Part:
 
 
 def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None,
-          check: Callable[[list[str]], None] | None = None) -> list[Part]:
+          check: Callable[[list[str]], None] | None = None, lists: Sequence[str] = ()
+          ) -> list[Part]:
     """Read a file's footer (or CSV header) once: check its columns, split it into parts.
 
     ``check``, if given, sees the column names first (to name a misconfigured
-    column its own way).
+    column its own way). ``lists`` are the needed columns that may hold lists
+    (a shortlist's candidates).
     """
     part_rows = part_rows or PART_ROWS
     names, metadata, schema = _open(src)
@@ -100,7 +102,7 @@ def parts(src: SourceFile, needed: Sequence[str], part_rows: int | None = None,
     for col in needed:
         if col not in names:
             raise InputError(f"{src.shown}: no column '{col}'; {column_hint(col, names)}")
-        _check_column(src, col, names, schema)
+        _check_column(src, col, names, schema, col in lists)
     if metadata is None:
         return [Part(src, 1, None, src.size)]
     total = metadata.num_rows
@@ -193,8 +195,8 @@ def _native(path: str) -> Iterator[str | pa.NativeFile]:
     yield path
 
 
-def _check_column(src: SourceFile, col: str, names: list[str], schema: pa.Schema | None
-                  ) -> None:
+def _check_column(src: SourceFile, col: str, names: list[str], schema: pa.Schema | None,
+                  listed: bool = False) -> None:
     """A column the audit reads: named once, and holding plain values."""
     where = "header" if src.format == "csv" else "schema"
     at = [i + 1 for i, n in enumerate(names) if n == col]
@@ -207,7 +209,7 @@ def _check_column(src: SourceFile, col: str, names: list[str], schema: pa.Schema
         kind = schema.field(col).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
-        if pa.types.is_nested(kind):
+        if pa.types.is_nested(kind) and not (listed and "list" in str(kind)):
             nested = ("struct" if pa.types.is_struct(kind) else "map" if pa.types.is_map(kind)
                       else "list" if "list" in str(kind) else "nested")
             raise InputError(f"{src.shown}: column '{col}' holds {nested} values "

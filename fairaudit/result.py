@@ -196,7 +196,7 @@ class GateResult:
 
     grouping: str
     criterion: str
-    kind: Literal["max_gap", "min_ratio", "max_out_of_range"]
+    kind: Literal["max_gap", "min_ratio", "max_out_of_range", "max_increase", "max_drop"]
     threshold: float
     value: float | None
     status: Status
@@ -216,6 +216,8 @@ class GateResult:
             where = f"{self.grouping} = {self.group}" if self.group else f"any {self.grouping}"
             text = (f"share of {self.feature} values out of range in {where}: {value}, "
                     f"must be at most {self.threshold:g}")
+        elif self.kind in ("max_increase", "max_drop"):
+            text = comparison_sentence(self, value)
         else:
             what = "gap" if self.kind == "max_gap" else "ratio"
             bound = "at most" if self.kind == "max_gap" else "at least"
@@ -225,6 +227,17 @@ class GateResult:
         notes = ([f"rule {self.rule}"] if self.rule != "point" else []) + \
             ([self.reason] if self.reason else [])
         return text + (f" ({': '.join(notes)})" if notes else "")
+
+
+def comparison_sentence(gate: GateResult, value: str) -> str:
+    """What a candidate-versus-baseline gate measured, in words."""
+    name = gate.criterion.replace("_", " ")
+    if gate.kind == "max_increase":
+        return (f"{name} gap across {gate.grouping}, candidate minus baseline: {value}, "
+                f"must grow by at most {gate.threshold:g}")
+    where = f"{gate.grouping} = {gate.group}" if gate.group else f"any {gate.grouping}"
+    return (f"fall of {name} in {where}, baseline minus candidate: {value}, must be at most "
+            f"{gate.threshold:g}")
 
 
 # -- range checks ----------------------------------------------------------------------
@@ -415,6 +428,36 @@ class StrataReport:
 
 
 @dataclass(frozen=True)
+class ClassGroup:
+    """One group of a multiclass audit: its confusion matrix and macro averages.
+
+    ``confusion[t][p]`` counts rows of true class ``t`` predicted ``p``, in the
+    order of :attr:`ClassReport.classes` (then the pool of other classes, when
+    there is one; ``pooled_right`` counts the pool's rows predicted as the very
+    class they are). ``macro`` holds each ``macro_M`` (the mean of ``M[c]`` over
+    the classes where it is defined, None where none is) and ``macro_ci`` its
+    bootstrap percentile interval.
+    """
+
+    label: str
+    count: int
+    small: bool
+    confusion: list[list[int]]
+    pooled_right: int
+    macro: dict[str, float | None]
+    macro_ci: dict[str, Interval | None]
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """The classes of a multiclass audit and, per grouping name, every group's matrix."""
+
+    classes: tuple[str, ...]
+    pooled: bool
+    groupings: dict[str, tuple[ClassGroup, ...]]
+
+
+@dataclass(frozen=True)
 class Catalog:
     """The metrics and criteria an audit computed, in its order, and how reporters show them.
 
@@ -480,8 +523,12 @@ class AuditResult:
     trusted: tuple[GroupingResult, ...] = ()
     # with --stratum: every grouping's comparisons within strata
     strata: StrataReport | None = None
+    # with --task multiclass: the classes, and each group's confusion matrix
+    classes: ClassReport | None = None
     # the definitions of the metrics and criteria above, from the audit's outcome kinds
     catalog: Catalog = field(default_factory=Catalog, compare=False)
+    # with a baseline model: both models' figures on the same rows, and their changes
+    comparison: ComparisonReport | None = None
 
     @property
     def failed(self) -> tuple[GateResult, ...]:
@@ -492,6 +539,87 @@ class AuditResult:
         return tuple(g for g in self.gates if g.status == "inconclusive")
 
     def grouping(self, name: str) -> GroupingResult:
+        for g in self.groupings:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+# -- candidate against baseline ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One figure of both models on the same rows: the change is candidate minus baseline.
+
+    ``relative_change`` is the change over the baseline's value (None when that
+    is 0 or undefined); ``ci`` and ``relative_ci`` are paired bootstrap
+    intervals (each group's rows redrawn with both decisions of every row).
+    """
+
+    candidate: Rate
+    baseline: Rate
+    change: float | None
+    relative_change: float | None
+    ci: Interval | None = None
+    relative_ci: Interval | None = None
+    eligible: bool = True
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """A group's figures under both models, on its rows with both decisions present."""
+
+    key: dict[str, Any]
+    label: str
+    rows: int
+    without_baseline: int
+    small: bool
+    metrics: dict[str, Change]
+
+
+@dataclass(frozen=True)
+class GapChange:
+    """A gap (largest minus smallest group) under both models, over the same groups."""
+
+    candidate: float | None
+    baseline: float | None
+    change: float | None
+    relative_change: float | None
+    ci: Interval | None
+    groups_used: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupingComparison:
+    name: str
+    columns: tuple[str, ...]
+    groups: tuple[GroupChange, ...]
+    overall: GroupChange
+    gaps: dict[str, GapChange]
+    criteria: dict[str, GapChange]
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    """The candidate model (the audit's decision) against a baseline, on the same rows.
+
+    ``rows_compared`` are the rows the audit uses that also have the
+    baseline's decision; ``rows_without_baseline`` the rows the audit uses
+    whose baseline decision is missing (left out of the comparison only).
+    """
+
+    baseline: str
+    source: Literal["prediction", "score"]
+    threshold: float | None
+    rows_compared: int
+    rows_without_baseline: int
+    metrics: tuple[str, ...]
+    criteria: tuple[str, ...]
+    groupings: tuple[GroupingComparison, ...]
+
+    def grouping(self, name: str) -> GroupingComparison:
         for g in self.groupings:
             if g.name == name:
                 return g

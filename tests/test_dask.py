@@ -42,7 +42,7 @@ SIZES = (0, 1, 17, 2_500, 31_000, 64_000, 90_000)
 STORES = [f"store-{i:05d}" for i in range(10_000)]
 
 # the audits compared: groupings and intersections, the 10,000-level column, ranges and
-# their gates, a score with a threshold, a text label with --positive-label
+# their gates, a score with a threshold, a text label with --positive-label, a baseline
 AUDITS: dict[str, dict[str, Any]] = {
     "groups": dict(label="y", prediction="yhat", groups=["region", "band", "sex"],
                    reference={"region": "north"}, max_gap={"equalized_odds": 0.1},
@@ -58,6 +58,10 @@ AUDITS: dict[str, dict[str, Any]] = {
                    bootstrap=200, interval="clopper-pearson", decide="confident-fail"),
     "text label": dict(label="outcome", prediction="decision", positive_label="approve",
                        groups=["band"], intersections=False, bootstrap=100),
+    # a baseline model (a score with missing values) compared with the decision
+    "baseline": dict(label="y", prediction="yhat", baseline_score="score",
+                     baseline_threshold=0.6, groups=["region", "sex"], bootstrap=100,
+                     max_increase={"equalized_odds": 0.02}, max_drop={"region:tpr": 0.05}),
 }
 
 
@@ -207,6 +211,22 @@ def test_a_new_outcome_kind_counts_on_the_workers(dataset, cluster, tmp_path):
     finally:
         unregister(PositiveShare)
     assert "value:missing" in remote.table.cell_names
+
+
+def test_a_multiclass_audit_counts_on_the_workers(cluster, tmp_path):
+    # the classes are key columns of the counts: the workers' tables merge, then settle
+    folder = tmp_path / "classes"
+    folder.mkdir()
+    for i, n in enumerate((800, 3_000, 5)):
+        rng = np.random.default_rng(60 + i)
+        y = rng.choice(["cat", "dog", "fox", None], n)
+        p = np.where(rng.random(n) < 0.6, y, rng.choice(["cat", "dog", "fox"], n))
+        pq.write_table(pa.table({"band": rng.choice(["a", "b"], n), "y": y, "p": p}),
+                       folder / f"c{i}.parquet")
+    _local, remote, _ = _both(folder, dict(task="multiclass", label="y", prediction="p",
+                                          groups=["band"], bootstrap=50),
+                              cluster.scheduler_address)
+    assert remote.table.columns == ("band", "y", "p")
 
 
 def test_checks_across_files_hold_across_workers(cluster, tmp_path):

@@ -262,3 +262,31 @@ def test_size_and_load_time_for_sixty_intersections(browser, tmp_path):
         assert v.page.locator("figure svg.chart").count() == 4
     finally:
         v.close()
+
+
+def test_multiclass_audit_renders_its_classes(browser, tmp_path):
+    from tests.test_multiclass import compas_multiclass
+
+    data = tmp_path / "compas3.parquet"
+    compas_multiclass().to_parquet(data)
+    out = tmp_path / "classes.html"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fairaudit", "run", str(data), "--task", "multiclass",
+         "--label", "y", "--prediction", "p", "-g", "race", "-g", "sex",
+         "--max-gap", "worst_class_fpr=0.1", "--html", str(out), "--quiet"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    v = Visit(browser, out)
+    try:
+        assert v.errors == []
+        assert "Worst-class FPR gap across race: 0.397" in v.page.inner_text("#verdict")
+        _drawn(v.page.locator("figure svg.chart"), 3)
+        section = v.page.locator("#classes")
+        assert section.is_visible()
+        # race has 6 groups, sex 2, race&sex 12: a matrix row per group and true class
+        assert section.locator("tbody tr").count() == (6 + 2 + 12) * (1 + 3)
+        text = section.inner_text().lower()  # headings may be drawn in capitals
+        assert "macro tpr" in text and "confusion matrices across" in text
+    finally:
+        v.close()

@@ -180,7 +180,7 @@ def _files(srcs: Sequence[readers.SourceFile], work: _Pass, ranges: tuple[RangeS
     acc = None
     planned: list[Planned] = []
     for src in srcs:
-        found = readers.parts(src, work.columns, task_rows,
+        found = readers.parts(src, work.columns, task_rows, lists=work.lists,
                               check=functools.partial(_check, ranges, src.path))
         # the footer is read again by the task that counts a part, on whichever worker
         stripped = tuple(replace(p, metadata=None) for p in found)

@@ -30,6 +30,7 @@ class Point:
     ``value`` and ``ci`` are the gated figure: the difference for a
     ``max_gap`` gate (and for a criterion no gate names), the ratio for a
     ``min_ratio`` gate, the worst group's share for a ``max_out_of_range``
+    gate, the change from the baseline for a ``max_increase`` or ``max_drop``
     gate. ``status`` and ``threshold`` are the gate's in that run, ``None``
     when the run had no such gate. ``runs`` lists the runs pooled into it.
     """
@@ -144,7 +145,7 @@ def pooled(history: History, runs: Sequence[Run]) -> AuditResult:
 
 def _gate_value(kind: str | None, c: CriterionRow | None, g: GateRow | None
                 ) -> tuple[float | None, Interval | None]:
-    if kind == "max_out_of_range":
+    if kind in ("max_out_of_range", "max_increase", "max_drop"):  # the gate's own figure
         return (g.value, g.ci) if g is not None else (None, None)
     if c is None:
         return None, None

@@ -17,22 +17,29 @@ from .base import (
     kinds_for,
     register,
     registered,
+    settle,
     unregister,
 )
+from .baseline import BaselineComparison
 from .binary import BinaryDecision
+from .multiclass import Multiclass
 from .ranges import RangeChecks
 from .strata import Strata
 from .topk import TopK
 
 register(BinaryDecision)
+register(Multiclass)
 register(RangeChecks)
 register(TopK)
 register(Strata)
+register(BaselineComparison)
 
 __all__ = [
+    "BaselineComparison",
     "BinaryDecision",
     "Context",
     "Figures",
+    "Multiclass",
     "OutcomeKind",
     "RangeChecks",
     "Settings",
@@ -43,5 +50,6 @@ __all__ = [
     "kinds_for",
     "register",
     "registered",
+    "settle",
     "unregister",
 ]

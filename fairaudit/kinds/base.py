@@ -131,6 +131,9 @@ class OutcomeKind:
     #: own :meth:`figures` project onto them (``table.project((*grouping, *keys))``)
     keys: tuple[str, ...] = ()
     dictionary_columns: tuple[str, ...] = ()
+    #: input columns it reads lists from (a shortlist's candidates); the readers refuse
+    #: lists in any other column
+    list_columns: tuple[str, ...] = ()
     #: metrics of the per-group tables (HTML and Markdown, then the terminal) and charts
     shown: tuple[str, ...] = ()
     terminal: tuple[str, ...] = ()
@@ -165,6 +168,16 @@ class OutcomeKind:
 
     def absorb(self, seen: Any, file: str) -> None:
         """Take in what the same kind remembered counting ``file`` elsewhere."""
+
+    def settle(self, table: CountTable, start: int) -> tuple[OutcomeKind, CountTable]:
+        """Once the counts are in: the kind, and the table, as the figures are computed from.
+
+        A kind keyed by values it learns from the rows (:attr:`keys`: the classes
+        of a label) may turn those key columns into cells of its own, and come
+        back as a kind declaring them (its metrics per class). ``start`` is its
+        first cell in the table. By default nothing changes.
+        """
+        return self, table
 
     def unpack(self, counts: IntArray) -> IntArray:
         """Counts over :meth:`counted` cells (groups, cells) as counts over :attr:`cells`."""
@@ -236,6 +249,17 @@ def registered() -> tuple[type[OutcomeKind], ...]:
 def kinds_for(settings: Settings) -> tuple[OutcomeKind, ...]:
     """The kinds an audit with these settings counts, base kind first."""
     return tuple(k for cls in _REGISTERED if (k := cls.from_settings(settings)) is not None)
+
+
+def settle(kinds: Sequence[OutcomeKind], table: CountTable
+           ) -> tuple[tuple[OutcomeKind, ...], CountTable]:
+    """Every kind's :meth:`OutcomeKind.settle`, in order, on the table of all of them."""
+    settled, start = [], 0
+    for kind in kinds:
+        kind, table = kind.settle(table, start)
+        settled.append(kind)
+        start += len(kind.cells)
+    return tuple(settled), table
 
 
 def declared_criteria() -> tuple[Criterion, ...]:

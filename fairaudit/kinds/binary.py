@@ -48,6 +48,8 @@ class BinaryDecision(OutcomeKind):
     @classmethod
     def from_settings(cls, settings: Settings) -> BinaryDecision | None:
         roles = settings.roles
+        if getattr(settings, "task", "binary") != "binary":
+            return None  # the label and prediction hold classes (kinds/multiclass.py)
         if roles.prediction is None and roles.score is None:
             return None  # an audit of other outcomes only (a shortlist's ranks)
         return cls(settings)

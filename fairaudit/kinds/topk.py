@@ -18,6 +18,7 @@ import re
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from .. import arrays
@@ -61,10 +62,14 @@ class TopK(OutcomeKind):
     declared_metrics: ClassVar[tuple[Metric, ...]] = (
         *(top_k_accuracy(k) for k in DEFAULT_K), IN_LIST, MRR)
 
-    def __init__(self, column: str, ks: tuple[int, ...]) -> None:
+    def __init__(self, column: str, ks: tuple[int, ...], label: str | None = None) -> None:
         self.column = column
-        self.columns = (column,)
-        self.cells = _CELLS
+        # with a label, ``column`` holds candidate lists (kinds/candidates.py), else ranks
+        self.label = label
+        self.columns = (column,) if label is None else (column, label)
+        self.list_columns = () if label is None else (column,)
+        self.cells = _CELLS if label is None else (*_CELLS, "missing_label")
+        self.drop_cells = () if label is None else ("missing_label",)
         self.metric_cells = _CELLS
         self.metrics = (*(top_k_accuracy(k) for k in ks), IN_LIST, MRR)
         # each metric's parity is a criterion of its own, named as the metric
@@ -79,12 +84,21 @@ class TopK(OutcomeKind):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TopK | None:
+        ks = tuple(getattr(settings, "k", DEFAULT_K))
         column = getattr(settings, "rank", None)
-        if column is None:
-            return None
-        return cls(column, tuple(getattr(settings, "k", DEFAULT_K)))
+        if column is not None:
+            return cls(column, ks)
+        listed = getattr(settings, "candidates", None)
+        return None if listed is None else cls(listed, ks, settings.label)
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
+        if self.label is not None:
+            from .candidates import ranks
+
+            values, no_label = ranks(batch, self.column, self.label, where)
+            cell = self._cells(values)
+            cell[no_label] = len(self.cells) - 1
+            return cell
         column = batch.column(self.column)
         arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if pa.types.is_dictionary(arr.type):
@@ -105,7 +119,13 @@ class TopK(OutcomeKind):
             raise InputError(
                 f"{where.file}: row {where.first_row + row}: rank column '{self.column}' holds "
                 f"{_show(values[row])}; a rank is a whole number >= 1 (empty: not in the list)")
-        cell = np.full(n, len(_CELLS) - 1, dtype=np.int64)
+        return self._cells(np.where(listed, values, np.nan))
+
+    @staticmethod
+    def _cells(values: npt.NDArray[np.float64]) -> CellIndex:
+        """Each row's cell from its position (NaN: not in the list)."""
+        listed = ~np.isnan(values)
+        cell = np.full(len(values), len(_CELLS) - 1, dtype=np.int64)
         cell[listed] = np.minimum(values[listed], MAX_RANK + 1).astype(np.int64) - 1
         return cell
 

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
-from . import range_section, strata_section, view
+from . import class_section, comparison_section, range_section, strata_section, view
 from .view import Cell
 
 
@@ -155,7 +155,7 @@ def _gates(result: AuditResult) -> list[dict[str, Any]]:
             "status": view.status(gate),
             "grouping": gate.grouping,
             "criterion": view.gate_title(gate),
-            "worst": gate.group if gate.kind == "max_out_of_range" else None,
+            "worst": gate.group if gate.kind in ("max_out_of_range", "max_drop") else None,
             "kind": f"{bound} {what}",
             "value": Cell(view.number(gate.value), view.interval(view.gate_ci(gate))),
             "threshold": view.threshold(gate.threshold),
@@ -180,6 +180,10 @@ def _facts(result: AuditResult) -> list[tuple[str, str]]:
            ("Groups", ", ".join(str(x) for x in roles.get("groups") or ())),
            ("Reference groups", refs),
            ("Smallest group judged", f"{result.min_group_size:,} rows")]
+    if result.comparison is not None:
+        c = result.comparison
+        shown = c.baseline if c.source == "prediction" else f"{c.baseline} >= {c.threshold:g}"
+        out.append(("Baseline", f"{shown}; {c.rows_compared:,} rows compared"))
     report = view.ranges(result)
     if report is not None:
         o = report.overall
@@ -211,6 +215,8 @@ def render(result: AuditResult) -> str:
         "intersections": [g for g in groupings if g["intersection"]],
         "ranges": range_section.section(result, gated),
         "strata": strata_section.section(result),
+        "classes": class_section.html_context(result),
+        "comparison": comparison_section.section(result),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],
@@ -223,9 +229,9 @@ def render(result: AuditResult) -> str:
                      "description": m.description, "better": m.better}
                     for m in result.catalog.metrics],
         "criteria": [{"name": c.name, "metrics": ", ".join(view.metric_title(m)
-                                                          for m in c.metrics),
-                      "description": c.description} for c in result.catalog.criteria
-                     if c.metrics],
+                                                          for m in c.metrics)
+                      or "per group, the mean over the classes (below)",
+                      "description": c.description} for c in result.catalog.criteria],
         "focus": [view.metric_title(m) for m in view.focus_metrics(result)],
         "min_group_size": f"{result.min_group_size:,}",
         "version": p.version,

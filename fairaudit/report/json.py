@@ -1,6 +1,9 @@
 """The JSON contract: ``schema_version`` 1. Fields may be added, never renamed.
 
-An audit with declared ranges adds two top-level sections: ``ranges`` (the
+An audit with a baseline model adds a top-level ``comparison`` (the baseline
+and the rows compared) and a ``comparison`` in each grouping (both models'
+rates per group, the changes and their paired intervals, the change of every
+gap). An audit with declared ranges adds two top-level sections: ``ranges`` (the
 range specs, and per grouping, group and feature the range-check counts and
 shares) and ``trusted`` (every grouping again, on the rows inside every range;
 laid out like ``groupings``). A ``max_out_of_range`` gate adds ``feature`` and
@@ -24,11 +27,16 @@ from .. import collector
 from ..result import (
     SCHEMA_VERSION,
     AuditResult,
+    Change,
+    ComparisonReport,
     Exclusion,
     FeatureCheck,
     Gap,
+    GapChange,
     GateResult,
+    GroupChange,
     GroupFigures,
+    GroupingComparison,
     GroupingResult,
     Interval,
     RangeGroup,
@@ -162,7 +170,7 @@ def _value_ci(value: float | None, ci: Interval | None) -> dict[str, Any]:
     return {"value": None if value is None else _f(value), "ci": _ci(ci)}
 
 
-def _comparison(c: StrataComparison) -> dict[str, Any]:
+def _strata_comparison(c: StrataComparison) -> dict[str, Any]:
     out: dict[str, Any] = {
         "group": c.group, "reference": c.reference, "metric": c.metric, "small": c.small,
         "crude_difference": c.crude_difference,
@@ -195,7 +203,47 @@ def _strata(r: StrataReport) -> dict[str, Any]:
 
 def _strata_grouping(g: StrataGrouping) -> dict[str, Any]:
     return {"reference": g.reference, "strata": list(g.strata),
-            "comparisons": [_comparison(c) for c in g.comparisons]}
+            "comparisons": [_strata_comparison(c) for c in g.comparisons]}
+
+
+# -- a baseline ------------------------------------------------------------------------
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {"candidate": _f(c.candidate.value), "baseline": _f(c.baseline.value),
+            "change": _f(c.change), "relative_change": _f(c.relative_change),
+            "ci": _ci(c.ci), "relative_ci": _ci(c.relative_ci), "eligible": c.eligible,
+            "candidate_rate": _rate(c.candidate), "baseline_rate": _rate(c.baseline)}
+
+
+def _changed_group(g: GroupChange) -> dict[str, Any]:
+    return {"key": dict(g.key), "label": g.label, "rows": g.rows,
+            "without_baseline": g.without_baseline, "small": g.small,
+            "metrics": {name: _change(c) for name, c in g.metrics.items()}}
+
+
+def _gap_change(g: GapChange) -> dict[str, Any]:
+    out: dict[str, Any] = {"candidate": _f(g.candidate), "baseline": _f(g.baseline),
+                           "change": _f(g.change), "relative_change": _f(g.relative_change),
+                           "ci": _ci(g.ci), "groups_used": g.groups_used}
+    if g.reason:
+        out["reason"] = g.reason
+    return out
+
+
+def _compared(g: GroupingComparison) -> dict[str, Any]:
+    """``groupings[].comparison``: one grouping's groups, overall, gaps and criteria."""
+    return {"groups": [_changed_group(x) for x in g.groups], "overall": _changed_group(g.overall),
+            "gaps": {k: _gap_change(v) for k, v in g.gaps.items()},
+            "criteria": {k: _gap_change(v) for k, v in g.criteria.items()}}
+
+
+def _comparison(c: ComparisonReport) -> dict[str, Any]:
+    """The top-level ``comparison``: which baseline, and the rows compared."""
+    return {"baseline": c.baseline, "source": c.source, "threshold": c.threshold,
+            "rows_compared": c.rows_compared, "rows_without_baseline": c.rows_without_baseline,
+            "change": "candidate minus baseline", "metrics": list(c.metrics),
+            "criteria": list(c.criteria)}
 
 
 def _gate(g: GateResult) -> dict[str, Any]:
@@ -239,8 +287,16 @@ def _document(result: AuditResult, groups: _Groups) -> dict[str, Any]:
     }
     if result.strata is not None:
         out["strata"] = _strata(result.strata)
-        for doc, g in zip(groupings, result.strata.groupings, strict=True):
-            doc["strata"] = _strata_grouping(g)
+        for doc, within in zip(groupings, result.strata.groupings, strict=True):
+            doc["strata"] = _strata_grouping(within)
+    if result.classes is not None:
+        from .class_section import json_section
+
+        out["classes"] = json_section(result.classes)
+    if result.comparison is not None:
+        out["comparison"] = _comparison(result.comparison)
+        for entry, g in zip(groupings, result.groupings, strict=True):
+            entry["comparison"] = _compared(result.comparison.grouping(g.name))
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]

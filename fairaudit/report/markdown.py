@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..result import AuditResult
-from . import strata_section, view
+from . import class_section, comparison, strata_section, view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -73,7 +73,8 @@ def render(result: AuditResult, worst: int = 5) -> str:
             if ci:
                 value += " " + view.interval(ci)
             cells = [f"{view.MARK[s]} {view.WORD[s]}", escape(g.grouping),
-                     escape(view.criterion_title(g.criterion)), f"{bound} {what}",
+                     escape(view.metric_title(g.criterion) if g.kind == "max_drop"
+                            else view.criterion_title(g.criterion)), f"{bound} {what}",
                      escape(value), view.threshold(g.threshold)]
             cells += [escape(view.gate_rule(g) or view.DASH)] if with_rule else []
             lines.append(_row(cells))
@@ -101,6 +102,10 @@ def render(result: AuditResult, worst: int = 5) -> str:
         lines += ["", note]
 
     lines += _strata(result)
+    lines += class_section.markdown_lines(result, escape)
+    if result.comparison is not None:
+        lines += ["", *comparison_lines(result)]
+
     p = result.provenance
     shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")
                       for f in p.files[:3])
@@ -110,3 +115,25 @@ def render(result: AuditResult, worst: int = 5) -> str:
               + (f" · {shown}" if shown else "") + "</sub>", ""]
     return "\n".join(lines)
 
+
+
+def comparison_lines(result: AuditResult) -> list[str]:
+    """The candidate against the baseline: each criterion's gap under both, and in words."""
+    report = result.comparison
+    assert report is not None
+    lines = ["### Candidate against baseline", "", escape(comparison.rows_line(report)) + ".", "",
+             _row(["Grouping", "Criterion", "Candidate gap", "Baseline gap", "Change"]),
+             _row(["---", "---", "---:", "---:", "---:"])]
+    for g in report.groupings:
+        for name, gap in g.criteria.items():
+            change = comparison.signed(gap.change)
+            if gap.change is not None and gap.ci is not None:
+                change += " " + view.interval(gap.ci)
+            lines.append(_row([escape(g.name), escape(view.criterion_title(name)),
+                               view.number(gap.candidate), view.number(gap.baseline),
+                               escape(change)]))
+    told = [line for g in report.groupings for m in comparison.TOLD if m in report.metrics
+            if (line := comparison.sentence(g, m, view.metric_title(m)))]
+    if told:
+        lines += ["", *[f"- {escape(line)}" for line in told]]
+    return lines

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from rich.console import Console
 from rich.text import Text
 
 from ..result import (
     AuditResult,
+    ComparisonReport,
     GateResult,
+    GroupingComparison,
     GroupingResult,
     GroupResult,
     Interval,
@@ -19,7 +21,7 @@ from ..result import (
     RangeReport,
     Rate,
 )
-from . import strata_section, view
+from . import class_section, comparison, strata_section, view
 from .layout import Column, Pair, ReportTable, clean
 
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
@@ -234,6 +236,58 @@ def _strata_section(p: _Report, result: AuditResult) -> None:
         p.table(t)
 
 
+def _change_cell(c: Any) -> Pair:
+    """``+0.206 (+40%)`` with the paired interval of the change; a dash when undefined."""
+    if c is None or c.change is None:
+        return Pair(DASH, "")
+    rel = comparison.percent(c.relative_change)
+    return Pair(comparison.signed(c.change) + (f" ({rel})" if rel else ""), _ci(c.ci))
+
+
+def _comparison_section(p: _Report, result: AuditResult, report: ComparisonReport) -> None:
+    p.print(clean(comparison.rows_line(report)))
+    shown = [m for m in comparison.SHOWN if m in report.metrics]
+    for g in report.groupings:
+        p.print()
+        if len(g.columns) == 1:  # an intersection's changes are in the JSON and the pages
+            p.table(_changes_table(result, g, shown))
+        t = ReportTable(f"gaps across {clean(g.name)}: candidate against baseline", [
+            Column("criterion", repeat=True), Column("candidate", "right", "numbers"),
+            Column("baseline", "right", "numbers"), Column("change", "right", "numbers"),
+            Column("groups", "right", "numbers")])
+        for criterion, gap in g.criteria.items():
+            t.add_row(criterion, _pct(gap.candidate), _pct(gap.baseline), _change_cell(gap),
+                      str(gap.groups_used))
+        p.table(t)
+        for metric in comparison.TOLD:
+            line = comparison.sentence(g, metric, _title(result, metric))
+            if line and metric in report.metrics:
+                p.print(clean(line))
+
+
+def _changes_table(result: AuditResult, g: GroupingComparison, shown: Sequence[str]
+                   ) -> ReportTable:
+    """Each group's change per metric; the largest groups when there are many."""
+    groups = sorted(g.groups, key=lambda x: -x.rows)[:view.MAX_SHOWN]
+    t = ReportTable(f"change per group across {clean(g.name)} (candidate minus baseline)",
+                    [Column("group", kind="label", max_width=40, repeat=True),
+                     Column("rows", "right", "numbers"),
+                     *[Column(SHORT.get(m, _title(result, m)), "right", "numbers")
+                       for m in shown]])
+    chosen = {id(x) for x in groups}
+    kept = [x for x in g.groups if id(x) in chosen]  # in the grouping's order
+    for grp in (*kept, g.overall):
+        name = Text(clean(grp.label))
+        if grp.small:
+            name.append(" (small)", style="yellow")
+        t.add_row(name, f"{grp.rows:,}", *[_change_cell(grp.metrics.get(m)) for m in shown],
+                  style="dim" if grp.small else "", end_section=bool(kept) and grp is kept[-1])
+    if len(g.groups) > len(kept):
+        t.add_row(f"... {len(g.groups) - len(kept):,} smaller groups (--json lists every one)",
+                  "", *[""] * len(shown))
+    return t
+
+
 def _terminal_width(out: TextIO) -> int:
     """The width of the terminal ``out`` writes to: ``COLUMNS`` if set, else as it reports."""
     columns = os.environ.get("COLUMNS", "")
@@ -310,6 +364,14 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
         p.print()
         _ranges_section(p, result, result.ranges)
     _strata_section(p, result)
+    if result.classes is not None:
+        p.print()
+        p.print(clean(class_section.intro(result.classes)))
+        for table in class_section.terminal_tables(result):
+            p.table(table)
+    if result.comparison is not None:
+        p.print()
+        _comparison_section(p, result, result.comparison)
     if result.gates:
         p.print()
         p.table(_gate_table(result.gates))

@@ -37,7 +37,9 @@ STATUS_LOOK: dict[str | None, tuple[str, str, bool]] = {  # marker, colour, fill
     None: ("o", chart.GREY, False),
 }
 WHAT = {"max_gap": "difference", "min_ratio": "ratio",
-        "max_out_of_range": "largest share out of range", None: "difference"}
+        "max_out_of_range": "largest share out of range",
+        "max_increase": "growth of the gap over the baseline",
+        "max_drop": "largest fall from the baseline", None: "difference"}
 
 
 def _dates(points: Sequence[Point]) -> list[dt.date]:
@@ -152,7 +154,9 @@ def _charts(t: Trend) -> list[dict[str, Any]]:
         name = "out of range" if criterion == "out_of_range" else view.criterion_title(
             criterion)
         kind_text = {"max_gap": "difference, at most", "min_ratio": "ratio, at least",
-                     "max_out_of_range": "share out of range, at most"}.get(kind or "")
+                     "max_out_of_range": "share out of range, at most",
+                     "max_increase": "growth over the baseline, at most",
+                     "max_drop": "fall from the baseline, at most"}.get(kind or "")
         thresholds = sorted({f"{s.threshold:g}" for s in panels if s.threshold is not None})
         tables = []
         for s in panels:

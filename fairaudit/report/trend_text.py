@@ -15,7 +15,9 @@ from ..history.trend import Trend
 from .view import DASH, MARK, WORD, interval, number
 
 KIND = {"max_gap": "largest allowed difference", "min_ratio": "smallest allowed ratio",
-        "max_out_of_range": "largest allowed share out of range"}
+        "max_out_of_range": "largest allowed share out of range",
+        "max_increase": "largest allowed growth of the gap over the baseline",
+        "max_drop": "largest allowed fall from the baseline"}
 
 
 def _columns(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:

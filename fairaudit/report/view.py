@@ -158,16 +158,22 @@ def metric_title(name: str) -> str:
 
 
 def criterion_title(name: str) -> str:
+    from ..kinds.classes import title
+
     within = name.startswith(STRATIFIED)
     name = name[len(STRATIFIED):] if within else name
-    title = name.replace("_", " ").capitalize()
-    return f"{title} within strata" if within else title
+    text = title(name) or name.replace("_", " ").capitalize()
+    return f"{text} within strata" if within else text
 
 
 def kind_words(kind: str) -> tuple[str, str]:
     """What a gate bounds and how: ``("gap", "largest allowed")``."""
     if kind == "max_out_of_range":
         return "share", "largest allowed"
+    if kind == "max_increase":
+        return "growth of the gap", "largest allowed"
+    if kind == "max_drop":
+        return "fall of a group's rate", "largest allowed"
     return ("gap", "largest allowed") if kind == "max_gap" else ("ratio", "smallest allowed")
 
 
@@ -175,6 +181,8 @@ def gate_title(gate: GateResult) -> str:
     """What a gate judges: the criterion, or for a range gate the feature."""
     if gate.kind == "max_out_of_range":
         return f"Out of range: {gate.feature}"
+    if gate.kind == "max_drop":
+        return metric_title(gate.criterion)
     return criterion_title(gate.criterion)
 
 
@@ -194,6 +202,14 @@ def gate_sentence(gate: GateResult) -> str:
         where = f" in {gate.group}" if gate.group is not None else ""
         text = (f"Share of {gate.feature} out of range across {gate.grouping}: {value}{where}, "
                 f"threshold {threshold(gate.threshold)} ({bound})")
+    elif gate.kind == "max_increase":
+        text = (f"{criterion_title(gate.criterion)} gap across {gate.grouping}, candidate "
+                f"minus baseline: {value}, threshold {threshold(gate.threshold)} ({bound})")
+    elif gate.kind == "max_drop":
+        where = f" (most in {gate.group})" if gate.group is not None else ""
+        text = (f"Fall of {metric_title(gate.criterion)} across {gate.grouping}, baseline "
+                f"minus candidate: {value}{where}, threshold {threshold(gate.threshold)} "
+                f"({bound})")
     else:
         text = (f"{criterion_title(gate.criterion)} {what} across {gate.grouping}: {value}, "
                 f"threshold {threshold(gate.threshold)} ({bound})")
