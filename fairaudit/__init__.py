@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         GroupResult,
         RangeReport,
         Rate,
+        StrataReport,
     )
 
 _WHERE = {
@@ -47,6 +48,7 @@ _WHERE = {
     "RangeGate": "rangespec", "RangeSpec": "rangespec", "RangeReport": "result",
     "AuditResult": "result", "Catalog": "result", "GateResult": "result", "GroupFigures": "result",
     "GroupingResult": "result", "GroupResult": "result", "Rate": "result",
+    "StrataReport": "result",
 }
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "RangeReport",
     "RangeSpec",
     "Rate",
+    "StrataReport",
     "UsageError",
     "__version__",
     "audit",

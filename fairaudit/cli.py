@@ -160,6 +160,10 @@ def run(
     ] = None,
     group: Annotated[list[str] | None, typer.Option(
         "--group", "-g", help="Group column; repeat for several.")] = None,
+    stratum: Annotated[list[str] | None, typer.Option(
+        help="Stratum column (a hospital, a region): each group is also compared with the "
+             "reference within strata; repeat for several (their combinations are the "
+             "strata).")] = None,
     positive_label: Annotated[str | None, typer.Option(
         help="The value of the label and prediction columns that means positive.")] = None,
     reference: Annotated[list[str] | None, typer.Option(
@@ -345,7 +349,8 @@ def run(
                 thresholds=None if thresholds is None else parse_thresholds(thresholds),
                 score_figures=score_figures,
                 select_top=None if select_top is None else parse_select_top(select_top),
-                groups=group or None, positive_label=positive_label,
+                groups=group or None, strata=stratum or None,
+                positive_label=positive_label,
                 reference=[parse_reference(r) for r in reference] if reference else None,
                 intersections=intersections, min_group_size=min_group_size,
                 max_groups=max_groups,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from .kinds.baseline import gate_problems as comparison_problems
 from .kinds.baseline import gates_from_table as comparison_gates_from
 from .kinds.baseline import settings_problems as baseline_problems
 from .kinds.numeric import is_numeric_metric, numeric_problems
+from .kinds.strata import PREFIX as STRATIFIED
 from .kinds.topk import MAX_RANK
 from .rangespec import RANGE_COVERAGE, RangeGate, RangeSpec, gates_from_file, specs_from_table
 from .sources import CsvDialect, parse_delimiter, printable
@@ -46,6 +47,19 @@ ENGINES = ("in-process", "dask")
 
 GateKind = Literal["max_gap", "min_ratio"]
 GATE_KINDS: tuple[GateKind, ...] = ("max_gap", "min_ratio")
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """``[GROUPING:]CRITERION`` as (grouping or None, criterion), each stripped.
+
+    A criterion within strata keeps its ``stratified:`` prefix:
+    ``race:stratified:equalized_odds`` is grouping ``race``.
+    """
+    head, _, criterion = key.strip().rpartition(":")
+    grouping, _, last = head.rpartition(":")
+    if last.strip() + ":" == STRATIFIED:
+        head, criterion = grouping, STRATIFIED + criterion.strip()
+    return head.strip() or None, criterion.strip()
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,8 @@ class AuditConfig:
     inputs: tuple[str, ...] = ()
     ranges: tuple[RangeSpec, ...] = ()
     range_gates: tuple[RangeGate, ...] = ()
+    # columns whose values (their combinations, with several) are the strata (--stratum)
+    strata: tuple[str, ...] = ()
     # uncertainty: rate intervals, bootstrap of gaps, tests, and how gates use them
     interval: str = "wilson"
     confidence: float = 0.95
@@ -170,6 +186,7 @@ class AuditConfig:
                                 "prediction, score, rank or measure")
         problems += _reference_problems(self)
         problems += self._intersect_problems()
+        problems += _strata_problems(self, roles)
         for gate in self.gates:
             problems += _gate_problems(gate, self)
         features = [r.feature for r in self.ranges]
@@ -289,6 +306,7 @@ class AuditConfig:
             "reference": dict(self.reference),
             "intersections": self.intersections,
             **({"intersect": [list(c) for c in self.intersect]} if self.intersect else {}),
+            **({"strata": list(self.strata)} if self.strata else {}),
             "min_group_size": self.min_group_size,
             "interval": self.interval,
             "confidence": self.confidence,
@@ -422,6 +440,21 @@ def _csv_problems(cfg: AuditConfig) -> list[str]:
     return out
 
 
+def _strata_problems(cfg: AuditConfig, roles: Sequence[str]) -> list[str]:
+    where = cfg._origin("strata")
+    out = []
+    if len(set(cfg.strata)) != len(cfg.strata):
+        out.append(f"{where}: a stratum column is named twice")
+    for column in dict.fromkeys(cfg.strata):
+        if column in cfg.groups:
+            out.append(f"{where}: column '{column}' cannot be both a group and a stratum; "
+                       "a stratum is compared within, a group across")
+        elif column in roles:
+            out.append(f"{where}: column '{column}' cannot be both a stratum and a label, "
+                       "prediction, score or rank")
+    return out
+
+
 def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     source = cfg.sources.get(f"gates.{gate.kind}.{gate.key}", "command line")
     if source == "command line":
@@ -431,6 +464,12 @@ def _gate_problems(gate: GateSpec, cfg: AuditConfig) -> list[str]:
     else:
         where = f"{source}: gates.{gate.kind}.{gate.key}"
     out = []
+    if gate.criterion.startswith(STRATIFIED) and gateable(gate.criterion):
+        if not cfg.strata:
+            out.append(f"{where}: {gate.criterion} needs strata; give --stratum COLUMN")
+        if gate.kind != "max_gap":
+            out.append(f"{where}: pooled figures within strata are differences; gate them "
+                       "with --max-gap")
     if gate.criterion == RANGE_COVERAGE:
         if not cfg.ranges:
             out.append(f"{where}: range_coverage needs ranges; declare them "
@@ -495,8 +534,8 @@ def parse_keyed(text: str, flag: str, example: str) -> tuple[str | None, str, fl
         number = float(value)
     except ValueError:
         raise UsageError(f"{flag} {text!r}: {value.strip()!r} is not a number") from None
-    grouping, _, criterion = name.strip().rpartition(":")
-    return grouping.strip() or None, criterion.strip(), number
+    grouping, criterion = split_key(name)
+    return grouping, criterion, number
 
 
 def parse_gate(text: str, kind: GateKind) -> GateSpec:
@@ -561,6 +600,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "interval": str, "confidence": (int, float), "bootstrap": int, "seed": int, "adjust": str,
     "decide": str, "fail_on_inconclusive": bool, "digest": bool, "entropy_alpha": (int, float),
     "engine": str, "scheduler": str, "workers": int, "delimiter": str, "decimal": str,
+    "strata": list,
     "baseline_prediction": str, "baseline_score": str, "baseline_threshold": (int, float),
     "max_groups": int,
 }
@@ -596,6 +636,7 @@ _EXPECTED = {
     "delimiter": "one character separating the fields of CSV inputs, such as ';' or tab "
                  "(default: a comma, a tab for .tsv)",
     "decimal": "the decimal mark of numbers in CSV inputs, '.' or ','",
+    "strata": "a list of column names (their combinations are the strata)",
     "baseline_prediction": "a column name (the decision of the model to compare with)",
     "baseline_score": "a column name (the score of the model to compare with, in [0, 1])",
     "baseline_threshold": "a number in [0, 1] (thresholds baseline_score)",
@@ -654,7 +695,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
         if not isinstance(value, _KEYS[key]) or (key in numeric and isinstance(value, bool)):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be {_EXPECTED[key]}, not "
                               f"{_toml_type(value)} {value!r}")
-    for key in ("inputs", "groups"):
+    for key in ("inputs", "groups", "strata"):
         if key in data and not all(isinstance(v, str) for v in data[key]):
             raise ConfigError(f"{path}: key '{prefix}{key}' must be a list of strings")
     if "intersect" in data and not all(
@@ -678,7 +719,7 @@ def check_values(data: dict[str, Any], path: str, prefix: str = "") -> dict[str,
             raise ConfigError(f"{path}: key '{prefix}gates.{kind}' must be a table "
                               "of CRITERION = VALUE")
         for key, threshold in table.items():
-            criterion = key.rpartition(":")[2]
+            criterion = split_key(key)[1]
             if kind in COMPARISON_KINDS:
                 pass  # checked when built, where a metric and a criterion are told apart
             elif (advice := _unknown_criterion(criterion)) is not None:
@@ -715,7 +756,7 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
             values[name], sources[name] = file_values[name], origin
         else:
             sources[name] = "default"
-    for name in ("groups", "inputs", "k", "classes", "measures", "thresholds"):
+    for name in ("groups", "inputs", "k", "classes", "measures", "thresholds", "strata"):
         if name in values:
             values[name] = tuple(values[name])
     if "classes" in values:
@@ -794,8 +835,8 @@ def build(file_values: Mapping[str, Any], file_path: str | None,
 def _from_file(kind: str, key: str, threshold: Any, origin: str) -> GateSpec:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
         raise ConfigError(f"{origin}: gates.{kind}.{key} must be a number")
-    grouping, _, criterion = key.rpartition(":")
-    return GateSpec(kind, criterion, float(threshold), grouping or None)  # type: ignore[arg-type]
+    grouping, criterion = split_key(key)
+    return GateSpec(kind, criterion, float(threshold), grouping)  # type: ignore[arg-type]
 
 
 def _text(value: Any) -> str:

@@ -336,6 +336,15 @@ def reference_markdown() -> str:
                  "Student's t | mean of the numbers in a `--measure` column |")
     lines += _score_lines()
     lines += [
+        "", "## Within strata (`--stratum`)", "",
+        "With `--stratum COLUMN` (repeatable; several columns: their combinations are the "
+        "strata) every criterion above is also gateable within strata as "
+        "`stratified:CRITERION`, and every proportion metric as `stratified:METRIC`: the "
+        "largest absolute Mantel-Haenszel pooled difference of a group against the reference "
+        "(`--max-gap stratified:equalized_odds=0.1`, or `--max-gap "
+        "race:stratified:equalized_odds=0.1` for one grouping). Its interval holds for every "
+        "group and metric at once (Bonferroni); there is no pooled ratio, so `--min-ratio` "
+        "does not take them. docs/statistics.md gives the figures and their formulas.",
         "", "## Which groups count, and undefined values", "",
         "A gap is taken over the groups that have at least `--min-group-size` rows "
         "(default 30) and at least that many rows in the metric's denominator; the other "

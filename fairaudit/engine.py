@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from . import collector, comparing, rangespec, readers, reference_group, stats
-from .config import API, AuditConfig, GateSpec, build
+from .config import API, AuditConfig, GateSpec, build, split_key
 from .counting import ProgressFn, _ReadAndHashed, count_batches, count_files
 from .counts import CountTable
 from .decode import Roles
@@ -179,7 +179,7 @@ def config_from(**settings: Any) -> AuditConfig:
             hint = f"did you mean {near}=?" if near else "see help(fairaudit.audit)"
             raise UsageError(f"{API}: unknown keyword argument {key}=; {hint}")
     for key in ("groups", "inputs", "k", "intersect", "classes", "measures", "thresholds",
-                "select_top"):
+                "select_top", "strata"):
         value = flags.get(key)
         if value is not None and (isinstance(value, (str, bytes)) or not isinstance(
                 value, Sequence)):
@@ -192,10 +192,10 @@ def config_from(**settings: Any) -> AuditConfig:
             raise UsageError(f"{API}: {kind}= must map criteria to thresholds, such as "
                              f"{kind}={{'demographic_parity': 0.1}}, not {table!r}")
         for key, value in table.items():
-            grouping, _, criterion = str(key).rpartition(":")
+            grouping, criterion = split_key(str(key))
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise UsageError(f"{API}: {kind}[{key!r}] must be a number, not {value!r}")
-            gates.append(GateSpec(kind, criterion, float(value), grouping or None))
+            gates.append(GateSpec(kind, criterion, float(value), grouping))
     flags["gates"] = gates
     flags["comparison_gates"] = [g for kind in ("max_increase", "max_drop")
                                  for g in comparison_gates_from(kind, flags.pop(kind, None) or {},
@@ -360,6 +360,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
                       config.bootstrap, config.seed, _sort_key, config.reference)
     sections: dict[str, tuple[OutcomeKind, Any]] = {}
     trusted: tuple[GroupingResult, ...] = ()
+    tests: dict[tuple[str, Any], float] = {}  # the kinds' own tests, for the family
     for k, kind in enumerate(layout.kinds):
         figures = kind.figures(layout.view(table, k), names, context)
         if figures is None:
@@ -367,16 +368,18 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         groupings = tuple(replace(g, criteria={**g.criteria, **figures.criteria.get(g.name, {})})
                           for g in groupings)
         sections[kind.name] = (kind, figures.section)
+        tests.update({(kind.name, key): p for key, p in figures.tests.items()})
         if figures.subset is not None:  # the same audit once more, on a subset of the rows
             alone = _Layout.of((base,))
             subset_used = int(figures.subset.total[alone.metric_columns()].sum())
             trusted = tuple(_grouping(figures.subset, cols, config, max(subset_used, 1), alone)
                             for cols in names)
     adjust = cast(stats.Adjustment, config.adjust)
-    groupings = stats.adjust_groupings(groupings, adjust, layout.catalog)
+    groupings, tested = stats.adjust_family(groupings, adjust, layout.catalog, tests)
     trusted = stats.adjust_groupings(trusted, adjust, layout.catalog)
     adjusted = {g.name: g.criteria for g in groupings}
-    sections = {n: (kind, kind.adjusted(section, adjusted))
+    sections = {n: (kind, kind.tested(kind.adjusted(section, adjusted),
+                                      {k[1]: q for k, q in tested.items() if k[0] == n}))
                 for n, (kind, section) in sections.items()}
     range_report = sections.get("ranges", (None, None))[1]
     comparison = sections.get("baseline", (None, None))[1]
@@ -406,6 +409,7 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         min_group_size=config.min_group_size,
         ranges=range_report,
         trusted=trusted,
+        strata=sections.get("strata", (None, None))[1],
         classes=sections.get("multiclass", (None, None))[1],
         catalog=layout.catalog,
         comparison=comparison,

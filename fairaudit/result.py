@@ -413,6 +413,91 @@ OTHER_CLASSES = "(other)"
 
 
 @dataclass(frozen=True)
+class StratumCell:
+    """One stratum of a comparison: both sides' rates there, and their difference."""
+
+    key: dict[str, Any]
+    label: str
+    group: Rate
+    reference: Rate
+    difference: float | None
+    ci_difference: Interval | None
+    sparse: bool  # a side has fewer than the audit's minimum group size in the denominator
+
+
+@dataclass(frozen=True)
+class StrataComparison:
+    """One group against the reference on one metric, within strata.
+
+    ``crude_difference`` is the group's rate minus the reference's over the
+    rows with a known stratum; ``rate_part + composition_part`` is it exactly
+    (Kitagawa). ``mh_*`` are the Mantel-Haenszel pooled figures; the p-values
+    are the Cochran-Mantel-Haenszel test (no association within strata) and
+    the Breslow-Day test (the odds ratio is the same in every stratum), each
+    with its adjustment in the audit's family.
+    """
+
+    group: str
+    reference: str
+    metric: str
+    small: bool
+    crude_difference: float | None
+    mh_difference: float | None
+    ci_mh_difference: Interval | None
+    mh_odds_ratio: float | None
+    ci_mh_odds_ratio: Interval | None
+    cmh_p_value: float | None
+    breslow_day_p_value: float | None
+    breslow_day_dof: int
+    rate_part: float | None
+    composition_part: float | None
+    share_explained: float | None
+    standardised_group: float | None
+    standardised_reference: float | None
+    standard_coverage: float
+    simpson: bool
+    strata_used: int
+    strata_filled: int
+    cells: tuple[StratumCell, ...]
+    reason: str | None = None
+    cmh_p_adjusted: float | None = None
+    breslow_day_p_adjusted: float | None = None
+
+    @property
+    def standardised_difference(self) -> float | None:
+        if self.standardised_group is None or self.standardised_reference is None:
+            return None
+        return self.standardised_group - self.standardised_reference
+
+
+@dataclass(frozen=True)
+class StrataGrouping:
+    name: str
+    columns: tuple[str, ...]
+    reference: str
+    strata: tuple[str, ...]
+    comparisons: tuple[StrataComparison, ...]
+
+
+@dataclass(frozen=True)
+class StrataReport:
+    """The figures within strata: the stratum columns and, per grouping, every comparison."""
+
+    columns: tuple[str, ...]
+    metrics: tuple[str, ...]
+    rows: int  # rows with a known value in every stratum column
+    rows_missing: int  # rows left out of the stratified figures: a stratum value missing
+    sparse_below: int
+    groupings: tuple[StrataGrouping, ...]
+
+    def grouping(self, name: str) -> StrataGrouping:
+        for g in self.groupings:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
 class ClassGroup:
     """One group of a multiclass audit: its confusion matrix and macro averages.
 
@@ -509,6 +594,8 @@ class AuditResult:
     # trusted rows (inside every range)
     ranges: RangeReport | None = None
     trusted: tuple[GroupingResult, ...] = ()
+    # with --stratum: every grouping's comparisons within strata
+    strata: StrataReport | None = None
     # with --task multiclass: the classes, and each group's confusion matrix
     classes: ClassReport | None = None
     # the definitions of the metrics and criteria above, from the audit's outcome kinds
@@ -785,6 +872,49 @@ def _classes(report: ClassReport) -> dict[str, Any]:
     }
 
 
+# -- within strata ---------------------------------------------------------------------
+
+
+def _value_ci(value: float | None, ci: Interval | None) -> dict[str, Any]:
+    return {"value": None if value is None else _f(value), "ci": _ci(ci)}
+
+
+def _strata_comparison(c: StrataComparison) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "group": c.group, "reference": c.reference, "metric": c.metric, "small": c.small,
+        "crude_difference": c.crude_difference,
+        "mh_difference": _value_ci(c.mh_difference, c.ci_mh_difference),
+        "mh_odds_ratio": _value_ci(c.mh_odds_ratio, c.ci_mh_odds_ratio),
+        "cmh_p_value": c.cmh_p_value, "cmh_p_adjusted": c.cmh_p_adjusted,
+        "breslow_day_p_value": c.breslow_day_p_value,
+        "breslow_day_p_adjusted": c.breslow_day_p_adjusted,
+        "breslow_day_dof": c.breslow_day_dof,
+        "rate_part": c.rate_part, "composition_part": c.composition_part,
+        "share_explained": c.share_explained,
+        "standardised": {"group": c.standardised_group, "reference": c.standardised_reference,
+                         "difference": c.standardised_difference,
+                         "coverage": c.standard_coverage},
+        "simpson": c.simpson, "strata_used": c.strata_used, "strata_filled": c.strata_filled,
+        "strata": [{"key": dict(s.key), "label": s.label, "group": _rate(s.group),
+                    "reference": _rate(s.reference), "difference": s.difference,
+                    "difference_ci": _ci(s.ci_difference), "sparse": s.sparse}
+                   for s in c.cells],
+    }
+    if c.reason:
+        out["reason"] = c.reason
+    return out
+
+
+def _strata(r: StrataReport) -> dict[str, Any]:
+    return {"columns": list(r.columns), "metrics": list(r.metrics), "rows": r.rows,
+            "rows_missing_stratum": r.rows_missing, "sparse_below": r.sparse_below}
+
+
+def _strata_grouping(g: StrataGrouping) -> dict[str, Any]:
+    return {"reference": g.reference, "strata": list(g.strata),
+            "comparisons": [_strata_comparison(c) for c in g.comparisons]}
+
+
 def document(result: AuditResult, groups: Groups | None = None) -> dict[str, Any]:
     """The JSON report as plain Python data; ``groups`` writes a grouping's list of groups
     (default: in full), so that the JSON reporter can stream long lists."""
@@ -821,6 +951,10 @@ def document(result: AuditResult, groups: Groups | None = None) -> dict[str, Any
     if result.ranges is not None:
         out["ranges"] = _ranges(result.ranges)
         out["trusted"] = [_grouping(g, groups) for g in result.trusted]
+    if result.strata is not None:
+        out["strata"] = _strata(result.strata)
+        for doc, within in zip(groupings, result.strata.groupings, strict=True):
+            doc["strata"] = _strata_grouping(within)
     # a kind's own section may give its part of the document (the score figures)
     for section in getattr(result, "sections", {}).values():
         part = getattr(section, "document", None)

@@ -28,6 +28,7 @@ from .multiclass import Multiclass
 from .numeric import NumericOutcomes, Rows
 from .ranges import RangeChecks
 from .scores import Scores
+from .strata import Strata
 from .topk import TopK
 from .weights import WeightedDecision
 
@@ -38,6 +39,7 @@ register(RangeChecks)
 register(TopK)
 register(Rows)
 register(NumericOutcomes)
+register(Strata)
 register(BaselineComparison)
 register(Scores)
 register(Thresholds)
@@ -56,6 +58,7 @@ __all__ = [
     "Scores",
     "SelectTop",
     "Settings",
+    "Strata",
     "Thresholds",
     "TopK",
     "WeightedDecision",

@@ -26,8 +26,8 @@ docs/design.md follows one batch through it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
@@ -88,12 +88,16 @@ class Figures:
     audit's multiple-testing adjustment covers; ``section`` is the kind's own
     part of the result (the range checks' report); ``subset``, when given, is a
     count table in the base kind's layout holding the rows the audit is
-    computed on once more (the rows inside every trusted range).
+    computed on once more (the rows inside every trusted range); ``tests``
+    are the kind's own tests for the audit's adjustment.
     """
 
     criteria: dict[str, dict[str, Gap]]
     section: Any = None
     subset: CountTable | None = None
+    #: p-values of the kind's own tests, by keys of its choosing: they join the audit's
+    #: multiple-testing family and come back adjusted to :meth:`OutcomeKind.tested`
+    tests: Mapping[Any, float] = field(default_factory=dict)
 
 
 class OutcomeKind:
@@ -219,6 +223,20 @@ class OutcomeKind:
     def adjusted(self, section: Any, criteria: dict[str, dict[str, Gap]]) -> Any:
         """The kind's section with its criteria as the audit's adjustment left them."""
         return section
+
+    def tested(self, section: Any, adjusted: Mapping[Any, float]) -> Any:
+        """The kind's section with its own tests' adjusted p-values (:attr:`Figures.tests`)."""
+        return section
+
+
+def reference_index(keys: Sequence[tuple[Any, ...]], columns: Sequence[str],
+                    counts: npt.NDArray[np.int64], given: Mapping[str, str]
+                    ) -> tuple[int, str]:
+    """The reference group of a grouping (keys in sorted order), as the engine picks it
+    (:func:`fairaudit.reference_group.find`): the one ``given`` names, else the largest."""
+    from ..reference_group import find
+
+    return find(list(keys), tuple(columns), counts, tuple(given.items()))
 
 
 _REGISTERED: list[type[OutcomeKind]] = []

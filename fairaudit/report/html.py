@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
 from ..text import printable
-from . import class_section, comparison_section, range_section, score_section, view
+from . import class_section, comparison_section, range_section, score_section, strata_section, view
 from .view import Cell
 
 
@@ -252,6 +252,7 @@ def render(result: AuditResult) -> str:
         "singles": [g for g in groupings if not g["intersection"]],
         "intersections": [g for g in groupings if g["intersection"]],
         "ranges": range_section.section(result, gated),
+        "strata": strata_section.section(result),
         "classes": class_section.html_context(result),
         "comparison": comparison_section.section(result),
         "scores": score_section.html(result),

@@ -9,7 +9,11 @@ two top-level sections: ``ranges`` (the range specs, and per grouping, group
 and feature the range-check counts and shares) and ``trusted`` (every grouping
 again, on the rows inside every range; laid out like ``groupings``). A
 ``max_out_of_range`` gate adds ``feature`` and ``group`` (the group with the
-largest share out of range).
+largest share out of range). An audit with
+``--stratum`` adds a top-level ``strata`` section (the stratum columns, rows
+with and without a known stratum) and ``groupings[].strata``: per group and
+metric against the reference, the comparison within strata
+(``comparisons[]``, each with its per-stratum table).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import re
 
 from ..result import AuditResult
 from ..text import printable
-from . import class_section, comparison, score_section, view
+from . import class_section, comparison, score_section, strata_section, view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 # GitHub links "@name" to a user (and notifies them) and "#123" to an issue; a word
@@ -59,6 +59,21 @@ def _peers(result: AuditResult) -> list[str]:
     head = ["Grouping", *(t for _, t in columns), "Average odds difference", "ppr ratio",
             "Theil index", "Theil between groups"]
     return ["", "### Beside the gaps", "", _row(head), _row(["---"] + ["---:"] * 6), *rows]
+
+
+def _strata(result: AuditResult) -> list[str]:
+    r = strata_section.report(result)
+    if r is None:
+        return []
+    lines = ["", "### Within strata", "", escape(strata_section.intro(r)) + ". Crude = within "
+             "strata + composition (Kitagawa); pooled: the Mantel-Haenszel difference."]
+    for g in r.groupings:
+        lines += ["", f"**{escape(strata_section.title(g, r))}**", "",
+                  _row(list(strata_section.HEADS)),
+                  _row(["---", "---"] + ["---:"] * 8 + ["---"])]
+        lines += [_row([escape(x) for x in strata_section.cells(c)])
+                  for c in strata_section.comparisons(result, g)]
+    return lines
 
 
 def render(result: AuditResult, worst: int = 5) -> str:
@@ -120,6 +135,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
                    else "."))
         lines += ["", note]
 
+    lines += _strata(result)
     lines += class_section.markdown_lines(result, escape)
     if result.comparison is not None:
         lines += ["", *comparison_lines(result)]

@@ -22,7 +22,7 @@ from ..result import (
     RangeReport,
     Rate,
 )
-from . import class_section, comparison, score_section, view
+from . import class_section, comparison, score_section, strata_section, view
 from .layout import Column, Pair, ReportTable, clean
 
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
@@ -257,6 +257,29 @@ def _ranges_section(p: _Report, result: AuditResult, ranges: RangeReport) -> Non
         p.table(_compare_table(full, trusted))
 
 
+def _strata_section(p: _Report, result: AuditResult) -> None:
+    r = strata_section.report(result)
+    if r is None:
+        return
+    p.print()
+    p.print(clean(strata_section.intro(r)))
+    p.print("crude = within strata + composition (Kitagawa); pooled: Mantel-Haenszel "
+            "difference [interval]")
+    for g in r.groupings:
+        t = ReportTable(clean(strata_section.title(g, r)), [
+            Column("group", kind="label", max_width=30, repeat=True),
+            Column("metric", repeat=True),
+            *[Column(h.lower(), "right", "numbers")
+              for h in ("crude", "pooled", "within", "composition", "explained")],
+            Column("CMH p", "right", "numbers"), Column("note")])
+        for c in strata_section.comparisons(result, g):
+            cells = strata_section.cells(c)
+            pooled = _with_ci(c.mh_difference, c.ci_mh_difference)
+            t.add_row(clean(cells[0]), cells[1], cells[2], pooled, *cells[4:7],
+                      _p(c.cmh_p_value), clean(cells[10]))
+        p.table(t)
+
+
 def _change_cell(c: Any) -> Pair:
     """``+0.206 (+40%)`` with the paired interval of the change; a dash when undefined."""
     if c is None or c.change is None:
@@ -387,6 +410,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
     if result.ranges is not None:
         p.print()
         _ranges_section(p, result, result.ranges)
+    _strata_section(p, result)
     if result.classes is not None:
         p.print()
         p.print(clean(class_section.intro(result.classes)))

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..kinds import registered
 from ..kinds.numeric import numeric_title
+from ..kinds.strata import PREFIX as STRATIFIED
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
 from ..result import (
@@ -160,7 +161,10 @@ def metric_title(name: str) -> str:
 def criterion_title(name: str) -> str:
     from ..kinds.classes import title
 
-    return title(name) or numeric_title(name) or name.replace("_", " ").capitalize()
+    within = name.startswith(STRATIFIED)
+    name = name[len(STRATIFIED):] if within else name
+    text = title(name) or numeric_title(name) or name.replace("_", " ").capitalize()
+    return f"{text} within strata" if within else text
 
 
 def kind_words(kind: str) -> tuple[str, str]:

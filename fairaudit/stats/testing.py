@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -112,7 +112,18 @@ def test_key(metric: Metric) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment,
                      catalog: Catalog) -> tuple[GroupingResult, ...]:
-    """Fill ``p_adjusted`` across every test of the audit.
+    """Fill ``p_adjusted`` across every test of the audit (see :func:`adjust_family`)."""
+    return adjust_family(groupings, method, catalog, {})[0]
+
+
+def adjust_family(groupings: Sequence[GroupingResult], method: Adjustment, catalog: Catalog,
+                  extra: Mapping[Any, float]
+                  ) -> tuple[tuple[GroupingResult, ...], dict[Any, float]]:
+    """Fill ``p_adjusted`` across every test of the audit, and adjust ``extra`` with them.
+
+    ``extra`` holds the p-values of tests an outcome kind makes on its own
+    (the tests within strata), by a key of its choosing: they join the family,
+    and come back adjusted under the same keys.
 
     The family is every distinct test the audit makes: one per grouping and
     metric, counting complementary metrics (FPR and TNR, TPR and FNR, ...)
@@ -123,7 +134,7 @@ def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment,
     """
     keys = {m.name: test_key(m) for m in catalog.metrics}
     over = {c.name: c.metrics for c in catalog.criteria if c.metrics}
-    family: dict[tuple[str, object], float] = {}
+    family: dict[tuple[str, Any], float] = {}
     for g in groupings:
         for name, gap in g.gaps.items():
             if gap.p_value is not None:
@@ -132,6 +143,8 @@ def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment,
             # a criterion not over metrics (range_coverage) is its own test
             if name not in over and gap.p_value is not None:
                 family[(g.name, name)] = gap.p_value
+    for key, p in extra.items():
+        family[("", key)] = p
     adjusted = dict(zip(family, adjust(list(family.values()), method), strict=True))
     out = []
     for g in groupings:
@@ -150,4 +163,4 @@ def adjust_groupings(groupings: Sequence[GroupingResult], method: Adjustment,
             criteria[name] = dataclasses.replace(gap, p_value=min(ps) if ps else None,
                                                  p_adjusted=min(qs) if qs else None)
         out.append(dataclasses.replace(g, gaps=gaps, criteria=criteria))
-    return tuple(out)
+    return tuple(out), {key: adjusted[("", key)] for key in extra}
