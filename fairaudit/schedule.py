@@ -246,23 +246,35 @@ def summary_lines(outcomes: Sequence[Outcome]) -> list[str]:
     return lines
 
 
-def _reports(o: Outcome) -> None:
-    """The per-run reports a batch spec asks for (json = ..., html = ...)."""
-    from .outputs import write_atomic
+def _reports(o: Outcome, unwritten: list[str]) -> int | None:
+    """The per-run reports a batch spec asks for (json = ..., html = ...), each written even
+    when another fails; the failures are added to ``unwritten``, and the exit code they call
+    for is returned (None: every report was written)."""
+    from .report.delivery import Delivery
 
     job = o.job
     if job is None or o.result is None:
-        return
+        return None
     fill = {"name": o.name, "as_of": o.as_of or "", "label": o.label}
+    result = o.result
+
+    def crashed(exc: BaseException, what: str) -> str:
+        return f"fairaudit: {what}: internal error ({type(exc).__name__}: {exc})"
+
+    said: list[str] = []
+    delivery = Delivery(say=said.append, crashed=crashed)
     if job.json:
         from .report import json as json_report
 
-        result = o.result
-        write_atomic(_fill(job.json, fill), lambda f: json_report.write(result, f))
+        delivery.write("json", _fill(job.json, fill),
+                       lambda: lambda f: json_report.write(result, f))
     if job.html:
         from .report import html
 
-        write_atomic(_fill(job.html, fill), _text(html.render(o.result)))
+        delivery.write("html", _fill(job.html, fill), lambda: html.render(result))
+    unwritten += [f"{o.name}: " + line.removeprefix("fairaudit: error: ")
+                  .removeprefix("fairaudit: ") for line in said]
+    return delivery.code
 
 
 def _text(text: str) -> Callable[[IO[bytes]], None]:
@@ -311,14 +323,16 @@ def _many(jobs: Sequence[Job], exit_zero: bool, quiet: bool, debug: bool) -> int
     from .batch import run
 
     unwritten: list[str] = []
+    codes: list[int] = []
 
     def done(o: Outcome, i: int, total: int) -> None:
         progress(o, i, total)
-        try:
-            _reports(o)
-        except FairauditError as exc:  # this run's report only; the others go on
-            unwritten.append(str(exc))
-            _say(f"error: {exc}")
+        before = len(unwritten)
+        code = _reports(o, unwritten)  # this run's reports only; the others go on
+        if code is not None:
+            codes.append(code)
+        for line in unwritten[before:]:
+            _say(f"error: {line}")
 
     progress = _progress(quiet)
     outcomes = run(jobs, on_done=done)
@@ -327,7 +341,7 @@ def _many(jobs: Sequence[Job], exit_zero: bool, quiet: bool, debug: bool) -> int
         lines += ["", "reports not written"] + [f"  {e}" for e in unwritten]
     print("\n".join(lines))
     code = _finish(outcomes, exit_zero, debug)
-    return max(code, 2) if unwritten else code
+    return max(code, *codes) if codes else code
 
 
 def many(config: AuditConfig, spec: RunSpec, partition_by: str | None, exit_zero: bool,

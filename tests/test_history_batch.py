@@ -291,3 +291,15 @@ def test_a_report_that_cannot_be_written_fails_that_run_only(tmp_path):
     assert "missing/folder/south.json: cannot write the report" in result.stdout
     with History.open(tmp_path / "h.db") as h:
         assert {r.label for r in h.runs() if r.current} == {"north", "south"}
+
+
+def test_a_run_whose_json_fails_still_gets_its_html(tmp_path):
+    spec = _spec(tmp_path, SPEC.replace('history = "h.db"', 'history = "h.db"\n'
+                                        'json = "missing/folder/{name}.json"\n'
+                                        'html = "{name}.html"'))
+    result = invoke("batch", spec)
+    assert result.exit_code == 2
+    # every run that audited has its page, though none has its JSON
+    assert (tmp_path / "north.html").is_file() and (tmp_path / "south.html").is_file()
+    assert not list(tmp_path.glob("missing*"))
+    assert "missing/folder/north.json: cannot write the report" in result.stdout
