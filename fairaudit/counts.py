@@ -160,7 +160,8 @@ class CountTable:
         # score histogram makes most of its 2,000 cells a group zeros
         cells = np.ascontiguousarray(self.cells, dtype=np.int64)
         return (_unpickle, (self.columns, self.cell_names, self.levels, self.keys,
-                            cells.shape, zlib.compress(cells.tobytes(), 1)))
+                            cells.shape, zlib.compress(cells.tobytes(), 1), self.sum_names,
+                            self.sum_cells))
 
     def merge(self, other: CountTable) -> CountTable:
         """The table of both inputs' rows together."""
@@ -175,9 +176,10 @@ class CountTable:
 
 def _unpickle(columns: tuple[str, ...], cell_names: tuple[str, ...],
               levels: tuple[tuple[Any, ...], ...], keys: npt.NDArray[np.int64],
-              shape: tuple[int, ...], packed: bytes) -> CountTable:
+              shape: tuple[int, ...], packed: bytes, sum_names: tuple[str, ...] = (),
+              sums: FloatArray | None = None) -> CountTable:
     cells = np.frombuffer(zlib.decompress(packed), dtype=np.int64).reshape(shape).copy()
-    return CountTable(columns, cell_names, levels, keys, cells)
+    return CountTable(columns, cell_names, levels, keys, cells, sum_names, sums)
 
 
 @dataclass(frozen=True)

@@ -448,3 +448,16 @@ def test_a_measure_beside_a_shortlist_and_in_the_history_export(tmp_path):
     by = counts.set_index("group")
     assert by.loc["a", "latency:sum"] == pytest.approx(
         df.loc[df.dialect == "a", "latency"].sum(), rel=1e-12)
+
+
+def test_a_count_table_keeps_its_sums_when_sent_to_another_process():
+    import pickle
+
+    from fairaudit.counts import CountTable
+
+    table = CountTable(("g",), ("rows",), (("a", "b"),), np.array([[0], [1]]),
+                       np.array([[3], [4]]), ("v:sum",), np.array([[0.1 + 0.2], [1e-300]]))
+    back = pickle.loads(pickle.dumps(table))
+    assert back.sum_names == ("v:sum",)
+    assert back.sums.tobytes() == table.sums.tobytes()  # bit for bit
+    assert (back.cells == table.cells).all()
