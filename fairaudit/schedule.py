@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import IO, TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import FairauditError, UsageError
 
@@ -121,6 +121,7 @@ def history(path: str, outputs: HistoryOutputs, *, exit_zero: bool = False,
     from .history.trend import trend
     from .outputs import write_atomic
     from .report import history_json, trend_text
+    from .report.delivery import text_writer
 
     t = trend(path, **settings)  # type: ignore[arg-type]
     if outputs.export is not None:
@@ -136,7 +137,7 @@ def history(path: str, outputs: HistoryOutputs, *, exit_zero: bool = False,
     if outputs.html:
         from .report import trend as trend_html
 
-        write_atomic(outputs.html, _text(trend_html.render(t)))
+        write_atomic(outputs.html, text_writer(trend_html.render(t)))
     if to_stdout:
         sys.stdout.flush()
         history_json.write(t, sys.stdout.buffer)
@@ -275,14 +276,6 @@ def _reports(o: Outcome, unwritten: list[str]) -> int | None:
     unwritten += [f"{o.name}: " + line.removeprefix("fairaudit: error: ")
                   .removeprefix("fairaudit: ") for line in said]
     return delivery.code
-
-
-def _text(text: str) -> Callable[[IO[bytes]], None]:
-    """A writer of ``text`` as UTF-8, for :func:`fairaudit.outputs.write_atomic`."""
-    def write(f: IO[bytes]) -> None:
-        f.write(text.encode("utf-8"))
-
-    return write
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -37,6 +37,7 @@ from ..comparisons import TO_OVERALL
 from ..decode import Roles, Where
 from ..metrics import Criterion, Metric
 from ..rangespec import RangeSpec
+from ..reference_group import find
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -234,8 +235,6 @@ def reference_index(keys: Sequence[tuple[Any, ...]], columns: Sequence[str],
                     ) -> tuple[int, str]:
     """The reference group of a grouping (keys in sorted order), as the engine picks it
     (:func:`fairaudit.reference_group.find`): the one ``given`` names, else the largest."""
-    from ..reference_group import find
-
     return find(list(keys), tuple(columns), counts, tuple(given.items()))
 
 

@@ -1,8 +1,9 @@
 """The score figures (AUC, KS, calibration) and the top-N cutoffs' ties, for every reporter.
 
-:func:`as_json` is the JSON's ``scores`` and ``select_top`` sections; :func:`tables`
-gives each grouping's per-group table as plain text cells (header, rows), which
-the terminal, Markdown and HTML reporters lay out, each escaping them its way.
+:func:`tables` gives each grouping's per-group table as plain text cells (header, rows),
+which the terminal, Markdown and HTML reporters lay out, each escaping them its
+way. The JSON's ``scores`` and ``select_top`` sections are each section's own
+``document()``.
 """
 
 from __future__ import annotations
@@ -26,15 +27,6 @@ def scores(result: AuditResult) -> ScoreReport | None:
 def tops(result: AuditResult) -> TopReport | None:
     section = result.sections.get("select_top")
     return section if isinstance(section, TopReport) else None
-
-
-def as_json(result: AuditResult) -> dict[str, Any]:
-    """The JSON's ``scores`` and ``select_top`` sections (each section's ``document``)."""
-    out: dict[str, Any] = {}
-    for section in (scores(result), tops(result)):
-        if section is not None:
-            out.update(section.document())
-    return out
 
 
 def _num(x: float | None) -> str:
