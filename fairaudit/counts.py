@@ -395,13 +395,21 @@ class Accumulator:
     def _bin_sums(self, group: npt.NDArray[np.integer[Any]], valued: list[Valued],
                   groups: int) -> FloatArray:
         """Each (group, sum cell)'s sum of the batch's values, (groups * sum cells,)."""
-        base = np.asarray(group, dtype=np.intp) * self._nsums
-        flat = [base + index + offset for index, offset, _ in valued]
-        weights = [np.asarray(v, dtype=np.float64) for _, _, v in valued]
-        if not flat:
-            return np.zeros(groups * self._nsums)
-        return np.bincount(np.concatenate(flat), weights=np.concatenate(weights),
-                           minlength=groups * self._nsums).astype(np.float64, copy=False)
+        out = np.zeros((groups, self._nsums))
+        group = np.asarray(group, dtype=np.intp)
+        base = None
+        for index, offset, values in valued:
+            weights = np.asarray(values, dtype=np.float64)
+            first = int(index[0]) if len(index) else 0
+            if not len(index) or (index == first).all():
+                # every row adds to one sum cell (a measure's sum): one bincount by group
+                out[:, first + offset] += np.bincount(group, weights=weights, minlength=groups)
+                continue
+            if base is None:
+                base = group * self._nsums
+            out += np.bincount(base + index + offset, weights=weights,
+                               minlength=groups * self._nsums).reshape(groups, self._nsums)
+        return out.reshape(-1)
 
     def _fold(self) -> None:
         """Move the dense grid's counts into the table of groups seen."""
