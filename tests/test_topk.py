@@ -196,3 +196,28 @@ def test_a_whole_number_rank_below_1_is_refused_naming_the_row(tmp_path, value, 
     assert result.stderr.strip() == (
         f"fairaudit: error: {path}: row 3: rank column 'rank' holds {shown}; a rank is a "
         "whole number >= 1 (empty: not in the list)")
+
+
+def test_top_k_accuracy_equals_fairlearn_metricframe_with_scikit_learn_by_group():
+    from fairlearn.metrics import MetricFrame
+
+    df = _frame(5, n=900).assign(lang=lambda d: np.where(np.arange(len(d)) % 3, "x", "y"))
+    y, scores = _scores(df["rank"])
+
+    def top(k: int):
+        # fairlearn hands each group's rows; the row numbers pick their score rows
+        return lambda truth, rows: top_k_accuracy_score(
+            truth, scores[np.asarray(rows)], k=k, labels=range(ITEMS))
+
+    frame = MetricFrame(metrics={f"top_{k}_accuracy": top(k) for k in (1, 3, 5)},
+                        y_true=y, y_pred=np.arange(len(df)),
+                        sensitive_features=df[["dialect", "lang"]])
+    result = fairaudit.audit(df, rank="rank", k=(1, 3, 5), groups=["dialect", "lang"],
+                             bootstrap=0)
+    groups = {g.label: g for g in result.grouping("dialect&lang").groups}
+    for (dialect, lang), row in frame.by_group.iterrows():
+        for k in (1, 3, 5):
+            name = f"top_{k}_accuracy"
+            assert groups[f"{dialect} & {lang}"].metrics[name].value == pytest.approx(
+                row[name], abs=1e-12)
+    assert len(groups) == len(frame.by_group) == 6
