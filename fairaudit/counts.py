@@ -255,15 +255,20 @@ class Accumulator:
             self._levels[c].append(value)
         return gid
 
-    def _limit(self, c: int, gids: IntArray) -> None:
+    def _limit(self, c: int, occurring: IntArray | _Encoded) -> None:
         """Stop the count once more than ``max_levels`` values of column ``c`` occur.
 
         Free while the column has no more levels than that; past it, the level ids
-        occurring in a batch (``gids``, rows with a missing value left out) are marked.
+        occurring in a batch (``occurring``: the ids, or the batch's encoded column,
+        whose rows with a missing value are left out) are marked.
         """
         levels = len(self._levels[c]) - (None in self._level_ids[c])
         if self.max_levels is None or levels <= self.max_levels:
             return
+        if isinstance(occurring, _Encoded):
+            e = occurring
+            occurring = e.lut[e.codes if e.absent is None else e.codes[~e.absent]]
+        gids = occurring
         occurs = self._occurs[c]
         if occurs is None or len(occurs) < len(self._levels[c]):
             grown = np.zeros(len(self._levels[c]), dtype=bool)
@@ -333,7 +338,7 @@ class Accumulator:
         valued = _valued(sums)
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
         for c, e in enumerate(encoded):
-            self._limit(c, e.lut[e.codes if e.absent is None else e.codes[~e.absent]])
+            self._limit(c, e)
         radices = [len(e.lut) for e in encoded]
         bins = int(np.prod(radices, dtype=np.float64)) * max(self._ncells, self._nsums)
         if bins <= min(_DENSE_LIMIT, max(4 * rows, 1 << 16)):
