@@ -267,8 +267,9 @@ class Accumulator:
             return
         if isinstance(occurring, _Encoded):
             e = occurring
-            occurring = e.lut[e.codes if e.absent is None else e.codes[~e.absent]]
-        gids = occurring
+            gids: IntArray = e.lut[e.codes if e.absent is None else e.codes[~e.absent]]
+        else:
+            gids = occurring
         occurs = self._occurs[c]
         if occurs is None or len(occurs) < len(self._levels[c]):
             grown = np.zeros(len(self._levels[c]), dtype=bool)
