@@ -810,10 +810,10 @@ def _reuse_freed_memory() -> None:
     stops the other core too. Measured on the 2-core test machine, a default
     audit of 1e8 rows spent 1.7-3.2 s of system time that way (wall 5.9-6.5 s)
     and 0.7-0.8 s with this setting (wall 4.3-4.7 s), at the same peak memory;
-    a regression measure at 1e7 rows 2.0-2.3 s (wall 2.8-3.3 s) against 0.2-0.3 s
-    (wall 1.1 s). Only the command line sets it: the Python API leaves its host
-    process's allocator as it is. A ``MALLOC_MMAP_THRESHOLD_`` set in the
-    environment wins.
+    a measure at 1e7 rows 2.0-2.3 s (wall 2.8-3.3 s) against 0.3 s (wall 1.2 s),
+    for 5-10% more peak memory. Only the command line sets it: the Python API
+    leaves its host process's allocator as it is. A ``MALLOC_MMAP_THRESHOLD_``
+    set in the environment wins.
     """
     if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return
@@ -825,8 +825,11 @@ def _reuse_freed_memory() -> None:
         return
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    m_mmap_threshold = -3  # from glibc's malloc.h
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
     mallopt(m_mmap_threshold, _MMAP_THRESHOLD)
+    # and the counting threads' arenas keep their free memory rather than giving it back
+    # (to be faulted in again by the next batch)
+    mallopt(m_trim_threshold, _MMAP_THRESHOLD)
 
 
 def _leave_now(code: int) -> None:
