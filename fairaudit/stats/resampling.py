@@ -85,8 +85,9 @@ def resample(confusion: npt.NDArray[np.integer], replicates: int,
     counts = np.asarray(confusion, dtype=np.int64)
     # a cell empty in every group stays empty in every replicate; leaving it out of the
     # draw changes no number drawn (the generator draws nothing for a share of 0) and
-    # saves its binomial draws: a shortlist's 102 positions are mostly empty
-    used = counts.any(axis=0)
+    # saves its binomial draws: a shortlist's 102 positions are mostly empty. The last
+    # cell stays: it takes what the others leave without a draw, and so would another
+    used = _drawn(counts)
     if not used.all() and used.any():
         out = np.zeros((len(counts), replicates, counts.shape[1]), dtype=np.int64)
         out[:, :, used] = resample(counts[:, used], replicates, rng)
@@ -119,6 +120,15 @@ def _draw(cells: npt.NDArray[np.integer[Any]], replicates: int,
     return np.concatenate(drawn, axis=-1)
 
 
+def _drawn(counts: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """The cells a multinomial redraw of ``counts`` (groups, cells) needs: those some group
+    has, and the last one (which takes the rest without a draw of its own)."""
+    used = np.asarray(counts).any(axis=0)
+    if len(used):
+        used[-1] = True
+    return np.asarray(used, dtype=bool)
+
+
 def _compact(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
              parts: Sequence[tuple[int, Resampler]]
              ) -> tuple[npt.NDArray[Any], tuple[Metric, ...], Sequence[tuple[int, Resampler]]]:
@@ -138,8 +148,7 @@ def _compact(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
     for width, redraw in blocks:
         cols = np.arange(start, start + width)
         if redraw is resample:
-            used = cols[confusion[:, start:start + width].any(axis=0)]
-            cols = used if len(used) else cols[:1]
+            cols = cols[_drawn(confusion[:, start:start + width])]
         keep += cols.tolist()
         compacted.append((len(cols), redraw))
         start += width
