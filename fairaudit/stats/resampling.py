@@ -123,10 +123,10 @@ def _draw(cells: npt.NDArray[np.integer[Any]], replicates: int,
 def _drawn(counts: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """The cells a multinomial redraw of ``counts`` (groups, cells) needs: those some group
     has, and the last one (which takes the rest without a draw of its own)."""
-    used = np.asarray(counts).any(axis=0)
-    if len(used):
+    used: npt.NDArray[np.bool_] = np.asarray(np.asarray(counts).any(axis=0), dtype=bool)
+    if used.size:
         used[-1] = True
-    return np.asarray(used, dtype=bool)
+    return used
 
 
 def _compact(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
