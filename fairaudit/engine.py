@@ -367,6 +367,9 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
             continue
         groupings = tuple(replace(g, criteria={**g.criteria, **figures.criteria.get(g.name, {})})
                           for g in groupings)
+        if figures.group_metrics:
+            groupings = tuple(_with_group_metrics(g, figures.group_metrics.get(g.name, {}))
+                              for g in groupings)
         sections[kind.name] = (kind, figures.section)
         tests.update({(kind.name, key): p for key, p in figures.tests.items()})
         if figures.subset is not None:  # the same audit once more, on a subset of the rows
@@ -415,6 +418,24 @@ def _judge(table: CountTable, config: AuditConfig, files: Sequence[FileInfo],
         comparison=comparison,
         sections={n: section for n, (_, section) in sections.items()},
     )
+
+
+def _with_group_metrics(g: GroupingResult,
+                        given: Mapping[tuple[Any, ...], Mapping[str, Mapping[str, Any]]]
+                        ) -> GroupingResult:
+    """The grouping with a kind's per-group figures listed beside each group's metrics."""
+    if not given:
+        return g
+    f = g.figures
+    extra = f.extra or [{} for _ in f.keys]
+    merged = []
+    for key, have in zip(f.keys, extra, strict=True):
+        more = given.get(key, {})
+        clash = set(more) & (set(have) | set(f.metrics))
+        if clash:
+            raise ValueError(f"two outcome kinds give a per-group figure named {min(clash)!r}")
+        merged.append({**have, **{m: dict(e) for m, e in more.items()}})
+    return replace(g, figures=replace(f, extra=merged))
 
 
 def now() -> str:

@@ -150,6 +150,13 @@ class GroupFigures:
     versus_overall_ratio: list[list[float | None]] = field(default_factory=list)
     # per criterion over the reference (average_odds_difference ...), each group's value
     versus_criteria: dict[str, list[float | None]] = field(default_factory=dict)
+    # per group, figures a kind computes itself that are not proportions of cells (a
+    # score's AUC): metric name -> its JSON entry ({"value", "ci", ...}); empty: none
+    extra: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+
+    def extra_metrics(self) -> list[str]:
+        """The names in :attr:`extra`, in the order the groups first give them."""
+        return list(dict.fromkeys(m for entry in self.extra for m in entry))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -711,6 +718,8 @@ def group_rows(f: GroupFigures, start: int = 0, stop: int | None = None
             metrics[m] = {"value": v, "numerator": n, "denominator": d, "ci": c} \
                 if v is not None else \
                 {"value": None, "numerator": n, "denominator": d, "ci": None, "reason": why}
+        if f.extra:
+            metrics.update(f.extra[i])
         at = i - start
         entry: dict[str, Any] = {
             "key": dict(zip(f.columns, key, strict=True)),
@@ -967,7 +976,8 @@ def table_columns(f: GroupFigures) -> list[str]:
     """The columns of :meth:`AuditResult.by_group`, in order."""
     return ["group", "rows", "share", "small", "reference",
             *(f"{m}{part}" for m in f.metrics
-              for part in ("", "_numerator", "_denominator", "_ci_low", "_ci_high"))]
+              for part in ("", "_numerator", "_denominator", "_ci_low", "_ci_high")),
+            *(f"{m}{part}" for m in f.extra_metrics() for part in ("", "_ci_low", "_ci_high"))]
 
 
 def table_rows(f: GroupFigures) -> list[dict[str, Any]]:
@@ -981,6 +991,11 @@ def table_rows(f: GroupFigures) -> list[dict[str, Any]]:
             row.update({m: f.value[i][j], f"{m}_numerator": f.numerator[i][j],
                         f"{m}_denominator": f.denominator[i][j],
                         f"{m}_ci_low": None if ci is None else ci[0],
+                        f"{m}_ci_high": None if ci is None else ci[1]})
+        for m in f.extra_metrics():
+            entry = f.extra[i].get(m, {}) if f.extra else {}
+            ci = entry.get("ci")
+            row.update({m: entry.get("value"), f"{m}_ci_low": None if ci is None else ci[0],
                         f"{m}_ci_high": None if ci is None else ci[1]})
         out.append(row)
     return out

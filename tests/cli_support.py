@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,14 @@ def undocumented(doc: Any, node: dict[str, Any], where: str,
     out: list[str] = []
     if isinstance(doc, dict):
         props = node.get("properties", {})
+        patterns = node.get("patternProperties", {})
         extra = node.get("additionalProperties")
         for key, value in doc.items():
+            matched = next((n for p, n in patterns.items() if re.search(p, key)), None)
             if key in props:
                 out += undocumented(value, props[key], f"{where}.{key}", root)
+            elif matched is not None:
+                out += undocumented(value, matched, f"{where}.{key}", root)
             elif isinstance(extra, dict):
                 out += undocumented(value, extra, f"{where}.{key}", root)
             else:

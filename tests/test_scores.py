@@ -422,3 +422,41 @@ def test_cutoffs_from_a_config_file(tmp_path: Path) -> None:
     assert doc["provenance"]["config"]["select_top"] == ["500", "10%"]
     assert {"tpr@0.3", "tpr@1", "tpr@top500", "tpr@top10%"} <= set(
         doc["groupings"][0]["groups"][0]["metrics"])
+
+
+def test_the_json_lists_the_score_figures_with_each_groups_metrics(
+        compas: pd.DataFrame, compas_result: fairaudit.AuditResult) -> None:
+    doc = compas_result.to_dict()
+    assert undocumented(doc, schema(), "$") == []
+    grouping = doc["groupings"][0]
+    ref = compas[compas["g"] == grouping["reference"]["group"]]
+    table = compas_result.by_group("g").set_index("group")
+    for group in grouping["groups"]:
+        rows = compas[compas["g"] == group["label"]]
+        m = group["metrics"]
+        assert m["auc"]["value"] == pytest.approx(roc_auc_score(rows["y"], rows["s"]), abs=1e-12)
+        se = np.sqrt(_delong(rows["y"].to_numpy(), rows["s"].to_numpy()))
+        lo, hi = m["auc"]["ci"]
+        assert (lo, hi) == pytest.approx((max(0.0, m["auc"]["value"] - 1.959963984540054 * se),
+                                          min(1.0, m["auc"]["value"] + 1.959963984540054 * se)),
+                                         abs=1e-9)
+        assert m["ks"]["value"] == pytest.approx(ks_2samp(rows["s"], ref["s"]).statistic,
+                                                 abs=1e-12)
+        assert m["ks"]["ci"] is None and m["ks"]["bound"] >= m["ks"]["value"]
+        cal = m["calibration_in_the_large"]
+        assert abs(cal["value"] - (rows["s"].mean() - rows["y"].mean())) <= MEAN_BOUND + 1e-12
+        assert cal["ci"][0] < cal["value"] < cal["ci"][1]
+        # the Python API's table carries the same figures
+        assert table.loc[group["label"], "auc"] == m["auc"]["value"]
+        assert table.loc[group["label"], "auc_ci_low"] == lo
+    # the streamed JSON file writes the same document
+    assert json.loads(fairaudit.report.json.encode(compas_result)) == json.loads(
+        json.dumps(doc))
+
+
+def test_without_a_label_only_the_distance_is_listed() -> None:
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], 300), "s": rng.random(300)})
+    result = fairaudit.audit(df, score="s", groups=["g"], bootstrap=0, digest=False)
+    metrics = result.to_dict()["groupings"][0]["groups"][0]["metrics"]
+    assert "ks" in metrics and "auc" not in metrics and "calibration_in_the_large" not in metrics

@@ -99,6 +99,11 @@ class Figures:
     #: p-values of the kind's own tests, by keys of its choosing: they join the audit's
     #: multiple-testing family and come back adjusted to :meth:`OutcomeKind.tested`
     tests: Mapping[Any, float] = field(default_factory=dict)
+    #: per-group figures that are not proportions of cells (a score's AUC), listed with
+    #: each group's metrics: grouping name -> group key (as ``table.project`` gives it)
+    #: -> metric name -> its JSON entry (``{"value": ..., "ci": [lo, hi] or None, ...}``)
+    group_metrics: Mapping[str, Mapping[tuple[Any, ...], Mapping[str, Mapping[str, Any]]]] = \
+        field(default_factory=dict)
 
 
 class OutcomeKind:

@@ -61,6 +61,7 @@ class CalibrationBin:
 
 @dataclass(frozen=True)
 class GroupScores:
+    key: tuple[Any, ...]
     label: str
     rows: int
     positives: int
@@ -126,6 +127,17 @@ def _group_json(g: GroupScores) -> dict[str, Any]:
     }
 
 
+def _listed(g: GroupScores, has_label: bool) -> dict[str, dict[str, Any]]:
+    """A group's score figures as listed with its metrics (``groups[].metrics``)."""
+    ks_entry = {"value": g.ks, "ci": None, "bound": g.ks_bound}
+    if not has_label:
+        return {"ks": ks_entry}
+    return {"auc": {"value": g.auc, "ci": _ci_json(g.auc_ci), "bound": g.auc_bound},
+            "ks": ks_entry,
+            "calibration_in_the_large": {"value": g.calibration, "ci": _ci_json(g.calibration_ci),
+                                         "bound": MEAN_BOUND}}
+
+
 def _grouping_json(g: GroupingScores) -> dict[str, Any]:
     return {
         "name": g.name, "columns": list(g.columns), "reference": g.reference,
@@ -172,7 +184,8 @@ class Scores(OutcomeKind):
         out = tuple(self._grouping(table, cols, start, context) for cols in groupings)
         criteria = {g.name: {c.name: {AUC: g.auc, KS: g.ks, CALIBRATION: g.calibration}[c.name]
                              for c in self.criteria} for g in out}
-        return Figures(criteria, ScoreReport(BINS, self.has_label, out))
+        listed = {g.name: {x.key: _listed(x, self.has_label) for x in g.groups} for g in out}
+        return Figures(criteria, ScoreReport(BINS, self.has_label, out), group_metrics=listed)
 
     def adjusted(self, section: Any, criteria: dict[str, dict[str, Gap]]) -> Any:
         return section
@@ -206,7 +219,7 @@ class Scores(OutcomeKind):
         for i, label in enumerate(labels):
             k, kb = ks(both[i], both[ref])
             groups.append(GroupScores(
-                label=label, rows=int(rows[i]), positives=int(pos[i].sum()),
+                key=keys[i], label=label, rows=int(rows[i]), positives=int(pos[i].sum()),
                 negatives=int(neg[i].sum()), small=bool(small[i]),
                 auc=_num(value[i]), auc_ci=_ci(value[i], var[i], z, 0.0, 1.0),
                 auc_bound=_num(bound[i]),
