@@ -28,9 +28,10 @@ The binning error: the distance is taken at the bin edges, which is never more
 than the exact distance of the unbinned predictions (``ks_2samp``); the exact
 distance is at most the bound (``prediction_ks_bound``), reached when rows of
 two groups sharing a bin are ordered as unfavourably as they can be. The bound
-is computed from the data: it equals the value when no bin holds rows of both
-groups (distinct integers below 64, or predictions far apart), and grows with
-the share of rows two groups have in a common bin.
+is computed from the data and the bins alone: it equals the value when no bin
+holds rows of both groups, and grows with the share of rows two groups have in
+a common bin. When every bin holds one distinct value (integers below 64) the
+value is the exact distance, and the bound is what the bins alone would allow.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def value_bin(x: npt.ArrayLike) -> npt.NDArray[np.int16]:
     bits = np.ascontiguousarray(x, dtype=np.float64).view(np.int64)
     key = ((bits & _MAGNITUDE) >> (_MANTISSA - SUB_BITS)) - ((_BIAS + LOW_EXPONENT) << SUB_BITS)
     j = np.clip(key, -1, SIDE)  # -1: below the window, SIDE: past it
-    return np.where(bits < 0, ZERO - 1 - j, ZERO + 1 + j).astype(np.int16)
+    out: npt.NDArray[np.int16] = np.where(bits < 0, ZERO - 1 - j, ZERO + 1 + j).astype(np.int16)
+    return out
 
 
 def bin_edges(cell: int) -> tuple[float, float]:
@@ -95,6 +97,7 @@ def bin_edges(cell: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class GroupDistribution:
+    key: tuple[Any, ...]
     label: str
     rows: int  # rows with a finite label and prediction
     small: bool
@@ -174,7 +177,7 @@ class PredictionDistribution(OutcomeKind):
         return (PREDICTION_KS,)  # a distance has no ratio form
 
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> CellIndex:
-        y, y_ok = _numbers(batch, self.label, where, "label")
+        _, y_ok = _numbers(batch, self.label, where, "label")
         p, p_ok = _numbers(batch, self.prediction, where, "prediction")
         return np.where(y_ok & p_ok, value_bin(np.where(p_ok, p, 0.0)), BINS).astype(np.int16)
 
@@ -182,8 +185,10 @@ class PredictionDistribution(OutcomeKind):
                 context: Context) -> Figures:
         start = table.cell_names.index(self.cells[0])
         out = tuple(self._grouping(table, cols, start, context) for cols in groupings)
+        listed = {g.name: {x.key: {PREDICTION_KS: _entry(x.ks, x.ks_bound)} for x in g.groups}
+                  for g in out}
         return Figures({g.name: {PREDICTION_KS: g.ks} for g in out},
-                       DistributionReport(BINS, out))
+                       DistributionReport(BINS, out), group_metrics=listed)
 
     def _grouping(self, table: CountTable, columns: tuple[str, ...], start: int,
                   context: Context) -> GroupingDistribution:
@@ -200,7 +205,7 @@ class PredictionDistribution(OutcomeKind):
         groups = []
         for i, label in enumerate(labels):
             value, bound = ks(hist[i], hist[ref])
-            groups.append(GroupDistribution(label, int(rows[i]), bool(small[i]),
+            groups.append(GroupDistribution(keys[i], label, int(rows[i]), bool(small[i]),
                                             _num(value), _num(bound)))
         eligible = ~small & (rows >= context.min_group_size)
         excluded = tuple(

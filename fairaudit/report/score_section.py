@@ -132,18 +132,25 @@ def markdown(result: AuditResult, escape: Callable[[str], str]) -> list[str]:
     report = scores(result)
     lines: list[str] = []
     for g in report.groupings if report else ():
-        header, rows = table(g, report.has_label if report else False, MAX_SHOWN)
-        note = shown_note(g, MAX_SHOWN)
-        lines += ["", f"**Scores across {escape(g.name)}**", "",
-                  *([escape(note), ""] if note else []),
-                  "| " + " | ".join(header) + " |",
-                  "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-        lines += ["| " + " | ".join(escape(c) for c in r) + " |" for r in rows]
-        lines += ["", escape(summary(g))]
+        lines += markdown_table(f"**Scores across {escape(g.name)}**",
+                                table(g, report.has_label if report else False, MAX_SHOWN),
+                                shown_note(g, MAX_SHOWN), summary(g), escape)
     top = tops(result)
     if top is not None:
         lines += [""] + [f"- {escape(line)}" for line in top_lines(top)]
     return lines
+
+
+def markdown_table(title: str, cells: tuple[tuple[str, ...], list[tuple[str, ...]]],
+                   note: str | None, summary: str, escape: Callable[[str], str]) -> list[str]:
+    """A per-group table of text cells in Markdown under its title (given escaped), with
+    its note and summary line; every cell through ``escape``."""
+    header, rows = cells
+    return ["", title, "", *([escape(note), ""] if note else []),
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+            *("| " + " | ".join(escape(c) for c in r) + " |" for r in rows),
+            "", escape(summary)]
 
 
 def top_lines(top: TopReport) -> list[str]:
