@@ -13,6 +13,7 @@ from typing import Any
 
 from ..kinds.distribution import BINS, DistributionReport, GroupDistribution, GroupingDistribution
 from ..result import AuditResult
+from . import score_section
 from .score_section import markdown_table
 from .view import MAX_SHOWN, number
 
@@ -27,18 +28,7 @@ def report(result: AuditResult) -> DistributionReport | None:
 def chosen(g: GroupingDistribution, limit: int | None) -> list[GroupDistribution]:
     """At most ``limit`` groups, in table order: the reference, the nearest and farthest
     from it among the groups judged, then the largest."""
-    groups = list(g.groups)
-    if limit is None or len(groups) <= limit:
-        return groups
-    keep = {i for i, x in enumerate(groups) if x.label == g.reference}
-    judged = [(x.ks, i) for i, x in enumerate(groups) if not x.small and x.ks is not None]
-    if judged:
-        keep |= {min(judged)[1], max(judged)[1]}
-    for i in sorted(range(len(groups)), key=lambda i: -groups[i].rows):
-        if len(keep) >= limit:
-            break
-        keep.add(i)
-    return [groups[i] for i in sorted(keep)]
+    return score_section.chosen(g, limit, ("ks",))
 
 
 def table(g: GroupingDistribution, limit: int | None = None
@@ -55,19 +45,13 @@ def table(g: GroupingDistribution, limit: int | None = None
 
 def shown_note(g: GroupingDistribution, limit: int) -> str | None:
     """What a table limited to ``limit`` groups leaves out, in words (None: nothing)."""
-    if len(g.groups) <= limit:
-        return None
-    return (f"{limit} of {len(g.groups):,} groups: the reference, the nearest and farthest "
-            "from it, the largest (--json and --html list every group)")
+    return score_section.shown_note(g, limit, "the nearest and farthest from it")
 
 
 def summary(g: GroupingDistribution) -> str:
     """The largest distance between two groups' predictions, in words."""
-    if g.ks.difference is None or g.ks_pair is None:
-        return f"prediction KS across {g.name}: {g.ks.reason or 'undefined'}"
-    return (f"largest KS distance between predictions across {g.name}: "
-            f"{g.ks.difference:.3f} (at most {number(g.ks_bound)} unbinned), between "
-            f"{g.ks_pair[0]} and {g.ks_pair[1]}")
+    return score_section.summary(g, "prediction KS",
+                                 "KS distance between predictions")
 
 
 EXPLAIN = ("Per group, the Kolmogorov-Smirnov distance of its predictions from the reference "
