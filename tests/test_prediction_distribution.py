@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from fairaudit.kinds.distribution import (
 )
 from fairaudit.report import html, markdown
 from fairaudit.report.json import to_dict
-from tests.cli_support import COMPAS, error_line, invoke, read_report, schema, undocumented
+from tests.cli_support import COMPAS, ROOT, error_line, invoke, read_report, schema, undocumented
 
 AUDIT = dict(task="regression", label="y", prediction="p", groups=["g"], min_group_size=1,
              bootstrap=0, digest=False)
@@ -324,3 +325,16 @@ def test_group_names_stay_text() -> None:
     md = markdown.render(result)
     assert "a\\|b" in md and "<script>x" not in md
     assert json.loads(json.dumps(to_dict(result)))["prediction_distribution"]
+
+
+def test_the_docs_show_a_real_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the command names its input from the repository's root
+    text = (ROOT / "docs" / "regression.md").read_text(encoding="utf-8")
+    (command,) = re.findall(r"<!-- output: command -->\n```\n(.*?)\n```", text, flags=re.S)
+    blocks = re.findall(r"<!-- output: run -->\n```\n(.*?)\n```", text, flags=re.S)
+    assert command.startswith("$ fairaudit run ") and len(blocks) == 2
+    out = invoke(*command.removeprefix("$ fairaudit ").split())
+    assert out.exit_code == 1, out.output  # the gate across races fails
+    shown = "\n".join(line.rstrip() for line in out.stdout.splitlines())
+    for block in blocks:
+        assert block in shown, block.splitlines()[0]
