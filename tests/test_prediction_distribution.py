@@ -25,6 +25,7 @@ from scipy.stats import ks_2samp
 
 import fairaudit
 from fairaudit.engine import config_from, count
+from fairaudit.errors import ConfigError
 from fairaudit.kinds.distribution import (
     BINS,
     PREDICTION_KS,
@@ -338,3 +339,35 @@ def test_the_docs_show_a_real_run(monkeypatch: pytest.MonkeyPatch) -> None:
     shown = "\n".join(line.rstrip() for line in out.stdout.splitlines())
     for block in blocks:
         assert block in shown, block.splitlines()[0]
+
+
+def test_the_python_api_refuses_a_ratio_gate_too() -> None:
+    df = pd.DataFrame({"g": ["a", "b"] * 3, "p": np.arange(6.0), "y": np.zeros(6)})
+    with pytest.raises(ConfigError, match="'prediction_ks' has no ratio form"):
+        fairaudit.audit(df, **{**AUDIT, "min_ratio": {"prediction_ks": 0.9}})
+    result = fairaudit.audit(df, **{**AUDIT, "max_gap": {"prediction_ks": 0.5}})
+    assert [g.status for g in result.gates] == ["pass"]
+    # a: 0, 2, 4 and b: 1, 3, 5, each alone in its bin: F_a - F_b is 1/3 after 0, 2 and 4
+    assert result.gates[0].value == pytest.approx(1 / 3, abs=1e-15)
+
+
+def test_a_history_pools_two_nights_into_the_distances_of_both(tmp_path: Path) -> None:
+    from fairaudit.engine import judge
+    from fairaudit.history.series import pool_table
+    from fairaudit.history.store import History
+
+    rng = np.random.default_rng(9)
+    nights = [pd.DataFrame({"g": rng.choice(["a", "b"], 300), "y": rng.normal(size=300),
+                            "p": rng.normal(shift, 1.0, 300)}) for shift in (0.0, 0.7)]
+    config = config_from(**{**AUDIT, "reference": {"g": "a"}})
+    with History.open(tmp_path / "h.sqlite", create=True) as h:
+        for day, night in zip(("2026-01-01", "2026-01-02"), nights, strict=True):
+            counted = count(night, config)
+            h.record(judge(counted.table, config, counted.files), counted.table, config,
+                     as_of=day)
+        pooled = judge(pool_table(h, h.runs()), config)
+    both = pd.concat(nights, ignore_index=True)
+    _check_against_scipy(both, pooled)
+    assert to_dict(pooled)["prediction_distribution"] == \
+        to_dict(fairaudit.audit(both, **{**AUDIT, "reference": {"g": "a"}}))[
+            "prediction_distribution"]
