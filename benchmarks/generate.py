@@ -13,7 +13,9 @@ folder of 1,000 small files holds exactly the rows of the 1e7 file.
     python benchmarks/generate.py --sizes --no-files --split 1e7x100   # 1e7 rows in 100 files
 
 Files go to benchmarks/data/ (not committed): rows_1e6.parquet, rows_1e7.parquet,
-rows_1e8.parquet, files_1000x10000/part-0000.parquet ...; ``--split ROWSxFILES``
+rows_1e8.parquet, files_1000x10000/part-0000.parquet ...; ``--kinds 1e7 1e8``
+writes kinds_1e7.parquet and kinds_1e8.parquet, the same rows with a shortlist
+rank and a measure column (``--rank rank --measure wer``); ``--split ROWSxFILES``
 writes the first ROWS rows of the export as FILES files of equal size, in
 files_FILESxROWS-PER-FILE/ (files_100x100000 for 1e7x100), in row groups of at
 most one million rows.
@@ -25,7 +27,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -110,15 +112,39 @@ def chunk(index: int, rows: int = CHUNK, seed: int = SEED) -> pa.Table:
     ], schema=SCHEMA)
 
 
-def chunks(n_rows: int) -> Iterator[pa.Table]:
+KINDS_SCHEMA = SCHEMA.append(pa.field("rank", pa.int16())).append(pa.field("wer", pa.float64()))
+RANK_MISSING = 0.08  # the true item not in the shortlist
+
+
+def kinds_chunk(index: int, rows: int = CHUNK, seed: int = SEED) -> pa.Table:
+    """The export's rows with two more outcome columns: a shortlist rank and a measure.
+
+    ``rank`` is the 1-based position of the true item in a shortlist of 20
+    (empty: not in it), worse for some regions; ``wer`` a per-row word error
+    rate in [0, 1]. They are drawn from a generator of their own, so the other
+    columns are those of :func:`chunk`.
+    """
+    base = chunk(index, rows, seed)
+    rng = np.random.default_rng([seed, index, 1])
+    region = base.column("region").combine_chunks().indices.to_numpy()
+    shift = np.array([0.0, 0.3, 0.1, 0.2, 0.5, 0.9])[region]
+    rank = np.minimum(np.floor(rng.exponential(1.5 + shift, rows)), 19).astype(np.int16) + 1
+    wer = np.clip(rng.beta(1.5, 9.0, rows) + 0.02 * shift, 0.0, 1.0)
+    return base.append_column(KINDS_SCHEMA.field("rank"), pa.array(
+        rank, mask=rng.random(rows) < RANK_MISSING)).append_column(
+        KINDS_SCHEMA.field("wer"), pa.array(wer))
+
+
+def chunks(n_rows: int, make: Callable[[int, int], pa.Table] = chunk) -> Iterator[pa.Table]:
     for index in range(-(-n_rows // CHUNK)):
-        yield chunk(index, min(CHUNK, n_rows - index * CHUNK))
+        yield make(index, min(CHUNK, n_rows - index * CHUNK))
 
 
-def write_file(path: str, n_rows: int) -> None:
+def write_file(path: str, n_rows: int, kinds: bool = False) -> None:
     tmp = path + ".tmp"
-    with pq.ParquetWriter(tmp, SCHEMA, compression="snappy") as writer:
-        for t in chunks(n_rows):
+    schema, make = (KINDS_SCHEMA, kinds_chunk) if kinds else (SCHEMA, chunk)
+    with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
+        for t in chunks(n_rows, make):
             writer.write_table(t, row_group_size=CHUNK)
     os.replace(tmp, path)
 
@@ -173,6 +199,9 @@ def main() -> None:
     ap.add_argument("--no-files", dest="files", action="store_false")
     ap.add_argument("--split", nargs="*", default=[], metavar="ROWSxFILES",
                     help="also write ROWS rows split into FILES files (1e7x100, 1e8x100)")
+    ap.add_argument("--kinds", nargs="*", default=[], metavar="ROWS",
+                    help="also write ROWS rows with a shortlist rank and a measure column "
+                         "(kinds_ROWS.parquet: the outcome-kinds scenarios)")
     ap.add_argument("--out", default=DATA)
     ap.add_argument("--force", action="store_true", help="rewrite files that exist")
     args = ap.parse_args()
@@ -185,6 +214,16 @@ def main() -> None:
             continue
         t0 = time.perf_counter()
         write_file(path, n)
+        print(f"{path}: {n:,} rows, {os.path.getsize(path) / 1e6:,.0f} MB, "
+              f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    for text in args.kinds:
+        n = int(float(text))
+        path = os.path.join(args.out, f"kinds_{size_name(n)}.parquet")
+        if os.path.exists(path) and not args.force:
+            print(f"{path}: exists", file=sys.stderr)
+            continue
+        t0 = time.perf_counter()
+        write_file(path, n, kinds=True)
         print(f"{path}: {n:,} rows, {os.path.getsize(path) / 1e6:,.0f} MB, "
               f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
     for text in args.split:

@@ -255,15 +255,21 @@ class Accumulator:
             self._levels[c].append(value)
         return gid
 
-    def _limit(self, c: int, gids: IntArray) -> None:
+    def _limit(self, c: int, occurring: IntArray | _Encoded) -> None:
         """Stop the count once more than ``max_levels`` values of column ``c`` occur.
 
         Free while the column has no more levels than that; past it, the level ids
-        occurring in a batch (``gids``, rows with a missing value left out) are marked.
+        occurring in a batch (``occurring``: the ids, or the batch's encoded column,
+        whose rows with a missing value are left out) are marked.
         """
         levels = len(self._levels[c]) - (None in self._level_ids[c])
         if self.max_levels is None or levels <= self.max_levels:
             return
+        if isinstance(occurring, _Encoded):
+            e = occurring
+            gids: IntArray = e.lut[e.codes if e.absent is None else e.codes[~e.absent]]
+        else:
+            gids = occurring
         occurs = self._occurs[c]
         if occurs is None or len(occurs) < len(self._levels[c]):
             grown = np.zeros(len(self._levels[c]), dtype=bool)
@@ -333,7 +339,7 @@ class Accumulator:
         valued = _valued(sums)
         encoded = [self._encode(c, col) for c, col in enumerate(groups)]
         for c, e in enumerate(encoded):
-            self._limit(c, e.lut[e.codes if e.absent is None else e.codes[~e.absent]])
+            self._limit(c, e)
         radices = [len(e.lut) for e in encoded]
         bins = int(np.prod(radices, dtype=np.float64)) * max(self._ncells, self._nsums)
         if bins <= min(_DENSE_LIMIT, max(4 * rows, 1 << 16)):
@@ -395,13 +401,21 @@ class Accumulator:
     def _bin_sums(self, group: npt.NDArray[np.integer[Any]], valued: list[Valued],
                   groups: int) -> FloatArray:
         """Each (group, sum cell)'s sum of the batch's values, (groups * sum cells,)."""
-        base = np.asarray(group, dtype=np.intp) * self._nsums
-        flat = [base + index + offset for index, offset, _ in valued]
-        weights = [np.asarray(v, dtype=np.float64) for _, _, v in valued]
-        if not flat:
-            return np.zeros(groups * self._nsums)
-        return np.bincount(np.concatenate(flat), weights=np.concatenate(weights),
-                           minlength=groups * self._nsums).astype(np.float64, copy=False)
+        out = np.zeros((groups, self._nsums))
+        group = np.asarray(group, dtype=np.intp)
+        base = None
+        for index, offset, values in valued:
+            weights = np.asarray(values, dtype=np.float64)
+            first = int(index[0]) if len(index) else 0
+            if not len(index) or (index == first).all():
+                # every row adds to one sum cell (a measure's sum): one bincount by group
+                out[:, first + offset] += np.bincount(group, weights=weights, minlength=groups)
+                continue
+            if base is None:
+                base = group * self._nsums
+            out += np.bincount(base + index + offset, weights=weights,
+                               minlength=groups * self._nsums).reshape(groups, self._nsums)
+        return out.reshape(-1)
 
     def _fold(self) -> None:
         """Move the dense grid's counts into the table of groups seen."""

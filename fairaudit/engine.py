@@ -316,7 +316,10 @@ class _Layout:
 
     def parts(self) -> list[tuple[int, Resampler]]:
         """Per kind with metrics, its metric cells' width and how they are resampled."""
-        return [(len(k.metric_cells), k.resample) for k in self.kinds if k.metrics]
+        # a kind drawing its cells the plain way gets the plain draw itself, which the
+        # bootstrap knows it may leave cells empty in every group out of
+        return [(len(k.metric_cells), stats.resample if type(k).resample is OutcomeKind.resample
+                 else k.resample) for k in self.kinds if k.metrics]
 
     def view(self, table: CountTable, kind: int) -> CountTable:
         """The base kind's cells and kind ``kind``'s, as a table of their own."""

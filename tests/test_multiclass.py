@@ -7,6 +7,7 @@ hand-made fixture, on a multiclass derivation of COMPAS and on random data.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -384,14 +385,32 @@ def test_settings_that_cannot_mean_what_they_say_are_refused(tmp_path, args, fra
                     "prediction: 'x', 'y')"),
     (["x", "y", "z"], ["--classes", "x,w"],
      "--classes: 'w' is in neither label 'y' nor prediction 'p'; classes seen: 'x', 'y', 'z'"),
-    (["x", "y", "z"], ["--max-gap", "tpr[w]=0.1"],
+    (["x", "y", "z"], ["--classes", "x,y,z", "--max-gap", "tpr[w]=0.1"],
      "gate on tpr[w]: no class 'w' is audited (classes: x, y, z)"),
+    (["x", "y", "z"], [],
+     "label 'y' holds class 'z' that prediction 'p' never holds (predicted: 'x', 'y'); if the "
+     "columns spell it alike and the model never predicts it, name the classes to audit with "
+     "--classes x,y,z"),
+    (["x", "Y", "y"], [], "label 'y' holds class 'Y' that prediction 'p' never holds"),
 ])
 def test_classes_that_do_not_match_the_data_are_refused(tmp_path, label, args, line):
     # no class in common; a class named that is not in the data; a gate on such a class
     path = _file(tmp_path, y=label * 2, p=["x", "y", "y"] * 2)
     assert_cannot_audit(invoke("run", path, "-g", "g", "--task", "multiclass", "--label", "y",
                                "--prediction", "p", *args), line)
+
+
+def test_a_class_never_predicted_is_audited_once_named(tmp_path):
+    path = _file(tmp_path, y=["x", "y", "z"] * 2, p=["x", "y", "y"] * 2)
+    result = invoke("run", path, "-g", "g", "--task", "multiclass", "--label", "y",
+                    "--prediction", "p", "--classes", "x,y,z", "--min-group-size", "1",
+                    "--json", str(tmp_path / "a.json"))
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "a.json").read_text())
+    for group in doc["groupings"][0]["groups"]:
+        m = group["metrics"]
+        assert m["tpr[z]"]["value"] == 0.0 and m["tpr[z]"]["denominator"] == 1
+        assert m["precision[z]"]["value"] is None and m["precision[z]"]["denominator"] == 0
 
 
 def test_too_many_classes_ask_for_classes(tmp_path):

@@ -461,3 +461,25 @@ def test_a_count_table_keeps_its_sums_when_sent_to_another_process():
     assert back.sum_names == ("v:sum",)
     assert back.sums.tobytes() == table.sums.tobytes()  # bit for bit
     assert (back.cells == table.cells).all()
+
+
+def test_regression_on_compas_equals_fairlearn_metricframe_by_group():
+    from fairlearn.metrics import MetricFrame
+
+    df = _compas()
+    r = fairaudit.audit(df, groups=["race", "sex"], label="priors_count",
+                        prediction="priors_predicted", task="regression", bootstrap=0)
+    frame = MetricFrame(
+        metrics={"mae": mean_absolute_error,
+                 "rmse": lambda y, p: math.sqrt(mean_squared_error(y, p)),
+                 "mean_error": lambda y, p: float(np.mean(np.asarray(p) - np.asarray(y)))},
+        y_true=df["priors_count"], y_pred=df["priors_predicted"],
+        sensitive_features=df[["race", "sex"]])
+    got = _figures(r, [g.name for g in r.groupings].index("race&sex"))
+    compared = 0
+    for (race, sex), row in frame.by_group.iterrows():
+        g = got[f"{race} & {sex}"]
+        for name in ("mae", "rmse", "mean_error"):
+            assert g[name][0] == pytest.approx(row[name], rel=1e-12, abs=1e-12), (race, sex)
+            compared += 1
+    assert compared == 3 * len(frame.by_group)

@@ -287,3 +287,26 @@ def test_chi_square_tail_matches_scipy(dof):
     got = stats.chi2_sf(xs, np.full(len(xs), dof))
     want = sps.chi2.sf(xs, dof)
     assert got == pytest.approx(want, rel=1e-8, abs=1e-300)
+
+
+def test_cells_empty_in_every_group_change_no_interval():
+    # the same counts with empty cells spread among them (a shortlist's unused positions):
+    # every interval is the same, drawn from the same numbers
+    rng = np.random.default_rng(11)
+    confusion = rng.integers(0, 400, size=(5, 4))
+    wide = np.zeros((5, 9), dtype=np.int64)
+    where = [1, 4, 5, 8]  # the four cells among five that no group has
+    wide[:, where] = confusion
+    from dataclasses import replace
+
+    moved = tuple(replace(m, numerator=tuple(where[i] for i in m.numerator),
+                          denominator=tuple(where[i] for i in m.denominator))
+                  for m in METRICS)
+    eligible = np.ones((5, len(METRICS)), dtype=bool)
+    criteria = [[METRICS.index(METRIC_BY_NAME[n]) for n in c.metrics] for c in CRITERIA]
+    a = stats.bootstrap(confusion, METRICS, eligible, 2, criteria, 300, 0.95, [7])
+    b = stats.bootstrap(wide, moved, eligible, 2, criteria, 300, 0.95, [7])
+    for name in ("difference", "ratio", "criteria_difference", "criteria_ratio",
+                 "versus_difference", "versus_ratio", "difference_percentile"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert not np.isnan(a.difference).all()

@@ -165,3 +165,59 @@ def test_the_shortlist_example_is_reproduced_and_fails_its_gates(tmp_path):
     assert gates[("dialect", "top_3_accuracy")]["value"] == pytest.approx(
         top3.max() - top3.min(), abs=1e-12)
     assert {g["status"] for g in doc["gates"]} == {"fail"}
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), dtype=st.sampled_from(["Int16", "Int64", "UInt32"]))
+def test_whole_number_ranks_count_as_the_same_positions_as_floats(seed, dtype):
+    df = _frame(seed, n=300)
+    df.loc[df.index[:5], "rank"] = [150.0, 101.0, 100.0, 1.0, np.nan]  # beyond the cells too
+    as_ints = df.assign(rank=df["rank"].astype(dtype))
+    floats, ints = (_audit(x, ks=(1, 3, 100)).to_dict()["groupings"][0]["groups"]
+                    for x in (df, as_ints))
+    assert floats == ints
+    listed = df["rank"].notna()
+    result = _audit(as_ints, ks=(1, 3, 100))
+    for group in result.grouping("dialect").groups:
+        rows = df[df.dialect == group.label]["rank"]
+        assert group.metrics["top_100_accuracy"].numerator == int((rows <= 100).sum())
+        assert group.metrics["in_list_rate"].numerator == int(rows.notna().sum())
+    assert listed.sum() < len(df)
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0, "0"), (-2, "-2")])
+def test_a_whole_number_rank_below_1_is_refused_naming_the_row(tmp_path, value, shown):
+    df = pd.DataFrame({"dialect": ["a", "b", "a", "b"],
+                       "rank": pd.array([1, None, value, 2], dtype="Int32")})
+    path = tmp_path / "bad.parquet"
+    df.to_parquet(path)
+    result = invoke("run", path, "--rank", "rank", "-g", "dialect")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"fairaudit: error: {path}: row 3: rank column 'rank' holds {shown}; a rank is a "
+        "whole number >= 1 (empty: not in the list)")
+
+
+def test_top_k_accuracy_equals_fairlearn_metricframe_with_scikit_learn_by_group():
+    from fairlearn.metrics import MetricFrame
+
+    df = _frame(5, n=900).assign(lang=lambda d: np.where(np.arange(len(d)) % 3, "x", "y"))
+    y, scores = _scores(df["rank"])
+
+    def top(k: int):
+        # fairlearn hands each group's rows; the row numbers pick their score rows
+        return lambda truth, rows: top_k_accuracy_score(
+            truth, scores[np.asarray(rows)], k=k, labels=range(ITEMS))
+
+    frame = MetricFrame(metrics={f"top_{k}_accuracy": top(k) for k in (1, 3, 5)},
+                        y_true=y, y_pred=np.arange(len(df)),
+                        sensitive_features=df[["dialect", "lang"]])
+    result = fairaudit.audit(df, rank="rank", k=(1, 3, 5), groups=["dialect", "lang"],
+                             bootstrap=0)
+    groups = {g.label: g for g in result.grouping("dialect&lang").groups}
+    for (dialect, lang), row in frame.by_group.iterrows():
+        for k in (1, 3, 5):
+            name = f"top_{k}_accuracy"
+            assert groups[f"{dialect} & {lang}"].metrics[name].value == pytest.approx(
+                row[name], abs=1e-12)
+    assert len(groups) == len(frame.by_group) == 6

@@ -100,6 +100,15 @@ def classes_of(label: str, prediction: str, chosen: tuple[str, ...], table: Coun
                 f"--classes: '{unknown[0]}' is in neither label '{label}' nor prediction "
                 f"'{prediction}'; classes seen: {_few(every)}")
         return tuple(chosen)
+    unpredicted = [c for c in labels if c not in set(predictions)]
+    if unpredicted and predictions:
+        # most often the two columns spell a class differently ('Low' and 'low'); a class
+        # the model truly never predicts is audited once named with --classes
+        raise InputError(
+            f"label '{label}' holds class '{unpredicted[0]}' that prediction '{prediction}' "
+            f"never holds (predicted: {_few(predictions)}); if the columns spell it alike and "
+            f"the model never predicts it, name the classes to audit with --classes "
+            f"{','.join(every[:MAX_CLASSES])}")
     if len(every) > MAX_CLASSES:
         raise InputError(
             f"label '{label}' and prediction '{prediction}' hold {len(every):,} "

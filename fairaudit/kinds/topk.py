@@ -110,8 +110,10 @@ class TopK(OutcomeKind):
         if not (pa.types.is_integer(t) or pa.types.is_floating(t)):
             raise InputError(f"{where.file}: rank column '{self.column}' holds {t} values; "
                              "give the 1-based position of the true item (empty: not listed)")
-        values = arrays.values(arr).astype(np.float64, copy=False)
         absent = arrays.missing(arr)
+        if pa.types.is_integer(t):  # whole numbers already: no float conversion
+            return self._whole(arrays.values(arr), absent, where)
+        values = arrays.values(arr).astype(np.float64, copy=False)
         listed = ~np.isnan(values) if absent is None else ~absent & ~np.isnan(values)
         bad = listed & ((values < 1) | (values != np.floor(values)))
         if bad.any():
@@ -120,6 +122,24 @@ class TopK(OutcomeKind):
                 f"{where.file}: row {where.first_row + row}: rank column '{self.column}' holds "
                 f"{_show(values[row])}; a rank is a whole number >= 1 (empty: not in the list)")
         return self._cells(np.where(listed, values, np.nan))
+
+    def _whole(self, values: npt.NDArray[np.integer[Any]], absent: npt.NDArray[np.bool_] | None,
+               where: Where) -> CellIndex:
+        """Each row's cell from whole-number positions (``absent``: not in the list)."""
+        low = values < 1
+        if absent is not None:
+            low &= ~absent
+        if low.any():
+            row = int(np.flatnonzero(low)[0])
+            raise InputError(
+                f"{where.file}: row {where.first_row + row}: rank column '{self.column}' holds "
+                f"{_show(values[row].item())}; a rank is a whole number >= 1 (empty: not in "
+                "the list)")
+        cell: CellIndex = np.minimum(values, MAX_RANK + 1).astype(np.int16)
+        cell -= 1
+        if absent is not None:
+            cell[absent] = len(_CELLS) - 1
+        return cell
 
     @staticmethod
     def _cells(values: npt.NDArray[np.float64]) -> CellIndex:

@@ -140,7 +140,8 @@ def t_interval(total: npt.ArrayLike, second: npt.ArrayLike, n: npt.ArrayLike,
     of the root of their mean (a root mean square): the square roots of the
     ends of the mean's interval, the lower one clipped at 0.
     """
-    from scipy.stats import t as student
+    # the t quantile from scipy.special: a fifth of scipy.stats' import time
+    from scipy.special import stdtrit
 
     s1 = np.asarray(total, dtype=np.float64)
     s2 = np.asarray(second, dtype=np.float64)
@@ -149,7 +150,7 @@ def t_interval(total: npt.ArrayLike, second: npt.ArrayLike, n: npt.ArrayLike,
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = s1 / m
         var = np.maximum(s2 - s1 * mean, 0.0) / (m - 1.0)
-        crit = student.ppf(0.5 + confidence / 2.0, np.where(ok, m - 1.0, 1.0))
+        crit = stdtrit(np.where(ok, m - 1.0, 1.0), 0.5 + confidence / 2.0)
         half = crit * np.sqrt(var / m)
     lo = np.where(ok, mean - half, np.nan)
     hi = np.where(ok, mean + half, np.nan)
