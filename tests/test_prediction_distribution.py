@@ -37,6 +37,8 @@ from fairaudit.kinds.distribution import (
 from fairaudit.report import html, markdown
 from fairaudit.report.json import to_dict
 from tests.cli_support import COMPAS, ROOT, error_line, invoke, read_report, schema, undocumented
+from tests.test_html import SCRIPT
+from tests.test_html_browser import browser as browser  # the fixture, for the browser test
 
 AUDIT = dict(task="regression", label="y", prediction="p", groups=["g"], min_group_size=1,
              bootstrap=0, digest=False)
@@ -371,3 +373,24 @@ def test_a_history_pools_two_nights_into_the_distances_of_both(tmp_path: Path) -
     assert to_dict(pooled)["prediction_distribution"] == \
         to_dict(fairaudit.audit(both, **{**AUDIT, "reference": {"g": "a"}}))[
             "prediction_distribution"]
+
+
+@pytest.mark.browser
+def test_the_html_section_in_a_browser(tmp_path: Path, browser: object) -> None:
+    from tests.test_html_browser import Visit
+
+    df = pd.DataFrame({"g": [SCRIPT] * 4 + ["plain"] * 4,
+                       "p": [1.0, 2.0, 3.0, 4.0, 3.5, 4.5, 5.5, 6.5], "y": [0.0] * 8})
+    path = tmp_path / "a.html"
+    path.write_text(html.render(fairaudit.audit(df, **{**AUDIT, "reference": {"g": "plain"}})),
+                    encoding="utf-8")
+    v = Visit(browser, path)
+    try:
+        rows = v.page.eval_on_selector_all(
+            "#predictions table tbody tr",
+            "trs => trs.map(tr => [...tr.cells].map(td => td.innerText))")
+        # a: 1, 2, 3, 4; plain: 3.5 .. 6.5, each alone in its bin: F_a - F_plain = 3/4 at 3
+        assert rows == [[SCRIPT, "4", "0.750", "0.750"], ["plain (ref)", "4", "0.000", "0.000"]]
+        assert v.dialogs == [] and v.errors == []
+    finally:
+        v.close()

@@ -205,6 +205,8 @@ class PredictionDistribution(OutcomeKind):
         groups = []
         for i, label in enumerate(labels):
             value, bound = ks(hist[i], hist[ref])
+            if i == ref and rows[i] > 0:
+                bound = 0.0  # the same rows: exactly 0, whatever the bins hide
             groups.append(GroupDistribution(keys[i], label, int(rows[i]), bool(small[i]),
                                             _num(value), _num(bound)))
         eligible = ~small & (rows >= context.min_group_size)
