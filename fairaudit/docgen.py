@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .kinds.cutoffs import BINS
+from .kinds.distribution import BINS as PREDICTION_BINS
+from .kinds.distribution import PREDICTION_KS, PredictionDistribution
 from .kinds.numeric import REGRESSION_METRICS
 from .kinds.scores import AUC, CALIBRATION, KS, MEAN_BOUND, Scores
 from .kinds.topk import IN_LIST, MRR, top_k_words
@@ -180,6 +182,25 @@ def _spread_text(metrics: tuple[str, ...], what: str, pick: str) -> str:
     return f"the {pick} of the {what} of {named}"
 
 
+def _distribution_lines() -> list[str]:
+    """The distances between the groups' predictions (docs/regression.md)."""
+    (criterion,) = PredictionDistribution.declared_criteria
+    return [
+        "", f"With `--task regression`, the predictions are also counted in {PREDICTION_BINS:,} "
+        "fixed bins of the real line (each at most 1/32 of its values wide; docs/"
+        "regression.md), and every group gets the Kolmogorov-Smirnov distance of its "
+        "predictions from the reference group's:", "",
+        "| name | value | interval | binning error | description |", "|---|---|---|---|---|",
+        f"| `{PREDICTION_KS}` (per group) | largest distance between the distribution "
+        "functions of the group's and the reference group's predictions, at the bin edges | "
+        "none | the exact distance is between `value` and `bound` | Kolmogorov-Smirnov "
+        "distance |",
+        f"| `{criterion.name}` (criterion) | the largest distance between two groups with at "
+        "least `min_group_size` rows | none | likewise | "
+        f"{_cell(criterion.description)}; a difference only: gate it with `--max-gap` |",
+    ]
+
+
 def _score_lines() -> list[str]:
     """The score figures, the cutoffs' metric names, and their gates (docs/scores.md)."""
     lines = [
@@ -334,6 +355,7 @@ def reference_markdown() -> str:
                      f"{_cell(description)} |")
     lines.append("| `mean_COLUMN` | Mean COLUMN | sum of COLUMN / rows with a value | neither | "
                  "Student's t | mean of the numbers in a `--measure` column |")
+    lines += _distribution_lines()
     lines += _score_lines()
     lines += [
         "", "## Within strata (`--stratum`)", "",

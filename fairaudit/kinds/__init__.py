@@ -24,6 +24,7 @@ from .base import (
 from .baseline import BaselineComparison
 from .binary import BinaryDecision
 from .cutoffs import SelectTop, Thresholds
+from .distribution import PredictionDistribution
 from .multiclass import Multiclass
 from .numeric import NumericOutcomes, Rows
 from .ranges import RangeChecks
@@ -39,6 +40,7 @@ register(RangeChecks)
 register(TopK)
 register(Rows)
 register(NumericOutcomes)
+register(PredictionDistribution)
 register(Strata)
 register(BaselineComparison)
 register(Scores)
@@ -53,6 +55,7 @@ __all__ = [
     "Multiclass",
     "NumericOutcomes",
     "OutcomeKind",
+    "PredictionDistribution",
     "RangeChecks",
     "Rows",
     "Scores",

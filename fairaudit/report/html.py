@@ -17,7 +17,15 @@ from markupsafe import Markup
 from ..rangespec import RANGE_COVERAGE
 from ..result import AuditResult, GroupingResult, GroupResult
 from ..text import printable
-from . import class_section, comparison_section, range_section, score_section, strata_section, view
+from . import (
+    class_section,
+    comparison_section,
+    distribution_section,
+    range_section,
+    score_section,
+    strata_section,
+    view,
+)
 from .view import Cell
 
 
@@ -256,6 +264,7 @@ def render(result: AuditResult) -> str:
         "classes": class_section.html_context(result),
         "comparison": comparison_section.section(result),
         "scores": score_section.html(result),
+        "predictions": distribution_section.html(result),
         "files": [{"path": f.path, "format": f.format, "size": _size(f.size),
                    "bytes": f"{f.size:,}", "rows": f"{f.rows:,}", "sha256": f.sha256 or view.DASH}
                   for f in p.files],
@@ -270,7 +279,8 @@ def render(result: AuditResult) -> str:
                     for m in result.catalog.metrics],
         "criteria": [{"name": c.name, "metrics": ", ".join(view.metric_title(m)
                                                           for m in c.metrics)
-                      or "per group, the mean over the classes (below)",
+                      or ("per group, the mean over the classes (below)"
+                          if c.name.startswith("macro_") else "figures of their own (below)"),
                       "description": c.description} for c in result.catalog.criteria],
         "focus": [view.metric_title(m) for m in view.focus_metrics(result)],
         "min_group_size": f"{result.min_group_size:,}",

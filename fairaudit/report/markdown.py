@@ -11,7 +11,7 @@ import re
 
 from ..result import AuditResult
 from ..text import printable
-from . import class_section, comparison, score_section, strata_section, view
+from . import class_section, comparison, distribution_section, score_section, strata_section, view
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 # GitHub links "@name" to a user (and notifies them) and "#123" to an issue; a word
@@ -141,6 +141,7 @@ def render(result: AuditResult, worst: int = 5) -> str:
         lines += ["", *comparison_lines(result)]
     lines += _peers(result)
     lines += score_section.markdown(result, escape)
+    lines += distribution_section.markdown(result, escape)
 
     p = result.provenance
     shown = ", ".join(escape(f.path) + (f" (sha256 {f.sha256[:12]})" if f.sha256 else "")

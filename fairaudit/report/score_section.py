@@ -8,15 +8,32 @@ way. The JSON's ``scores`` and ``select_top`` sections are each section's own
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from ..kinds.cutoffs import TopReport
-from ..kinds.scores import MEAN_BOUND, GroupingScores, GroupScores, ScoreReport
-from ..result import AuditResult, Interval
+from ..kinds.scores import MEAN_BOUND, GroupingScores, ScoreReport
+from ..result import AuditResult, Gap, Interval
 from .view import MAX_SHOWN
 
 DASH = "-"
+
+
+class Distances(Protocol):
+    """A grouping's distances between distributions (the scores', the predictions')."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def groups(self) -> Sequence[Any]: ...
+    @property
+    def ks(self) -> Gap: ...
+    @property
+    def ks_bound(self) -> float | None: ...
+    @property
+    def ks_pair(self) -> tuple[str, str] | None: ...
 
 
 def scores(result: AuditResult) -> ScoreReport | None:
@@ -47,14 +64,16 @@ HEADER = ("group", "rows", "AUC", "AUC ±", "KS vs ref.", "KS ≤", "mean score"
           "calibration")
 
 
-def chosen(g: GroupingScores, limit: int | None) -> list[GroupScores]:
-    """At most ``limit`` groups, in table order: the reference, the highest and lowest
-    AUC, KS distance and calibration among the groups judged, then the largest."""
+def chosen(g: Distances, limit: int | None, figures: Sequence[str] = ("auc", "ks", "calibration")
+           ) -> list[Any]:
+    """At most ``limit`` groups of a grouping, in table
+    order: the reference, the highest and lowest of each of ``figures`` (by default AUC,
+    KS distance and calibration) among the groups judged, then the largest."""
     groups = list(g.groups)
     if limit is None or len(groups) <= limit:
         return groups
     keep = {i for i, x in enumerate(groups) if x.label == g.reference}
-    for name in ("auc", "ks", "calibration"):
+    for name in figures:
         judged = [(v, i) for i, x in enumerate(groups)
                   if not x.small and (v := getattr(x, name)) is not None]
         if judged:
@@ -88,19 +107,21 @@ def table(g: GroupingScores, has_label: bool, limit: int | None = None
     return HEADER, rows
 
 
-def shown_note(g: GroupingScores, limit: int) -> str | None:
+def shown_note(g: Distances, limit: int,
+               which: str = "the highest and lowest of each figure") -> str | None:
     """What a table limited to ``limit`` groups leaves out, in words (None: nothing)."""
     if len(g.groups) <= limit:
         return None
-    return (f"{limit} of {len(g.groups):,} groups: the reference, the highest and lowest of "
-            "each figure, the largest (--json and --html list every group)")
+    return (f"{limit} of {len(g.groups):,} groups: the reference, {which}, the largest "
+            "(--json and --html list every group)")
 
 
-def summary(g: GroupingScores) -> str:
-    """The largest distance between two groups' scores, in words."""
+def summary(g: Distances, what: str = "KS", between: str = "KS distance") -> str:
+    """The largest distance between two groups' scores, in words (``what`` and ``between``
+    name the distance, for another kind's distances: the predictions')."""
     if g.ks.difference is None or g.ks_pair is None:
-        return f"KS across {g.name}: {g.ks.reason or 'undefined'}"
-    return (f"largest KS distance across {g.name}: {g.ks.difference:.3f} (at most "
+        return f"{what} across {g.name}: {g.ks.reason or 'undefined'}"
+    return (f"largest {between} across {g.name}: {g.ks.difference:.3f} (at most "
             f"{_num(g.ks_bound)} unbinned), between {g.ks_pair[0]} and {g.ks_pair[1]}")
 
 
@@ -132,18 +153,25 @@ def markdown(result: AuditResult, escape: Callable[[str], str]) -> list[str]:
     report = scores(result)
     lines: list[str] = []
     for g in report.groupings if report else ():
-        header, rows = table(g, report.has_label if report else False, MAX_SHOWN)
-        note = shown_note(g, MAX_SHOWN)
-        lines += ["", f"**Scores across {escape(g.name)}**", "",
-                  *([escape(note), ""] if note else []),
-                  "| " + " | ".join(header) + " |",
-                  "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-        lines += ["| " + " | ".join(escape(c) for c in r) + " |" for r in rows]
-        lines += ["", escape(summary(g))]
+        lines += markdown_table(f"**Scores across {escape(g.name)}**",
+                                table(g, report.has_label if report else False, MAX_SHOWN),
+                                shown_note(g, MAX_SHOWN), summary(g), escape)
     top = tops(result)
     if top is not None:
         lines += [""] + [f"- {escape(line)}" for line in top_lines(top)]
     return lines
+
+
+def markdown_table(title: str, cells: tuple[tuple[str, ...], list[tuple[str, ...]]],
+                   note: str | None, summary: str, escape: Callable[[str], str]) -> list[str]:
+    """A per-group table of text cells in Markdown under its title (given escaped), with
+    its note and summary line; every cell through ``escape``."""
+    header, rows = cells
+    return ["", title, "", *([escape(note), ""] if note else []),
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+            *("| " + " | ".join(escape(c) for c in r) + " |" for r in rows),
+            "", escape(summary)]
 
 
 def top_lines(top: TopReport) -> list[str]:

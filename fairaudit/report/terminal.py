@@ -22,7 +22,7 @@ from ..result import (
     RangeReport,
     Rate,
 )
-from . import class_section, comparison, score_section, strata_section, view
+from . import class_section, comparison, distribution_section, score_section, strata_section, view
 from .layout import Column, Pair, ReportTable, clean
 
 SHORT = {"base_rate": "base", "selection_rate": "selected", "precision": "PPV",
@@ -219,24 +219,39 @@ def _compare_table(all_rows: GroupingResult, trusted: GroupingResult) -> ReportT
 def _scores_section(p: _Report, result: AuditResult) -> None:
     report, top = score_section.scores(result), score_section.tops(result)
     for g in report.groupings if report else ():
-        header, rows = score_section.table(g, report.has_label if report else False,
-                                           view.MAX_SHOWN)
-        title = Text("scores across ", style="italic").append(clean(g.name), style="bold")
-        note = score_section.shown_note(g, view.MAX_SHOWN)
-        if note:
-            title.append("\n" + note)
-        t = ReportTable(title,
-                        [Column(header[0], kind="label", max_width=40),
-                         *[Column(h, "right", "numbers") for h in header[1:]]])
-        for r in rows:
-            t.add_row(*(clean(c) for c in r))
-        p.print()
-        p.table(t)
-        p.print(clean(score_section.summary(g)))
+        _figure_table(p, "scores across ", g.name, score_section.table(
+            g, report.has_label if report else False, view.MAX_SHOWN),
+            score_section.shown_note(g, view.MAX_SHOWN), score_section.summary(g))
     if top is not None:
         p.print()
         for line in score_section.top_lines(top):
             p.print(clean(line))
+
+
+def _distribution_section(p: _Report, result: AuditResult) -> None:
+    report = distribution_section.report(result)
+    for g in report.groupings if report else ():
+        _figure_table(p, "predictions across ", g.name,
+                      distribution_section.table(g, view.MAX_SHOWN),
+                      distribution_section.shown_note(g, view.MAX_SHOWN),
+                      distribution_section.summary(g))
+
+
+def _figure_table(p: _Report, what: str, name: str,
+                  table: tuple[tuple[str, ...], list[tuple[str, ...]]], note: str | None,
+                  summary: str) -> None:
+    """A kind's per-group table of figures (text cells), its note and its summary line."""
+    header, rows = table
+    title = Text(what, style="italic").append(clean(name), style="bold")
+    if note:
+        title.append("\n" + note)
+    t = ReportTable(title, [Column(header[0], kind="label", max_width=40),
+                            *[Column(h, "right", "numbers") for h in header[1:]]])
+    for r in rows:
+        t.add_row(*(clean(c) for c in r))
+    p.print()
+    p.table(t)
+    p.print(clean(summary))
 
 
 def _ranges_section(p: _Report, result: AuditResult, ranges: RangeReport) -> None:
@@ -407,6 +422,7 @@ def render(result: AuditResult, out: TextIO, *, width: int | None = None,
             for line in small:
                 p.print(clean(line))
     _scores_section(p, result)
+    _distribution_section(p, result)
     if result.ranges is not None:
         p.print()
         _ranges_section(p, result, result.ranges)
