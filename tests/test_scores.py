@@ -460,3 +460,10 @@ def test_without_a_label_only_the_distance_is_listed() -> None:
     result = fairaudit.audit(df, score="s", groups=["g"], bootstrap=0, digest=False)
     metrics = result.to_dict()["groupings"][0]["groups"][0]["metrics"]
     assert "ks" in metrics and "auc" not in metrics and "calibration_in_the_large" not in metrics
+
+
+@pytest.mark.parametrize("name", ["ks", "calibration_in_the_large"])
+def test_a_ratio_gate_on_a_distance_or_a_signed_difference_is_refused(name: str) -> None:
+    exit_code, output = _run("--min-ratio", f"{name}=0.9")
+    assert exit_code == 2, output
+    assert f"'{name}' has no ratio form" in output and "Traceback" not in output

@@ -158,6 +158,11 @@ class Scores(OutcomeKind):
         Criterion(CALIBRATION, (), "mean score minus observed rate is equal across groups"),
     )
 
+    @classmethod
+    def differences_only(cls) -> tuple[str, ...]:
+        # a distance has no ratio form, nor has a difference that may be below 0
+        return (KS, CALIBRATION)
+
     def __init__(self, score: str, has_label: bool) -> None:
         self.score = score
         self.has_label = has_label
