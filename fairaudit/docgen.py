@@ -340,7 +340,9 @@ def reference_markdown() -> str:
         "already. A row counts for a figure when its numbers are finite; an empty, NaN or "
         "infinite value is skipped by that figure and counted (`dropped` per group in the "
         "JSON, `skipped` in every report's header), and the row still counts in its group's "
-        "size. Every figure is a mean, gateable by its name as its own criterion "
+        "size. A value beyond +-1e70 stops the audit (exit code 2, naming the row): the "
+        "sums of squares and fourth powers behind the intervals would not fit a float64. "
+        "Every figure is a mean, gateable by its name as its own criterion "
         "(`--max-gap mae=0.5`, `--min-ratio mean_success=0.9`); a gap's threshold is in the "
         "figure's own unit, so it may exceed 1. A ratio is undefined when a group's value "
         "is below 0. The interval is Student's t (docs/statistics.md).", "",

@@ -483,3 +483,23 @@ def test_regression_on_compas_equals_fairlearn_metricframe_by_group():
             assert g[name][0] == pytest.approx(row[name], rel=1e-12, abs=1e-12), (race, sex)
             compared += 1
     assert compared == 3 * len(frame.by_group)
+
+
+@pytest.mark.parametrize(("column", "role"), [("y", "label"), ("p", "prediction"),
+                                              ("m", "measure")])
+def test_a_value_whose_powers_would_overflow_is_refused_naming_the_row(tmp_path, column, role):
+    # 1e70 is the largest magnitude kept: its error's fourth power and their sums fit
+    df = pd.DataFrame({"g": ["a", "b", "a"], "y": [1.0, -1e70, 3.0], "p": [1e70, 2.0, 3.0],
+                       "m": [0.5, 1e70, 0.1]})
+    ok = tmp_path / "ok.parquet"
+    df.to_parquet(ok)
+    result = invoke("run", ok, "-g", "g", "--task", "regression", "--label", "y",
+                    "--prediction", "p", "--measure", "m", "--min-group-size", "1")
+    assert result.exit_code == 0, result.output
+    df.loc[2, column] = -2.5e71
+    bad = tmp_path / "bad.parquet"
+    df.to_parquet(bad)
+    assert_cannot_audit(
+        invoke("run", bad, "-g", "g", "--task", "regression", "--label", "y",
+               "--prediction", "p", "--measure", "m", "--min-group-size", "1"),
+        f"{bad}: row 3: {role} column '{column}' holds -2.5e+71, beyond +-1e+70")

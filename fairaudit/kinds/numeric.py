@@ -59,6 +59,11 @@ REGRESSION_METRICS: tuple[tuple[str, str, str, str, bool,
 REGRESSION_NAMES = tuple(m[0] for m in REGRESSION_METRICS)
 
 
+# the largest magnitude a value may have: an error's fourth power stays below 1e282, so
+# that even 1e26 rows' sums fit a float64 (its largest is 1.8e308)
+LARGEST = 1e70
+
+
 def measure_metric_name(column: str) -> str:
     return f"mean_{column}"
 
@@ -304,6 +309,14 @@ def _numbers(batch: pa.RecordBatch, column: str, where: Where, role: str
     absent = arrays.missing(arr)
     if absent is not None:
         ok &= ~absent
+    huge = ok & (np.abs(x) > LARGEST)
+    if huge.any():
+        row = int(np.flatnonzero(huge)[0])
+        raise InputError(
+            f"{where.file}: row {where.first_row + row}: {role} column '{column}' holds "
+            f"{x[row]:.6g}, beyond +-{LARGEST:.0e}: the sums of squares and fourth powers "
+            "behind the intervals would not fit a float64; rescale the column (to "
+            "thousands, say) or leave the row out")
     return x, ok
 
 
