@@ -42,7 +42,10 @@ ran with it (their reports say how many replicates they drew).
 ``fairaudit run`` but the COMPAS one of ``startup`` (range checks,
 ``--bootstrap=1000`` for the intervals, fairaudit's default ...);
 ``--read-column`` adds the columns those flags make the audit read to the
-plain read and to read+hash, so the floors stay fair.
+plain read and to read+hash, so the floors stay fair. The floors (and pandas and
+fairlearn) run with the memory settings ``fairaudit run`` gives itself
+(``fairaudit.cli.memory_environment``: pyarrow's jemalloc pool, glibc keeping freed
+arrays), so that every program has the same allocators.
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+from fairaudit.cli import memory_environment  # noqa: E402
+
+MEMORY_ENVIRONMENT = memory_environment()
 DATA = os.path.join(HERE, "data")
 OUT = os.path.join(HERE, "out")
 BASELINES = os.path.join(HERE, "baselines.py")
@@ -214,6 +221,10 @@ def run_once(p: Program) -> Run:
     env = dict(os.environ, PYTHONPATH=ROOT)
     # an installed package has its bytecode cached, as users' installs do
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if p.kind != "fairaudit":
+        # the floors and the other tools get the memory settings `fairaudit run` gives
+        # itself (pyarrow's jemalloc, glibc keeping freed arrays): the same allocators
+        env.update(MEMORY_ENVIRONMENT)
     # the libraries every program loads, back in the page cache: after a two-minute
     # fairlearn run the machine may have dropped them, and the next run would pay
     subprocess.run([sys.executable, "-c", "import numpy, pyarrow.parquet"], env=env,

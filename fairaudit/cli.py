@@ -787,7 +787,7 @@ def main() -> None:
     run. The process is short-lived; reference counting still frees memory.
     """
     gc.disable()
-    _reuse_freed_memory()
+    _tune_memory()
     try:
         app()
     except SystemExit as exc:
@@ -798,24 +798,32 @@ def main() -> None:
 
 
 # Arrays of at least this size are still given back to the system when freed.
-_MMAP_THRESHOLD = 256 << 20
+MMAP_THRESHOLD = 256 << 20
+# pyarrow's allocator for the decoded columns (pyarrow's wheels for Linux have it)
+ARROW_POOL = "jemalloc"
 
 
-def _reuse_freed_memory() -> None:
-    """Have the C allocator keep freed arrays for reuse, not hand them back (glibc only).
+def _tune_memory() -> None:
+    """Have the allocators keep freed memory for reuse, not hand it back (Linux only).
 
     Counting a million-row batch makes arrays of a few megabytes and frees them
-    again. glibc maps each such array afresh and unmaps it when freed, so every
-    batch pays page faults again, and with two counting threads every unmap
-    stops the other core too. Measured on the 2-core test machine, a default
-    audit of 1e8 rows spent 1.7-3.2 s of system time that way (wall 5.9-6.5 s)
-    and 0.7-0.8 s with this setting (wall 4.3-4.7 s), at the same peak memory;
-    a measure at 1e7 rows 2.0-2.3 s (wall 2.8-3.3 s) against 0.3 s (wall 1.2 s),
-    for 5-10% more peak memory. Only the command line sets it: the Python API
-    leaves its host process's allocator as it is. A ``MALLOC_MMAP_THRESHOLD_``
-    set in the environment wins.
+    again, numpy's through the C allocator (glibc) and pyarrow's decoded
+    columns through pyarrow's own. glibc maps each such array afresh and unmaps
+    it when freed, and pyarrow's default allocator (mimalloc) gives pages back
+    as eagerly, so every batch pays page faults again, and with two counting
+    threads every unmap stops the other core too. Measured on the 2-core test
+    machine, a default audit of 1e8 rows, three runs each: 4.8-5.7 s (1.2-2.0 s
+    of it system time) as installed, 4.1-4.9 s with pyarrow's jemalloc, 3.8-4.1 s
+    (0.45-0.51 s system) with jemalloc and glibc's thresholds raised, at a peak
+    of 311-324 MiB. Only the command line sets them: the Python API leaves its
+    host process's allocators as they are. Settings already in the environment
+    (``MALLOC_MMAP_THRESHOLD_``, ``ARROW_DEFAULT_MEMORY_POOL``) win.
     """
-    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+    if not sys.platform.startswith("linux"):
+        return
+    if "pyarrow" not in sys.modules:  # read when pyarrow loads its memory pool
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_POOL)
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return
     try:
         import ctypes
@@ -826,10 +834,18 @@ def _reuse_freed_memory() -> None:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    mallopt(m_mmap_threshold, _MMAP_THRESHOLD)
+    mallopt(m_mmap_threshold, MMAP_THRESHOLD)
     # and the counting threads' arenas keep their free memory rather than giving it back
     # (to be faulted in again by the next batch)
-    mallopt(m_trim_threshold, _MMAP_THRESHOLD)
+    mallopt(m_trim_threshold, MMAP_THRESHOLD)
+
+
+def memory_environment() -> dict[str, str]:
+    """The settings of :func:`_tune_memory` as environment variables (for other processes:
+    the benchmarks' floors run with what the command line gives itself)."""
+    return {"ARROW_DEFAULT_MEMORY_POOL": ARROW_POOL,
+            "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
+            "MALLOC_TRIM_THRESHOLD_": str(MMAP_THRESHOLD)}
 
 
 def _leave_now(code: int) -> None:

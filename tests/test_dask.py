@@ -64,6 +64,12 @@ AUDITS: dict[str, dict[str, Any]] = {
     "baseline": dict(label="y", prediction="yhat", baseline_score="score",
                      baseline_threshold=0.6, groups=["region", "sex"], bootstrap=100,
                      max_increase={"equalized_odds": 0.02}, max_drop={"region:tpr": 0.05}),
+    # groups compared within strata: the stratum is a key column of the counts
+    "strata": dict(label="y", prediction="yhat", groups=["region", "sex"], strata=["band"],
+                   bootstrap=100),
+    # a regression: sums of values beside the counts, and the predictions' 4,099 bins
+    "regression": dict(task="regression", label="income", prediction="score",
+                       groups=["region", "band"], bootstrap=100),
 }
 
 
@@ -156,7 +162,8 @@ def test_the_dask_engine_gives_the_in_process_counts_and_figures(dataset, cluste
         assert len(local.table.levels[0]) > 9_900  # nearly every store, and a missing one
     else:  # what came back: a small count table a part (groups x cells); a score's
         # histogram adds 2,001 cells a group (and a top-N cutoff as many), compressed
-        histograms = 2 if "select_top" in AUDITS[name] else 1 if "score" in AUDITS[name] else 0
+        histograms = 2 if "select_top" in AUDITS[name] or "task" in AUDITS[name] \
+            else 1 if "score" in AUDITS[name] else 0
         assert traffic.largest_count < (32 << 10) * (1 + 2 * histograms)
 
 

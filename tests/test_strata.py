@@ -345,3 +345,38 @@ def test_a_shortlist_is_compared_within_strata_on_its_proportions():
     with pytest.raises(fairaudit.ConfigError, match="stratified:range_coverage"):
         fairaudit.audit(df, rank="rank", groups=["dialect"], strata=["linked"],
                         max_gap={"stratified:range_coverage": 0.1})
+
+
+def test_a_history_keeps_the_strata_and_two_nights_pool_them(tmp_path: Path) -> None:
+    # the stratum is a key column of the stored counts: a night read back is judged to the
+    # same comparisons, and two nights pooled give those of the rows twice over
+    from fairaudit import engine
+    from fairaudit.history import History
+    from fairaudit.history.series import pool_table
+
+    df = _cardiac()
+    config = engine.config_from(label="complication", prediction="flagged", groups=["race"],
+                                strata=["hospital"], bootstrap=0)
+    counted = engine.count(df, config)
+    result = engine.judge(counted.table, config, counted.files)
+    with History.open(tmp_path / "h.sqlite", create=True) as h:
+        first = h.record(result, counted.table, config, as_of="2026-01-01").run_id
+        second = h.record(result, counted.table, config, as_of="2026-01-02").run_id
+        back = h.table(first)
+        assert back.columns == counted.table.columns == ("race", "hospital")
+        assert back.cells.tolist() == counted.table.cells.tolist()
+        pooled = pool_table(h, [r for r in h.runs() if r.run_id in (first, second)])
+    once = engine.judge(back, config, ())
+    twice = engine.judge(pooled, config, ())
+    doubled = fairaudit.audit(pd.concat([df, df]), label="complication", prediction="flagged",
+                              groups=["race"], strata=["hospital"], bootstrap=0)
+
+    def figures(r: fairaudit.AuditResult) -> list[tuple[object, ...]]:
+        return [(c.group, c.metric, c.crude_difference, c.mh_difference, c.mh_odds_ratio,
+                 c.cmh_p_value, c.rate_part) for c in r.strata.grouping("race").comparisons]
+
+    assert figures(once) == figures(result)
+    assert [f[:2] for f in figures(twice)] == [f[:2] for f in figures(doubled)]
+    assert len(figures(twice)) > 0
+    for a, b in zip(figures(twice), figures(doubled), strict=True):
+        assert a[2:] == pytest.approx(b[2:], rel=1e-12, abs=1e-15)
