@@ -37,7 +37,9 @@ FloatArray = npt.NDArray[np.float64]
 Family = tuple[npt.NDArray[np.integer[Any]], int]
 # one family of sum cells: a sum cell index per row, where the family's sum cells
 # start, and each row's value (shaped as the index: (rows,) or (k, rows))
-Valued = tuple[npt.NDArray[np.integer[Any]], int, npt.NDArray[np.floating[Any]]]
+# a sum family: each row's sum cell (or one sum cell every row adds to), the offset of the
+# family's cells, each row's value
+Valued = tuple[npt.NDArray[np.integer[Any]] | int, int, npt.NDArray[np.floating[Any]]]
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,15 @@ class Tally:
 
     ``cells`` is each row's integer cell (per family), as a kind without sums
     returns it; ``sums`` is each row's sum cell (``(rows,)`` or ``(k, rows)``,
-    indices over the kind's sum cells) and ``values`` the value each adds.
+    indices over the kind's sum cells) and ``values`` the value each adds. Where
+    every row of a family adds to one sum cell (a measure's sum and sum of
+    squares), ``sums`` may be those cells, a tuple of ints, and ``values`` one
+    array a family: no index array to make, and one bincount a cell.
     """
 
     cells: npt.NDArray[np.integer[Any]]
-    sums: npt.NDArray[np.integer[Any]]
-    values: npt.NDArray[np.floating[Any]]
+    sums: npt.NDArray[np.integer[Any]] | tuple[int, ...]
+    values: npt.NDArray[np.floating[Any]] | Sequence[npt.NDArray[np.floating[Any]]]
 
 # A batch whose dense (local groups x cells) grid is at most this large (and not
 # much larger than the batch) is counted with one bincount; larger grids go
@@ -406,6 +411,9 @@ class Accumulator:
         base = None
         for index, offset, values in valued:
             weights = np.asarray(values, dtype=np.float64)
+            if isinstance(index, int):
+                out[:, index + offset] += np.bincount(group, weights=weights, minlength=groups)
+                continue
             first = int(index[0]) if len(index) else 0
             if not len(index) or (index == first).all():
                 # every row adds to one sum cell (a measure's sum): one bincount by group
@@ -550,11 +558,16 @@ def _valued(sums: Sequence[Valued]) -> list[Valued]:
     """Sum families as one ``(rows,)`` index and value array a family, each with its offset."""
     out: list[Valued] = []
     for index, offset, values in sums:
-        index, values = np.asarray(index), np.asarray(values, dtype=np.float64)
+        if isinstance(index, tuple):  # one sum cell a family, for every row
+            out += [(int(i), offset, np.asarray(v, dtype=np.float64))
+                    for i, v in zip(index, values, strict=True)]
+            continue
+        index = np.asarray(index)
         if index.ndim == 2:
-            out += [(i, offset, v) for i, v in zip(index, values, strict=True)]
+            out += [(i, offset, np.asarray(v, dtype=np.float64))
+                    for i, v in zip(index, values, strict=True)]
         else:
-            out.append((index, offset, values))
+            out.append((index, offset, np.asarray(values, dtype=np.float64)))
     return out
 
 

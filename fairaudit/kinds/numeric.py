@@ -231,35 +231,29 @@ class NumericOutcomes(OutcomeKind):
     def count(self, batch: pa.RecordBatch, where: Where, base: CellIndex | None) -> Tally:
         n = batch.num_rows
         cells = np.empty((len(self.targets), n), dtype=np.int8)
-        # every row adds to each sum cell (0 where its value is skipped): sum cell k's
-        # values are row k, written in place (a million-row batch of a regression has 8)
-        index = np.repeat(np.arange(len(self.sums), dtype=np.int8)[:, None], n, axis=1)
-        values = np.empty((len(self.sums), n))
+        # every row adds to each sum cell (0 where its value is skipped): one array of
+        # values a sum cell, in the order of the kind's sums
+        values: list[npt.NDArray[np.float64]] = []
         t = 0
-        start = 0
         if self.regression is not None:
             label_col, prediction_col = self.regression
             y, y_ok = _numbers(batch, label_col, where, "label")
             p, p_ok = _numbers(batch, prediction_col, where, "prediction")
             ok = y_ok & p_ok
-            cells[t] = np.where(ok, 0, 1)
-            v = values[start:start + len(_REGRESSION_SUMS)]
-            np.copyto(v[0], np.where(ok, p, 0.0))
-            np.multiply(v[0], v[0], out=v[1])
-            np.copyto(v[2], np.where(ok, y, 0.0))
-            np.multiply(v[2], v[2], out=v[3])
-            np.subtract(v[0], v[2], out=v[4])  # the error: prediction - label
-            np.multiply(v[4], v[4], out=v[5])
-            np.abs(v[4], out=v[6])
-            np.multiply(v[5], v[5], out=v[7])
-            t, start = t + 1, start + len(_REGRESSION_SUMS)
+            np.subtract(1, ok, out=cells[t], casting="unsafe")  # 0: counted, 1: skipped
+            p, y = _zeroed(p, ok), _zeroed(y, ok)
+            e = p - y  # the error: prediction - label
+            e2 = e * e
+            values += [p, p * p, y, y * y, e, e2, np.abs(e), e2 * e2]
+            t += 1
         for column in self.measures:
             x, ok = _numbers(batch, column, where, "measure")
-            cells[t] = np.where(ok, 2 * t, 2 * t + 1)
-            np.copyto(values[start], np.where(ok, x, 0.0))
-            np.multiply(values[start], values[start], out=values[start + 1])
-            t, start = t + 1, start + 2
-        return Tally(cells, index, values)
+            # cell 2t for a row with a value, 2t + 1 for one skipped
+            np.subtract(2 * t + 1, ok, out=cells[t], casting="unsafe")
+            x = _zeroed(x, ok)
+            values += [x, x * x]
+            t += 1
+        return Tally(cells, tuple(range(len(values))), values)
 
     def resample(self, counts: npt.NDArray[Any], replicates: int, rng: np.random.Generator
                  ) -> npt.NDArray[Any]:
@@ -288,6 +282,15 @@ class NumericOutcomes(OutcomeKind):
         return out
 
 
+def _zeroed(x: npt.NDArray[np.float64], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """``x`` with 0 where a value is skipped (``x`` itself when none is)."""
+    if ok.all():
+        return x
+    out = x.copy()
+    out[~ok] = 0.0
+    return out
+
+
 def _numbers(batch: pa.RecordBatch, column: str, where: Where, role: str
              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """A column's values as float64, and where each is a finite number (else skipped)."""
@@ -304,12 +307,17 @@ def _numbers(batch: pa.RecordBatch, column: str, where: Where, role: str
         t = arr.type
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
         raise InputError(_not_numbers(arr, column, where, role))
-    x = arrays.values(arr).astype(np.float64)
-    ok = np.isfinite(x)
+    x = arrays.values(arr).astype(np.float64, copy=False)
+    size = np.abs(x)
+    ok = size <= LARGEST  # False for NaN and the infinities too
     absent = arrays.missing(arr)
     if absent is not None:
         ok &= ~absent
-    huge = ok & (np.abs(x) > LARGEST)
+    if ok.all():
+        return x, ok
+    huge = ~ok & np.isfinite(x) & (size > LARGEST)
+    if absent is not None:
+        huge &= ~absent
     if huge.any():
         row = int(np.flatnonzero(huge)[0])
         raise InputError(
