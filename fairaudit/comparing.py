@@ -43,15 +43,27 @@ class Arrays:
     binary: bool  # the base kind is binary decisions: the first four cells are TN FP FN TP
 
 
+Intervals = tuple[tuple[float, float] | None, tuple[float, float] | None]
+
+
 def extend(g: GroupingResult, a: Arrays, *, minimum: int, interval: str, confidence: float,
-           alpha: float) -> GroupingResult:
+           alpha: float, to_whole: dict[str, Intervals] | None = None) -> GroupingResult:
     """``g`` with its comparisons to the whole population, aggregate criteria, ``ppr`` and
-    inequality indices."""
+    inequality indices. ``to_whole`` gives, per metric and criterion, the bootstrap
+    intervals of the comparison with the whole population (difference, ratio)."""
     names = [m.name for m in a.metrics]
+    whole = to_whole or {}
     vo_diff, vo_ratio = versus_overall(a.values, a.overall)
     t_diff, t_ratio = to_overall(a.values, a.overall, a.eligible)
-    overall = {n: replace(g.gaps[n], difference=scalar(t_diff[j]), ratio=scalar(t_ratio[j]),
-                          ci_difference=None, ci_ratio=None, p_value=None, p_adjusted=None)
+
+    def cis(name: str, difference: float | None, ratio: float | None) -> dict[str, Any]:
+        d_ci, r_ci = whole.get(name, (None, None))
+        return {"ci_difference": d_ci if difference is not None else None,
+                "ci_ratio": r_ci if ratio is not None else None}
+
+    overall = {n: replace(g.gaps[n], difference=(d := scalar(t_diff[j])),
+                          ratio=(r := scalar(t_ratio[j])), **cis(n, d, r),
+                          p_value=None, p_adjusted=None)
                for j, n in enumerate(names)}
     criteria = dict(g.criteria)
     per_group: dict[str, list[float | None]] = {}
@@ -81,9 +93,11 @@ def extend(g: GroupingResult, a: Arrays, *, minimum: int, interval: str, confide
         if c.name in criteria and c.has_ratio:
             parts = [overall[n] for n in c.metrics]
             d, r = aggregate(c.agg, [p.difference for p in parts], [p.ratio for p in parts])
-            overall[c.name] = replace(g.criteria[c.name], difference=d, ratio=r,
-                                      ci_difference=None, ci_ratio=None, p_value=None,
-                                      p_adjusted=None)
+            # the bootstrap takes a criterion's worst metric in every replicate, not a mean
+            ends = cis(c.name, d, r) if c.agg == "max" else {"ci_difference": None,
+                                                              "ci_ratio": None}
+            overall[c.name] = replace(g.criteria[c.name], difference=d, ratio=r, **ends,
+                                      p_value=None, p_adjusted=None)
     figures = replace(g.figures, versus_overall_difference=floats(vo_diff),
                       versus_overall_ratio=floats(vo_ratio), versus_criteria=per_group)
     shares = _shares(a, minimum, interval, confidence) if a.binary else None

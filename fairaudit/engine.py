@@ -573,8 +573,15 @@ def _grouping(table: CountTable, columns: tuple[str, ...], config: AuditConfig,
     arrays = comparing.Arrays(
         confusion, values, safe_divide(tn, tden), vs_diff, eligible, small, counts, labels,
         int(ref_index), metrics, layout.catalog.criteria, layout.base.name == "decision")
+    # the bootstrap's intervals of the comparisons with the whole population (not where
+    # cells are sums of weights: the whole's effective size is not its groups' sum)
+    weighted = any(k.weight_squares for k in layout.kinds)
+    to_whole = {} if weighted else {
+        n: (interval(boot.to_overall_difference[k]), interval(boot.to_overall_ratio[k]))
+        for k, n in enumerate([*names, *criteria])}
     return comparing.extend(result, arrays, minimum=minimum, interval=config.interval,
-                            confidence=config.confidence, alpha=config.entropy_alpha)
+                            confidence=config.confidence, alpha=config.entropy_alpha,
+                            to_whole=to_whole)
 
 
 def _intervals(counts: npt.NDArray[Any], num: npt.NDArray[np.float64],

@@ -312,3 +312,49 @@ def test_leaving_out_cells_empty_in_every_group_changes_no_interval(monkeypatch)
         np.testing.assert_array_equal(getattr(left_out, name), getattr(every, name),
                                       err_msg=name)
     assert not np.isnan(left_out.difference).all()
+
+
+def test_to_overall_intervals_are_the_row_bootstrap_of_the_largest_distance_to_the_whole():
+    # three groups of rows; the whole population redrawn as its redrawn groups: the
+    # percentile interval of max |group rate - whole rate| over replicates, from rows
+    rng = np.random.default_rng(5)
+    sizes, p = [300, 500, 200], [0.30, 0.42, 0.55]
+    rows = [rng.uniform(size=n) < q for n, q in zip(sizes, p, strict=True)]
+    confusion = np.array([[n - r.sum(), r.sum(), 0, 0] for n, r in zip(sizes, rows,
+                                                                         strict=True)])
+    j = [m.name for m in METRICS].index("selection_rate")
+    eligible = np.ones((3, len(METRICS)), dtype=bool)
+    got = stats.bootstrap(confusion, METRICS, eligible, 0, [], 4_000, 0.95, [3])
+    b = 4_000
+    drawn = [rng.choice(r, size=(b, len(r))) for r in rows]
+    rates = np.stack([d.mean(axis=1) for d in drawn], axis=1)  # (b, groups)
+    whole = np.stack([d.sum(axis=1) for d in drawn], axis=1).sum(axis=1) / sum(sizes)
+    distance = np.abs(rates - whole[:, None]).max(axis=1)
+    ratio = np.minimum(rates, whole[:, None]) / np.maximum(rates, whole[:, None])
+    want_d = np.quantile(distance, [0.025, 0.975])
+    want_r = np.quantile(ratio.min(axis=1), [0.025, 0.975])
+    # 4,000 replicates know a 2.5% quantile of these to about 0.003; 0.012 is four of those
+    np.testing.assert_allclose(got.to_overall_difference[j], want_d, atol=0.012)
+    np.testing.assert_allclose(got.to_overall_ratio[j], want_r, atol=0.02)
+    point = max(abs(r.mean() - np.concatenate(rows).mean()) for r in rows)
+    lo, hi = got.to_overall_difference[j]
+    assert lo < point < hi
+
+
+def test_a_confident_gate_on_a_comparison_with_the_whole_is_decided():
+    from tests.cli_support import COMPAS
+
+    df = pd.read_parquet(COMPAS)
+    result = fairaudit.audit(df, label="two_year_recid", prediction="prediction",
+                             groups=["race"], bootstrap=500, decide="confident-fail",
+                             max_gap={"demographic_parity_to_overall": 0.01,
+                                      "equalized_odds_mean_to_overall": 0.01})
+    gap = result.grouping("race").to_overall["demographic_parity"]
+    assert gap.ci_difference is not None and gap.ci_ratio is not None
+    assert gap.ci_difference[0] <= gap.difference <= gap.ci_difference[1]
+    status = {g.criterion: g.status for g in result.gates}
+    assert status["demographic_parity_to_overall"] == "fail"  # its interval is above 0.01
+    # a mean of criteria has no interval yet: inconclusive under a confident rule
+    assert status["equalized_odds_mean_to_overall"] == "inconclusive"
+    doc = result.to_dict()["groupings"][0]["to_overall"]["demographic_parity"]
+    assert doc["difference_ci"] == list(gap.ci_difference)

@@ -56,6 +56,11 @@ class GapIntervals:
     # the plain percentile intervals of the metrics' gaps, for cross-checks
     difference_percentile: FloatArray  # (metrics, 2)
     ratio_percentile: FloatArray  # (metrics, 2)
+    # percentile intervals of each metric's, then each criterion's, comparison with the
+    # whole population: the largest |group - whole| and the smallest of group / whole
+    # and its reciprocal (comparisons.to_overall), the whole redrawn with its groups
+    to_overall_difference: FloatArray  # (metrics + criteria, 2)
+    to_overall_ratio: FloatArray  # (metrics + criteria, 2)
 
     @staticmethod
     def empty(groups: int, metrics: int, criteria: int) -> GapIntervals:
@@ -63,7 +68,7 @@ class GapIntervals:
             return np.full((*shape, 2), np.nan)
         return GapIntervals(nan(metrics), nan(metrics), nan(criteria), nan(criteria),
                             nan(groups, metrics), nan(groups, metrics), nan(metrics),
-                            nan(metrics))
+                            nan(metrics), nan(metrics + criteria), nan(metrics + criteria))
 
 
 def seed_for(seed: int, name: str) -> list[int]:
@@ -184,6 +189,23 @@ class _Extremes:
         self.lo = np.minimum(self.lo, np.where(ok, values, np.inf).min(axis=0))
         self.used += ok.sum(axis=0)
 
+    def to_overall(self, whole: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Per replicate, :func:`fairaudit.comparisons.to_overall` from the extremes.
+
+        ``whole`` is the replicate's value over every row (replicates, metrics). The
+        largest ``|group - whole|`` is at the largest or the smallest group, and so is
+        the smallest ``min(group, whole) / max(group, whole)``.
+        """
+        enough = self.used >= 2
+        hi = np.where(enough, self.hi, np.nan)
+        lo = np.where(enough, self.lo, np.nan)
+        difference = np.fmax(hi - whole, whole - lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            near = np.fmin(safe_divide(lo, whole), safe_divide(whole, hi))
+        signed = (lo < 0) | (whole < 0)  # a mean below 0 has no ratio to the whole
+        return (np.where(enough, difference, np.nan),
+                np.where(enough & ~signed, near, np.nan))
+
     def spread(self) -> tuple[FloatArray, FloatArray]:
         """Difference and ratio per replicate, through the same ``spread`` as the point.
 
@@ -247,9 +269,12 @@ def bootstrap(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
     vs_diff = np.empty((groups, m, 2))
     vs_ratio = np.empty((groups, m, 2))
     ref_values: FloatArray | None = None
+    whole: FloatArray | None = None  # every group's drawn cells added up, per replicate
     for start in range(0, groups, chunk):
         stop = min(groups, start + chunk)
-        num, den = fractions(_draw(confusion[start:stop], replicates, rngs, parts), metrics)
+        drawn = _draw(confusion[start:stop], replicates, rngs, parts)
+        whole = drawn.sum(axis=0) if whole is None else whole + drawn.sum(axis=0)
+        num, den = fractions(drawn, metrics)
         values = safe_divide(num, den)  # (chunk, replicates, metrics)
         if ref_values is None:
             ref_values = values[0]
@@ -261,6 +286,10 @@ def bootstrap(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
             confidence, fixed[start:stop], fixed[0])
 
     diff, ratio = raw.spread()  # (replicates, metrics)
+    assert whole is not None
+    to_d, to_r = raw.to_overall(safe_divide(*fractions(whole, metrics)))
+    to_d = np.concatenate([to_d, _by_criterion(to_d, criteria, np.max)], axis=1)
+    to_r = np.concatenate([to_r, _by_criterion(to_r, criteria, np.min)], axis=1)
     # every target (each metric, then each criterion) as one column
     diffs = np.concatenate([diff, _by_criterion(diff, criteria, np.max)], axis=1)
     ratios = np.concatenate([ratio, _by_criterion(ratio, criteria, np.min)], axis=1)
@@ -300,7 +329,16 @@ def bootstrap(confusion: npt.NDArray[Any], metrics: tuple[Metric, ...],
         versus_ratio=vs_ratio[back],
         difference_percentile=percentile_interval(diff, confidence),
         ratio_percentile=percentile_interval(ratio, confidence),
+        to_overall_difference=_bounded(percentile_interval(to_d, confidence), 0.0, cap),
+        to_overall_ratio=_bounded(percentile_interval(to_r, confidence), 0.0, 1.0),
     )
+
+
+def _bounded(ends: FloatArray, low: float, high: FloatArray | float) -> FloatArray:
+    """Intervals (targets, 2) clipped to what the figure can be; NaN where an end is."""
+    out = np.stack([np.maximum(ends[:, 0], low), np.minimum(ends[:, 1], high)], axis=-1)
+    out[np.isnan(ends).any(axis=-1)] = np.nan
+    return out
 
 
 # A group counts as possibly the largest when its rate plus this many standard
