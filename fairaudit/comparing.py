@@ -61,10 +61,11 @@ def extend(g: GroupingResult, a: Arrays, *, minimum: int, interval: str, confide
         return {"ci_difference": d_ci if difference is not None else None,
                 "ci_ratio": r_ci if ratio is not None else None}
 
-    overall = {n: replace(g.gaps[n], difference=(d := scalar(t_diff[j])),
-                          ratio=(r := scalar(t_ratio[j])), **cis(n, d, r),
-                          p_value=None, p_adjusted=None)
-               for j, n in enumerate(names)}
+    overall = {}
+    for j, n in enumerate(names):
+        difference, ratio = scalar(t_diff[j]), scalar(t_ratio[j])
+        overall[n] = replace(g.gaps[n], difference=difference, ratio=ratio,
+                             **cis(n, difference, ratio), p_value=None, p_adjusted=None)
     criteria = dict(g.criteria)
     per_group: dict[str, list[float | None]] = {}
     for c in a.criteria:

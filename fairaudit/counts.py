@@ -35,11 +35,14 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 # one family of cells: a cell index per row, and where the family's cells start
 Family = tuple[npt.NDArray[np.integer[Any]], int]
-# one family of sum cells: a sum cell index per row, where the family's sum cells
-# start, and each row's value (shaped as the index: (rows,) or (k, rows))
-# a sum family: each row's sum cell (or one sum cell every row adds to), the offset of the
-# family's cells, each row's value
-Valued = tuple[npt.NDArray[np.integer[Any]] | int, int, npt.NDArray[np.floating[Any]]]
+# one family of sum cells: each row's sum cell ((rows,) or (k, rows)), or the constant
+# sum cells every row adds to (a tuple, with one value array each); where the family's
+# sum cells start; and the values
+Valued = tuple[npt.NDArray[np.integer[Any]] | tuple[int, ...], int,
+               npt.NDArray[np.floating[Any]] | Sequence[npt.NDArray[np.floating[Any]]]]
+# one sum family as counting adds it: a (rows,) sum cell index or the one sum cell
+# every row adds to, the offset, one value a row
+FlatValued = tuple[npt.NDArray[np.integer[Any]] | int, int, npt.NDArray[np.floating[Any]]]
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,7 @@ class Accumulator:
         return buf[:n]
 
     def _add_dense(self, encoded: list[_Encoded], radices: list[int],
-                   families: list[Family], valued: list[Valued], groups: int) -> None:
+                   families: list[Family], valued: list[FlatValued], groups: int) -> None:
         n = len(families[0][0])
         # int32 arithmetic in reused arrays keeps each pass over the rows short
         index = self._scratch("index", n, np.int32)
@@ -403,7 +406,7 @@ class Accumulator:
             if sum_grid is not None:
                 self._sum_grid = (sum_grid, np.zeros_like(sum_grid))
 
-    def _bin_sums(self, group: npt.NDArray[np.integer[Any]], valued: list[Valued],
+    def _bin_sums(self, group: npt.NDArray[np.integer[Any]], valued: list[FlatValued],
                   groups: int) -> FloatArray:
         """Each (group, sum cell)'s sum of the batch's values, (groups * sum cells,)."""
         out = np.zeros((groups, self._nsums))
@@ -415,7 +418,7 @@ class Accumulator:
                 out[:, index + offset] += np.bincount(group, weights=weights, minlength=groups)
                 continue
             first = int(index[0]) if len(index) else 0
-            if not len(index) or (index == first).all():
+            if not len(index) or bool(np.all(index == first)):
                 # every row adds to one sum cell (a measure's sum): one bincount by group
                 out[:, first + offset] += np.bincount(group, weights=weights, minlength=groups)
                 continue
@@ -444,7 +447,7 @@ class Accumulator:
         self._merge(self._compose(gids), sub, sums)
 
     def _add_sparse(self, encoded: list[_Encoded], families: list[Family],
-                    valued: list[Valued]) -> None:
+                    valued: list[FlatValued]) -> None:
         local = []
         for e in encoded:
             codes = e.codes.astype(np.intp)
@@ -554,9 +557,9 @@ def _families(cell: npt.NDArray[np.integer[Any]] | Sequence[Family]) -> list[Fam
     return out
 
 
-def _valued(sums: Sequence[Valued]) -> list[Valued]:
+def _valued(sums: Sequence[Valued]) -> list[FlatValued]:
     """Sum families as one ``(rows,)`` index and value array a family, each with its offset."""
-    out: list[Valued] = []
+    out: list[FlatValued] = []
     for index, offset, values in sums:
         if isinstance(index, tuple):  # one sum cell a family, for every row
             out += [(int(i), offset, np.asarray(v, dtype=np.float64))
