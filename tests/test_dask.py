@@ -163,51 +163,44 @@ def test_the_dask_engine_gives_the_in_process_counts_and_figures(dataset, cluste
         assert traffic.largest_count < (32 << 10) * (1 + 2 * histograms)
 
 
-def test_sums_of_a_numeric_measure_come_back_from_the_workers(dataset, cluster):
-    settings = dict(measures=["income", "score"], groups=["region", "sex"], bootstrap=100)
+def _with_sums(dataset: Path, address: str, settings: dict[str, Any]
+               ) -> tuple[fairaudit.CountTable, fairaudit.AuditResult, fairaudit.AuditResult]:
+    """Count with sum cells here and on the workers: the integer cells equal exactly, the
+    sums (added in another order there) and the first grouping's figures to 1e-12."""
     here = engine.config_from(**settings)
-    there = engine.config_from(**settings, engine="dask", scheduler=cluster.scheduler_address)
-    local = engine.count(dataset, here)
-    table, files, _ = on_dask.count([str(dataset)], there)
-    assert table.sum_names == local.table.sum_names == (
-        "income:sum", "income:sum^2", "score:sum", "score:sum^2")
-    assert _cells(table) == _cells(local.table)
-    keys, _, sums = table.projected(table.columns)
-    here_keys, _, here_sums = local.table.projected(table.columns)
-    assert sorted(keys, key=repr) == sorted(here_keys, key=repr)
-    order = [here_keys.index(k) for k in keys]
-    # the parts are added in another order there: equal to far better than 1e-12
-    np.testing.assert_allclose(sums, here_sums[order], rtol=1e-12)
-    a = engine.judge(table, there, files, STAMP).groupings[0].figures
-    b = engine.judge(local.table, here, local.files, STAMP).groupings[0].figures
-    assert a.labels == b.labels and a.dropped == b.dropped
-    np.testing.assert_allclose(np.array(a.value, dtype=float), np.array(b.value, dtype=float),
-                               rtol=1e-12)
-
-
-def test_a_regression_comes_back_from_the_workers(dataset, cluster):
-    # sums of values beside the counts, and the predictions' 4,099 bins: the bins are
-    # integer counts and equal exactly; the sums are added in another order there
-    settings = dict(task="regression", label="income", prediction="score",
-                    groups=["region", "band"], bootstrap=100)
-    here = engine.config_from(**settings)
-    there = engine.config_from(**settings, engine="dask", scheduler=cluster.scheduler_address)
+    there = engine.config_from(**settings, engine="dask", scheduler=address)
     local = engine.count(dataset, here)
     table, files, _ = on_dask.count([str(dataset)], there)
     assert table.sum_names == local.table.sum_names
     assert _cells(table) == _cells(local.table)
     keys, _, sums = table.projected(table.columns)
     here_keys, _, here_sums = local.table.projected(table.columns)
+    assert sorted(keys, key=repr) == sorted(here_keys, key=repr)
     order = [here_keys.index(k) for k in keys]
     np.testing.assert_allclose(sums, here_sums[order], rtol=1e-12)
     a = engine.judge(table, there, files, STAMP)
     b = engine.judge(local.table, here, local.files, STAMP)
-    assert a.sections["prediction_distribution"].document() == \
-        b.sections["prediction_distribution"].document()
     fa, fb = a.groupings[0].figures, b.groupings[0].figures
     assert fa.labels == fb.labels and fa.dropped == fb.dropped
     np.testing.assert_allclose(np.array(fa.value, dtype=float), np.array(fb.value, dtype=float),
                                rtol=1e-12)
+    return table, a, b
+
+
+def test_sums_of_a_numeric_measure_come_back_from_the_workers(dataset, cluster):
+    table, _, _ = _with_sums(dataset, cluster.scheduler_address, dict(
+        measures=["income", "score"], groups=["region", "sex"], bootstrap=100))
+    assert table.sum_names == ("income:sum", "income:sum^2", "score:sum", "score:sum^2")
+
+
+def test_a_regression_comes_back_from_the_workers(dataset, cluster):
+    # sums of values beside the counts, and the predictions' 4,099 bins (integer counts:
+    # the distances equal exactly)
+    _, a, b = _with_sums(dataset, cluster.scheduler_address, dict(
+        task="regression", label="income", prediction="score", groups=["region", "band"],
+        bootstrap=100))
+    assert a.sections["prediction_distribution"].document() == \
+        b.sections["prediction_distribution"].document()
 
 
 def test_files_are_split_by_row_group(dataset, cluster, monkeypatch):
